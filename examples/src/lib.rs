@@ -1,0 +1,1 @@
+//! Shared nothing: the example programs live in `examples/`.

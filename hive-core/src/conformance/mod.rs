@@ -1,0 +1,46 @@
+//! Conformance suites: the executable specification of each storage trait.
+//!
+//! Each module holds one `pub async fn` per contract clause of its trait,
+//! taking a harness that opens the backend under test. A backend's test file
+//! stamps them all into named `#[tokio::test]`s with one macro call, so no
+//! backend can skip a clause without it showing:
+//!
+//! ```ignore
+//! hive_core::queue_conformance_tests!(my_harness().await);
+//! ```
+//!
+//! Services: a harness for a networked backend reads its URL from the
+//! environment; when unset it prints why and returns `None` (the test passes
+//! as skipped) — unless `HIVE_REQUIRE_SERVICES=1`, which the project's test
+//! command sets, and which turns a missing URL into a failure.
+
+pub mod queue;
+
+/// Reads a service URL for tests from `var`.
+///
+/// Returns `None` (after printing why) when it is unset, so a developer
+/// without the service can still run the rest.
+///
+/// # Panics
+/// When the variable is unset and `HIVE_REQUIRE_SERVICES=1`: in the project's
+/// test command a skipped service test would hide a failure.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("HIVE_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                panic!("{var} is not set but HIVE_REQUIRE_SERVICES=1: run the tests through ./scripts/test");
+            }
+            eprintln!("skipping: {var} is not set (./scripts/test sets it)");
+            None
+        }
+    }
+}
+
+/// A name no other test uses, for queues, topics and schemas.
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}

@@ -1,0 +1,1043 @@
+//! The [`Queue`] contract as tests: one function per clause of its
+//! `# Contract` section, with the clause's name.
+//!
+//! Timing-dependent clauses use leases and delays of a few hundred
+//! milliseconds and poll with generous deadlines, so they hold on a loaded
+//! two-core machine without asserting on speed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::error::Error;
+use crate::queue::{
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, Queue, QueueConfig, QueueExt,
+    RetryPolicy, TaskFailure, TaskId, TaskPriority, TaskStatus, WorkerId,
+};
+
+/// Opens the backend under test.
+#[async_trait]
+pub trait QueueHarness: Send + Sync {
+    /// The configuration for this test's queue: a name no other test uses and
+    /// otherwise the defaults. Clauses adjust fields and pass it to [`open`](Self::open).
+    fn config(&self) -> QueueConfig;
+
+    /// Opens a new handle on the queue `config` names. Opening the same name
+    /// twice gives two handles on one queue (as two processes would have).
+    async fn open(&self, config: QueueConfig) -> Arc<dyn Queue>;
+}
+
+/// Stamps one `#[tokio::test]` per queue clause, each opening the backend
+/// with `$harness` (an expression of type `Option<impl QueueHarness>`, which
+/// may `.await`; `None` means the service is not configured).
+#[macro_export]
+macro_rules! queue_conformance_tests {
+    ($harness:expr) => {
+        $crate::__queue_clauses!($harness;
+            submit_then_get_round_trips,
+            unknown_ids_are_not_found,
+            submit_rejects_bad_input_and_stores_nothing,
+            submit_rejects_unknown_dependency,
+            submit_rejects_cycles,
+            claims_by_priority_then_fifo,
+            claim_respects_capabilities,
+            concurrent_claims_never_share_a_task,
+            claim_returns_at_most_max,
+            stale_tokens_are_rejected_and_change_nothing,
+            complete_stores_result,
+            complete_and_claim_hands_out_the_next_task,
+            dependencies_gate_claims,
+            failed_dependency_fails_dependents,
+            expired_lease_is_redelivered,
+            heartbeat_extends_the_lease,
+            deadline_fails_attempt_despite_heartbeats,
+            failed_attempt_is_retried_after_backoff,
+            exhausted_task_is_dead_lettered,
+            dead_letters_list_retry_purge,
+            delayed_task_waits_until_due,
+            cancel_stops_pending_and_leased_tasks,
+            release_returns_the_task_uncounted,
+            idempotency_key_deduplicates,
+            stats_count_each_status,
+            wait_for_work_wakes_on_submit,
+            queues_are_isolated_by_name,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __queue_clauses {
+    ($harness:expr; $($clause:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $clause() {
+                if let Some(harness) = $harness {
+                    $crate::conformance::queue::$clause(&harness).await;
+                }
+            }
+        )*
+    };
+}
+
+fn task(ty: &str) -> NewTask {
+    NewTask::new(ty, json!({ "n": ty }))
+}
+
+fn worker() -> ClaimRequest {
+    ClaimRequest::new(WorkerId::random("conformance"))
+}
+
+async fn claim_one(q: &dyn Queue, req: &ClaimRequest) -> Option<Lease> {
+    let mut got = q.claim(&req.clone().max(1)).await.expect("claim");
+    assert!(got.len() <= 1, "claim returned more than max");
+    got.pop()
+}
+
+async fn status(q: &dyn Queue, id: TaskId) -> TaskStatus {
+    q.get(id).await.expect("get").status
+}
+
+fn stale_key(lease: &Lease) -> LeaseKey {
+    LeaseKey {
+        task_id: lease.task.id,
+        token: LeaseToken::new(),
+    }
+}
+
+fn assert_invalid<T: std::fmt::Debug>(r: Result<T, Error>, mentions: &str) {
+    match r {
+        Err(Error::InvalidInput(msg)) => {
+            assert!(
+                msg.contains(mentions),
+                "error {msg:?} should mention {mentions:?}"
+            )
+        }
+        other => panic!("expected InvalidInput mentioning {mentions:?}, got {other:?}"),
+    }
+}
+
+fn assert_stale<T: std::fmt::Debug>(r: Result<T, Error>) {
+    assert!(
+        matches!(r, Err(Error::StaleLease { .. })),
+        "expected StaleLease, got {r:?}"
+    );
+}
+
+/// Polls `claim` (with `reap` between tries) until it hands out a task or
+/// `within` passes.
+async fn claim_within(q: &dyn Queue, req: &ClaimRequest, within: Duration) -> Option<Lease> {
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(lease) = claim_one(q, req).await {
+            return Some(lease);
+        }
+        if tokio::time::Instant::now() >= until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        q.reap().await.expect("reap");
+    }
+}
+
+/// `get` returns what `submit` stored, with the queue's defaults filled in.
+pub async fn submit_then_get_round_trips(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let t = NewTask::new("summarise", json!({"text": "hello", "n": [1, 2.5, null]}))
+        .priority(TaskPriority::HIGH)
+        .requires(["llm", "english"])
+        .max_attempts(4)
+        .timeout(Duration::from_secs(5));
+    let id = t.id();
+    let before = chrono::Utc::now() - chrono::Duration::seconds(60);
+    let sub = q.submit(t).await.expect("submit");
+    assert_eq!(sub.id, id);
+    assert_eq!(sub.status, TaskStatus::Pending);
+    assert!(!sub.deduplicated);
+
+    let got = q.get(id).await.expect("get");
+    assert_eq!(got.id, id);
+    assert_eq!(got.task_type, "summarise");
+    assert_eq!(got.payload, json!({"text": "hello", "n": [1, 2.5, null]}));
+    assert_eq!(got.status, TaskStatus::Pending);
+    assert_eq!(got.priority, TaskPriority::HIGH);
+    assert_eq!(
+        got.capabilities,
+        vec!["english".to_string(), "llm".to_string()]
+    );
+    assert!(got.dependencies.is_empty());
+    assert_eq!(got.attempts, 0);
+    assert_eq!(got.max_attempts, 4);
+    assert_eq!(got.timeout, Duration::from_secs(5));
+    assert!(
+        got.created_at > before
+            && got.created_at < chrono::Utc::now() + chrono::Duration::seconds(60)
+    );
+    assert!(got.result.is_none() && got.error.is_none() && got.lease_expires_at.is_none());
+
+    let defaults = q.submit(task("plain")).await.expect("submit");
+    let d = q.get(defaults.id).await.expect("get");
+    assert_eq!(d.priority, TaskPriority::NORMAL);
+    assert_eq!(d.max_attempts, q.config().max_attempts);
+    assert_eq!(d.timeout, q.config().task_timeout);
+}
+
+/// Unknown ids are `NotFound` everywhere they can be named.
+pub async fn unknown_ids_are_not_found(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let ghost = TaskId::new();
+    let key = LeaseKey {
+        task_id: ghost,
+        token: LeaseToken::new(),
+    };
+    let nf = |r: Result<(), Error>, what: &str| {
+        assert!(
+            matches!(r, Err(Error::NotFound { .. })),
+            "{what}: expected NotFound, got {r:?}"
+        )
+    };
+    nf(q.get(ghost).await.map(drop), "get");
+    nf(q.complete(key, json!(1)).await, "complete");
+    nf(
+        q.fail(key, TaskFailure::retryable("x")).await.map(drop),
+        "fail",
+    );
+    nf(q.heartbeat(key).await.map(drop), "heartbeat");
+    nf(q.release(key).await, "release");
+    nf(q.cancel(ghost).await.map(drop), "cancel");
+    nf(
+        q.retry_dead_letter(ghost).await.map(drop),
+        "retry_dead_letter",
+    );
+}
+
+/// Bad input is rejected with a clear error and nothing of the batch is stored.
+pub async fn submit_rejects_bad_input_and_stores_nothing(h: &dyn QueueHarness) {
+    let mut cfg = h.config();
+    cfg.max_payload_bytes = 1024;
+    let q = h.open(cfg).await;
+    assert_invalid(
+        q.submit(NewTask::new("", json!({}))).await,
+        "task type must not be empty",
+    );
+    let big = NewTask::new("big", json!({"blob": "x".repeat(2000)}));
+    assert_invalid(
+        q.submit_batch(vec![task("fine"), big]).await,
+        "over the limit",
+    );
+    assert_eq!(
+        q.stats().await.expect("stats").total(),
+        0,
+        "a rejected batch stores nothing"
+    );
+
+    let kept = task("kept");
+    q.submit(kept.clone()).await.expect("submit");
+    let again = NewTask::new("again", json!({})).with_id(kept.id());
+    let r = q.submit_batch(vec![task("other"), again]).await;
+    assert!(
+        matches!(r, Err(Error::Conflict(_))),
+        "an existing id is a conflict, got {r:?}"
+    );
+    assert_eq!(q.stats().await.expect("stats").total(), 1);
+    assert_eq!(q.get(kept.id()).await.expect("get").task_type, "kept");
+}
+
+/// A dependency on a task that does not exist is rejected, naming it.
+pub async fn submit_rejects_unknown_dependency(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let ghost = TaskId::new();
+    let r = q
+        .submit_batch(vec![task("ok"), task("child").depends_on([ghost])])
+        .await;
+    assert_invalid(r, &ghost.to_string());
+    assert_eq!(q.stats().await.expect("stats").total(), 0);
+}
+
+/// Cycles, including a task depending on itself, are rejected.
+pub async fn submit_rejects_cycles(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let a = task("a");
+    let b = task("b").depends_on([a.id()]);
+    let c = task("c").depends_on([b.id()]);
+    let a = a.depends_on([c.id()]);
+    assert_invalid(q.submit_batch(vec![a, b, c]).await, "dependency cycle");
+    let selfish = task("self");
+    let selfish = selfish.clone().depends_on([selfish.id()]);
+    assert_invalid(q.submit(selfish).await, "dependency cycle");
+    assert_eq!(q.stats().await.expect("stats").total(), 0);
+}
+
+/// Lowest priority number first; submit order within a priority.
+pub async fn claims_by_priority_then_fifo(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let p = |n| TaskPriority::new(n).expect("priority");
+    for (name, prio) in [("n1", 5), ("b1", 9), ("c1", 1), ("n2", 5)] {
+        q.submit(task(name).priority(p(prio)))
+            .await
+            .expect("submit");
+    }
+    q.submit_batch(vec![
+        task("h1").priority(p(3)),
+        task("c2").priority(p(1)),
+        task("two").priority(p(2)),
+        task("n3").priority(p(5)),
+    ])
+    .await
+    .expect("batch");
+    let w = worker();
+    let mut order = Vec::new();
+    while let Some(lease) = claim_one(q.as_ref(), &w).await {
+        order.push(lease.task.task_type.clone());
+    }
+    assert_eq!(order, ["c1", "c2", "two", "h1", "n1", "n2", "n3", "b1"]);
+}
+
+/// A worker only gets tasks whose required capabilities it all has.
+pub async fn claim_respects_capabilities(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let gpu = q
+        .submit(task("gpu").requires(["gpu"]))
+        .await
+        .expect("submit")
+        .id;
+    let both = q
+        .submit(task("both").requires(["gpu", "llm"]))
+        .await
+        .expect("submit")
+        .id;
+    let any = q.submit(task("any")).await.expect("submit").id;
+
+    let nothing = worker();
+    assert_eq!(
+        claim_one(q.as_ref(), &nothing).await.map(|l| l.task.id),
+        Some(any)
+    );
+    assert!(
+        claim_one(q.as_ref(), &nothing).await.is_none(),
+        "no capabilities, nothing left for it"
+    );
+    assert!(claim_one(q.as_ref(), &worker().capabilities(["llm"]))
+        .await
+        .is_none());
+    assert_eq!(
+        claim_one(q.as_ref(), &worker().capabilities(["gpu"]))
+            .await
+            .map(|l| l.task.id),
+        Some(gpu)
+    );
+    let rich = worker().capabilities(["llm", "gpu", "extra"]);
+    assert_eq!(
+        claim_one(q.as_ref(), &rich).await.map(|l| l.task.id),
+        Some(both)
+    );
+}
+
+/// Concurrent claimers never receive the same task.
+pub async fn concurrent_claims_never_share_a_task(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let other = h.open(h.config()).await;
+    let batch: Vec<NewTask> = (0..60).map(|i| task(&format!("t{i}"))).collect();
+    q.submit_batch(batch).await.expect("submit");
+    let mut joins = Vec::new();
+    for i in 0..8 {
+        let q = if i % 2 == 0 { q.clone() } else { other.clone() };
+        joins.push(tokio::spawn(async move {
+            let w = worker().max(3);
+            let mut mine = Vec::new();
+            loop {
+                let got = q.claim(&w).await.expect("claim");
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|l| l.task.id));
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    for j in joins {
+        for id in j.await.expect("join") {
+            assert!(seen.insert(id), "task {id} was handed out twice");
+        }
+    }
+    assert_eq!(seen.len(), 60);
+}
+
+/// A claim returns at most `max` tasks.
+pub async fn claim_returns_at_most_max(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    q.submit_batch((0..5).map(|i| task(&format!("t{i}"))).collect())
+        .await
+        .expect("submit");
+    assert_eq!(q.claim(&worker().max(3)).await.expect("claim").len(), 3);
+    assert_eq!(q.claim(&worker().max(10)).await.expect("claim").len(), 2);
+    assert!(q.claim(&worker().max(10)).await.expect("claim").is_empty());
+}
+
+/// Answers with a token that is not the current attempt's are `StaleLease`
+/// and change nothing.
+pub async fn stale_tokens_are_rejected_and_change_nothing(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let id = q.submit(task("t")).await.expect("submit").id;
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    assert_eq!(lease.task.id, id);
+    assert_eq!(lease.task.status, TaskStatus::Assigned);
+    assert_eq!(lease.task.attempts, 1);
+    let bad = stale_key(&lease);
+    assert_stale(q.complete(bad, json!("late")).await);
+    assert_stale(q.fail(bad, TaskFailure::retryable("late")).await);
+    assert_stale(q.heartbeat(bad).await);
+    assert_stale(q.release(bad).await);
+    let t = q.get(id).await.expect("get");
+    assert_eq!(t.status, TaskStatus::Assigned);
+    assert_eq!(t.attempts, 1);
+    assert!(t.result.is_none());
+
+    q.complete(lease.key(), json!("done"))
+        .await
+        .expect("complete");
+    assert_stale(q.complete(lease.key(), json!("twice")).await);
+    assert_stale(q.fail(lease.key(), TaskFailure::retryable("after")).await);
+    assert_eq!(q.get(id).await.expect("get").result, Some(json!("done")));
+}
+
+/// `complete` stores the result and makes the task `completed`.
+pub async fn complete_stores_result(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let id = q.submit(task("t")).await.expect("submit").id;
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    q.complete(lease.key(), json!({"answer": 42}))
+        .await
+        .expect("complete");
+    let t = q.get(id).await.expect("get");
+    assert_eq!(t.status, TaskStatus::Completed);
+    assert_eq!(t.result, Some(json!({"answer": 42})));
+    assert!(t.finished_at.is_some());
+    assert!(t.lease_expires_at.is_none());
+    assert_eq!(t.attempts, 1);
+}
+
+/// `complete_and_claim` finishes one attempt and leases the next task.
+pub async fn complete_and_claim_hands_out_the_next_task(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let first = q
+        .submit(task("first").priority(TaskPriority::HIGH))
+        .await
+        .expect("submit")
+        .id;
+    let second = q.submit(task("second")).await.expect("submit").id;
+    let w = worker();
+    let lease = claim_one(q.as_ref(), &w).await.expect("claim");
+    assert_eq!(lease.task.id, first);
+    let next = q
+        .complete_and_claim(lease.key(), json!(1), &w)
+        .await
+        .expect("complete_and_claim");
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].task.id, second);
+    assert_eq!(status(q.as_ref(), first).await, TaskStatus::Completed);
+    let none = q
+        .complete_and_claim(next[0].key(), json!(2), &w)
+        .await
+        .expect("complete_and_claim");
+    assert!(none.is_empty());
+    assert_eq!(status(q.as_ref(), second).await, TaskStatus::Completed);
+    assert_stale(q.complete_and_claim(lease.key(), json!(3), &w).await);
+}
+
+/// Waiting tasks are not handed out until every dependency completed.
+pub async fn dependencies_gate_claims(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let a = task("a");
+    let b = task("b").depends_on([a.id()]);
+    let c = task("c").depends_on([a.id(), b.id()]);
+    let subs = q
+        .submit_batch(vec![c.clone(), b.clone(), a.clone()])
+        .await
+        .expect("submit");
+    assert_eq!(
+        subs.iter().map(|s| (s.id, s.status)).collect::<Vec<_>>(),
+        [
+            (c.id(), TaskStatus::Waiting),
+            (b.id(), TaskStatus::Waiting),
+            (a.id(), TaskStatus::Pending)
+        ],
+        "answers come in batch order"
+    );
+    let w = worker().max(10);
+    let got = q.claim(&w).await.expect("claim");
+    assert_eq!(got.iter().map(|l| l.task.id).collect::<Vec<_>>(), [a.id()]);
+    q.complete(got[0].key(), json!(null))
+        .await
+        .expect("complete");
+    assert_eq!(status(q.as_ref(), b.id()).await, TaskStatus::Pending);
+    assert_eq!(status(q.as_ref(), c.id()).await, TaskStatus::Waiting);
+    let got = q.claim(&w).await.expect("claim");
+    assert_eq!(got.iter().map(|l| l.task.id).collect::<Vec<_>>(), [b.id()]);
+    q.complete(got[0].key(), json!(null))
+        .await
+        .expect("complete");
+    let got = q.claim(&w).await.expect("claim");
+    assert_eq!(got.iter().map(|l| l.task.id).collect::<Vec<_>>(), [c.id()]);
+
+    // A dependency that already completed is already satisfied.
+    let late = q
+        .submit(task("late").depends_on([a.id()]))
+        .await
+        .expect("submit");
+    assert_eq!(late.status, TaskStatus::Pending);
+}
+
+/// A dependency that ends badly fails its dependents, transitively, naming it.
+pub async fn failed_dependency_fails_dependents(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let a = task("a").max_attempts(1);
+    let b = task("b").depends_on([a.id()]);
+    let c = task("c").depends_on([b.id()]);
+    q.submit_batch(vec![a.clone(), b.clone(), c.clone()])
+        .await
+        .expect("submit");
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    assert_eq!(lease.task.id, a.id());
+    let out = q
+        .fail(lease.key(), TaskFailure::retryable("boom"))
+        .await
+        .expect("fail");
+    assert_eq!(out, FailOutcome::DeadLettered);
+    let tb = q.get(b.id()).await.expect("get");
+    assert_eq!(tb.status, TaskStatus::Failed);
+    assert!(
+        tb.error
+            .as_deref()
+            .unwrap_or("")
+            .contains(&a.id().to_string()),
+        "{:?}",
+        tb.error
+    );
+    let tc = q.get(c.id()).await.expect("get");
+    assert_eq!(tc.status, TaskStatus::Failed);
+    assert!(
+        tc.error
+            .as_deref()
+            .unwrap_or("")
+            .contains(&b.id().to_string()),
+        "{:?}",
+        tc.error
+    );
+
+    // A task submitted on top of a failed dependency fails at once.
+    let d = q
+        .submit(task("d").depends_on([a.id()]))
+        .await
+        .expect("submit");
+    assert_eq!(d.status, TaskStatus::Failed);
+
+    // Cancelling a dependency fails dependents too.
+    let e = task("e");
+    let f = task("f").depends_on([e.id()]);
+    q.submit_batch(vec![e.clone(), f.clone()])
+        .await
+        .expect("submit");
+    q.cancel(e.id()).await.expect("cancel");
+    let tf = q.get(f.id()).await.expect("get");
+    assert_eq!(tf.status, TaskStatus::Failed);
+    assert!(tf
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains(&e.id().to_string()));
+    assert!(
+        claim_one(q.as_ref(), &worker()).await.is_none(),
+        "nothing is left to run"
+    );
+}
+
+/// A lease that runs out is redelivered with a new token; the old one is stale.
+pub async fn expired_lease_is_redelivered(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let id = q.submit(task("t")).await.expect("submit").id;
+    let short = worker().lease(Duration::from_millis(200));
+    let first = claim_one(q.as_ref(), &short).await.expect("claim");
+    assert!(
+        claim_one(q.as_ref(), &worker()).await.is_none(),
+        "leased tasks are not handed out"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = claim_within(q.as_ref(), &worker(), Duration::from_secs(5))
+        .await
+        .expect("the expired task is redelivered");
+    assert_eq!(second.task.id, id);
+    assert_ne!(second.token, first.token);
+    assert_eq!(second.task.attempts, 2);
+    assert_stale(q.complete(first.key(), json!("late")).await);
+    q.complete(second.key(), json!("on time"))
+        .await
+        .expect("complete");
+    assert_stale(q.complete(first.key(), json!("later")).await);
+    assert_eq!(q.get(id).await.expect("get").result, Some(json!("on time")));
+}
+
+/// Heartbeats keep a lease alive and mark the task `in_progress`.
+pub async fn heartbeat_extends_the_lease(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let id = q.submit(task("t")).await.expect("submit").id;
+    let lease = claim_one(q.as_ref(), &worker().lease(Duration::from_millis(400)))
+        .await
+        .expect("claim");
+    let mut last = lease.expires_at;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let r = q.heartbeat(lease.key()).await.expect("heartbeat");
+        assert!(r.expires_at >= last, "a heartbeat never shortens the lease");
+        last = r.expires_at;
+    }
+    assert!(last > lease.expires_at);
+    q.reap().await.expect("reap");
+    assert!(
+        claim_one(q.as_ref(), &worker()).await.is_none(),
+        "a live lease is not redelivered"
+    );
+    let t = q.get(id).await.expect("get");
+    assert_eq!(t.status, TaskStatus::InProgress);
+    assert_eq!(t.attempts, 1);
+}
+
+/// An attempt past its deadline is failed even while it heartbeats.
+pub async fn deadline_fails_attempt_despite_heartbeats(h: &dyn QueueHarness) {
+    let mut cfg = h.config();
+    cfg.retry = RetryPolicy {
+        base: Duration::from_millis(50),
+        cap: Duration::from_millis(50),
+        jitter: 0.0,
+    };
+    let q = h.open(cfg).await;
+    let id = q
+        .submit(
+            task("slow")
+                .timeout(Duration::from_millis(300))
+                .max_attempts(2),
+        )
+        .await
+        .expect("submit")
+        .id;
+    let lease = claim_one(q.as_ref(), &worker().lease(Duration::from_secs(30)))
+        .await
+        .expect("claim");
+    assert!(
+        lease.deadline
+            <= lease.task.started_at.expect("started") + chrono::Duration::milliseconds(300)
+    );
+    assert!(
+        lease.expires_at <= lease.deadline,
+        "a lease never outlives the deadline"
+    );
+    let r = q
+        .heartbeat(lease.key())
+        .await
+        .expect("heartbeat before the deadline");
+    assert!(r.expires_at <= lease.deadline);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let mut report = q.reap().await.expect("reap");
+    for _ in 0..20 {
+        if report.timed_out > 0 || report.expired > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        report = q.reap().await.expect("reap");
+    }
+    let t = q.get(id).await.expect("get");
+    assert!(
+        matches!(t.status, TaskStatus::Delayed | TaskStatus::Pending),
+        "the timed-out attempt is retried, status {}",
+        t.status
+    );
+    assert!(
+        t.error.as_deref().unwrap_or("").contains("deadline"),
+        "{:?}",
+        t.error
+    );
+    assert_stale(q.heartbeat(lease.key()).await);
+    assert_stale(q.complete(lease.key(), json!("too late")).await);
+    let again = claim_within(q.as_ref(), &worker(), Duration::from_secs(5))
+        .await
+        .expect("retried");
+    assert_eq!(again.task.attempts, 2);
+}
+
+/// A retryable failure waits out the backoff, then runs again.
+pub async fn failed_attempt_is_retried_after_backoff(h: &dyn QueueHarness) {
+    let mut cfg = h.config();
+    cfg.retry = RetryPolicy {
+        base: Duration::from_millis(300),
+        cap: Duration::from_secs(10),
+        jitter: 0.0,
+    };
+    let q = h.open(cfg).await;
+    let id = q.submit(task("flaky")).await.expect("submit").id;
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    let before = chrono::Utc::now();
+    let out = q
+        .fail(lease.key(), TaskFailure::retryable("try again"))
+        .await
+        .expect("fail");
+    let FailOutcome::Retrying { run_at } = out else {
+        panic!("expected a retry, got {out:?}")
+    };
+    let wait = run_at - before;
+    assert!(
+        wait > chrono::Duration::milliseconds(150) && wait < chrono::Duration::milliseconds(2000),
+        "backoff of the first failure is about the base delay, got {wait}"
+    );
+    let t = q.get(id).await.expect("get");
+    assert_eq!(t.status, TaskStatus::Delayed);
+    assert_eq!(t.error.as_deref(), Some("try again"));
+    assert!(
+        claim_one(q.as_ref(), &worker()).await.is_none(),
+        "not before the backoff"
+    );
+    let again = claim_within(q.as_ref(), &worker(), Duration::from_secs(5))
+        .await
+        .expect("retried");
+    assert!(chrono::Utc::now() >= run_at - chrono::Duration::milliseconds(50));
+    assert_eq!(again.task.id, id);
+    assert_eq!(again.task.attempts, 2);
+}
+
+/// Out of attempts, or failed permanently: the task is dead-lettered.
+pub async fn exhausted_task_is_dead_lettered(h: &dyn QueueHarness) {
+    let mut cfg = h.config();
+    cfg.retry = RetryPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(10),
+        jitter: 0.0,
+    };
+    let q = h.open(cfg).await;
+    let id = q
+        .submit(task("doomed").max_attempts(2))
+        .await
+        .expect("submit")
+        .id;
+    let l1 = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    assert!(matches!(
+        q.fail(l1.key(), TaskFailure::retryable("first"))
+            .await
+            .expect("fail"),
+        FailOutcome::Retrying { .. }
+    ));
+    let l2 = claim_within(q.as_ref(), &worker(), Duration::from_secs(5))
+        .await
+        .expect("retry");
+    assert_eq!(
+        q.fail(l2.key(), TaskFailure::retryable("second"))
+            .await
+            .expect("fail"),
+        FailOutcome::DeadLettered
+    );
+    let t = q.get(id).await.expect("get");
+    assert_eq!(t.status, TaskStatus::DeadLettered);
+    assert_eq!(t.attempts, 2);
+    assert_eq!(t.error.as_deref(), Some("second"));
+    assert!(claim_one(q.as_ref(), &worker()).await.is_none());
+
+    let p = q
+        .submit(task("hopeless").max_attempts(5))
+        .await
+        .expect("submit")
+        .id;
+    let l = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    assert_eq!(
+        q.fail(l.key(), TaskFailure::permanent("bad input"))
+            .await
+            .expect("fail"),
+        FailOutcome::DeadLettered
+    );
+    assert_eq!(status(q.as_ref(), p).await, TaskStatus::DeadLettered);
+}
+
+async fn dead_letter(q: &dyn Queue, name: &str) -> TaskId {
+    let id = q
+        .submit(task(name).max_attempts(1))
+        .await
+        .expect("submit")
+        .id;
+    let l = claim_one(q, &worker()).await.expect("claim");
+    assert_eq!(l.task.id, id);
+    q.fail(l.key(), TaskFailure::retryable(format!("{name} broke")))
+        .await
+        .expect("fail");
+    id
+}
+
+/// Dead letters can be listed newest first, retried and purged.
+pub async fn dead_letters_list_retry_purge(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let a = dead_letter(q.as_ref(), "a").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let b = dead_letter(q.as_ref(), "b").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let c = dead_letter(q.as_ref(), "c").await;
+    let listed: Vec<TaskId> = q
+        .dead_letters(10, 0)
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(listed, [c, b, a]);
+    let page: Vec<TaskId> = q
+        .dead_letters(1, 1)
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(page, [b]);
+    assert_eq!(
+        q.dead_letters(10, 0).await.expect("list")[0]
+            .error
+            .as_deref(),
+        Some("c broke")
+    );
+
+    let retried = q.retry_dead_letter(b).await.expect("retry");
+    assert_eq!(retried.status, TaskStatus::Pending);
+    assert_eq!(retried.attempts, 0);
+    let lease = claim_one(q.as_ref(), &worker())
+        .await
+        .expect("claim the retried task");
+    assert_eq!(lease.task.id, b);
+    assert!(
+        matches!(q.retry_dead_letter(b).await, Err(Error::Conflict(_))),
+        "not dead-lettered any more"
+    );
+
+    assert_eq!(q.purge_dead_letters(Some(&[a])).await.expect("purge"), 1);
+    assert!(matches!(q.get(a).await, Err(Error::NotFound { .. })));
+    assert_eq!(q.purge_dead_letters(None).await.expect("purge"), 1);
+    assert!(q.dead_letters(10, 0).await.expect("list").is_empty());
+    assert_eq!(
+        status(q.as_ref(), b).await,
+        TaskStatus::Assigned,
+        "purge leaves other tasks alone"
+    );
+    assert_eq!(
+        q.purge_dead_letters(Some(&[b])).await.expect("purge"),
+        0,
+        "only dead letters are purged"
+    );
+}
+
+/// A delayed task is not handed out before it is due.
+pub async fn delayed_task_waits_until_due(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let sub = q
+        .submit(task("later").delay(Duration::from_millis(400)))
+        .await
+        .expect("submit");
+    assert_eq!(sub.status, TaskStatus::Delayed);
+    let past = q
+        .submit(task("past").run_at(chrono::Utc::now() - chrono::Duration::seconds(5)))
+        .await
+        .expect("submit");
+    assert_eq!(past.status, TaskStatus::Pending);
+    let w = worker();
+    assert_eq!(
+        claim_one(q.as_ref(), &w).await.map(|l| l.task.id),
+        Some(past.id)
+    );
+    assert!(
+        claim_one(q.as_ref(), &w).await.is_none(),
+        "not before it is due"
+    );
+    let l = claim_within(q.as_ref(), &w, Duration::from_secs(5))
+        .await
+        .expect("due");
+    assert_eq!(l.task.id, sub.id);
+    let waited = chrono::Utc::now() - q.get(sub.id).await.expect("get").created_at;
+    assert!(
+        waited >= chrono::Duration::milliseconds(350),
+        "ran after {waited}"
+    );
+}
+
+/// Any non-final task can be cancelled; final ones cannot.
+pub async fn cancel_stops_pending_and_leased_tasks(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let leased = q
+        .submit(task("leased").priority(TaskPriority::CRITICAL))
+        .await
+        .expect("submit")
+        .id;
+    let pending = q.submit(task("pending")).await.expect("submit").id;
+    let delayed = q
+        .submit(task("delayed").delay(Duration::from_secs(60)))
+        .await
+        .expect("submit")
+        .id;
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    assert_eq!(lease.task.id, leased);
+
+    for id in [pending, delayed, leased] {
+        let t = q.cancel(id).await.expect("cancel");
+        assert_eq!(t.status, TaskStatus::Cancelled);
+        assert_eq!(status(q.as_ref(), id).await, TaskStatus::Cancelled);
+    }
+    assert_stale(q.complete(lease.key(), json!("late")).await);
+    assert_stale(q.heartbeat(lease.key()).await);
+    assert!(matches!(q.cancel(pending).await, Err(Error::Conflict(_))));
+    assert!(claim_one(q.as_ref(), &worker()).await.is_none());
+
+    let done = q.submit(task("done")).await.expect("submit").id;
+    let l = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    q.complete(l.key(), json!(null)).await.expect("complete");
+    assert!(matches!(q.cancel(done).await, Err(Error::Conflict(_))));
+    assert_eq!(status(q.as_ref(), done).await, TaskStatus::Completed);
+}
+
+/// `release` hands the task back at once without counting the attempt.
+pub async fn release_returns_the_task_uncounted(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let id = q.submit(task("t")).await.expect("submit").id;
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    q.release(lease.key()).await.expect("release");
+    let t = q.get(id).await.expect("get");
+    assert_eq!(t.status, TaskStatus::Pending);
+    assert_eq!(t.attempts, 0);
+    assert_stale(q.complete(lease.key(), json!(null)).await);
+    let again = claim_one(q.as_ref(), &worker())
+        .await
+        .expect("claimable at once");
+    assert_eq!(again.task.attempts, 1);
+}
+
+/// A known idempotency key returns the earlier task and stores nothing.
+pub async fn idempotency_key_deduplicates(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let first = q
+        .submit(task("first").idempotency_key("order-17"))
+        .await
+        .expect("submit");
+    assert!(!first.deduplicated);
+    let dup = task("dup").idempotency_key("order-17");
+    let child = task("child").depends_on([dup.id()]);
+    let subs = q
+        .submit_batch(vec![dup, child.clone()])
+        .await
+        .expect("submit");
+    assert_eq!(subs[0].id, first.id);
+    assert!(subs[0].deduplicated);
+    assert_eq!(subs[1].status, TaskStatus::Waiting);
+    let c = q.get(child.id()).await.expect("get");
+    assert_eq!(
+        c.dependencies,
+        vec![first.id],
+        "a dependency on the duplicate points at the original"
+    );
+    assert_eq!(q.stats().await.expect("stats").total(), 2);
+    assert_eq!(q.get(first.id).await.expect("get").task_type, "first");
+}
+
+/// `stats` counts tasks per status.
+pub async fn stats_count_each_status(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let s = q.stats().await.expect("stats");
+    assert_eq!(s.total(), 0);
+    assert_eq!(
+        s.counts.len(),
+        TaskStatus::ALL.len(),
+        "every status is listed"
+    );
+
+    let done = q
+        .submit(task("done").priority(TaskPriority::CRITICAL))
+        .await
+        .expect("submit")
+        .id;
+    let _running = q
+        .submit(task("running").priority(TaskPriority::HIGH))
+        .await
+        .expect("submit");
+    q.submit(task("pending")).await.expect("submit");
+    q.submit(task("pending2")).await.expect("submit");
+    q.submit(task("later").delay(Duration::from_secs(60)))
+        .await
+        .expect("submit");
+    q.submit(task("waits").depends_on([done]))
+        .await
+        .expect("submit");
+    let cancelled = q
+        .submit(task("cancelled").priority(TaskPriority::BACKGROUND))
+        .await
+        .expect("submit")
+        .id;
+    q.cancel(cancelled).await.expect("cancel");
+    let w = worker();
+    let l = claim_one(q.as_ref(), &w).await.expect("claim");
+    assert_eq!(l.task.id, done);
+    q.complete(l.key(), json!(null)).await.expect("complete");
+    claim_one(q.as_ref(), &w).await.expect("claim running");
+    let s = q.stats().await.expect("stats");
+    let expect = [
+        (TaskStatus::Completed, 1),
+        (TaskStatus::Assigned, 1),
+        (TaskStatus::Pending, 3),
+        (TaskStatus::Delayed, 1),
+        (TaskStatus::Cancelled, 1),
+        (TaskStatus::Waiting, 0),
+    ];
+    for (st, n) in expect {
+        assert_eq!(s.get(st), n, "count of {st} in {s:?}");
+    }
+    assert_eq!(s.total(), 7);
+}
+
+/// `wait_for_work` returns soon after a submit from another handle, and by
+/// its timeout otherwise.
+pub async fn wait_for_work_wakes_on_submit(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let other = h.open(h.config()).await;
+    let start = tokio::time::Instant::now();
+    q.wait_for_work(Duration::from_millis(300))
+        .await
+        .expect("wait");
+    let idle = start.elapsed();
+    assert!(
+        idle < Duration::from_secs(5),
+        "returns by its timeout, took {idle:?}"
+    );
+
+    let waiter = {
+        let q = q.clone();
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            q.wait_for_work(Duration::from_secs(20))
+                .await
+                .expect("wait");
+            start.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    other.submit(task("wake")).await.expect("submit");
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the waiter woke")
+        .expect("join");
+    assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
+}
+
+/// Different queue names never see each other's tasks.
+pub async fn queues_are_isolated_by_name(h: &dyn QueueHarness) {
+    let base = h.config();
+    let mine = h.open(base.clone()).await;
+    let theirs = h
+        .open(QueueConfig::named(format!("{}-other", base.name)))
+        .await;
+    let id = mine.submit(task("mine")).await.expect("submit").id;
+    assert!(claim_one(theirs.as_ref(), &worker()).await.is_none());
+    assert_eq!(theirs.stats().await.expect("stats").total(), 0);
+    assert!(matches!(theirs.get(id).await, Err(Error::NotFound { .. })));
+    assert_eq!(mine.stats().await.expect("stats").total(), 1);
+}

@@ -1,0 +1,104 @@
+//! The one error type of hive-core.
+//!
+//! Every public operation returns [`Result`]. Variants are semantic (what went
+//! wrong for the caller), never backend-shaped: a frontend maps them to HTTP
+//! status codes or Python exceptions in one place without looking inside.
+//! Backends convert their own errors into [`Error::Backend`] at their edge.
+
+use std::fmt;
+
+/// A boxed error from a storage driver, kept as the `source` of [`Error::Backend`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in hive-core.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller sent something the contract forbids (an empty task type, a
+    /// priority outside 1–9, a payload over the limit, a dependency cycle…).
+    /// Nothing was changed.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The named thing does not exist.
+    #[error("{kind} not found: {id}")]
+    NotFound {
+        /// What was looked up: `"task"`, `"dead letter"`, …
+        kind: &'static str,
+        /// Its identifier, as the caller gave it.
+        id: String,
+    },
+
+    /// The operation does not fit the current state (cancelling a completed
+    /// task, retrying a task that is not dead-lettered…). Nothing was changed.
+    #[error("conflict: {0}")]
+    Conflict(String),
+
+    /// A lease token no longer matches the task's current attempt: the lease
+    /// expired and the task was redelivered, it was released, cancelled, or
+    /// failed by its deadline. The late answer changed nothing.
+    #[error("stale lease for task {task}: {reason}")]
+    StaleLease {
+        /// The task the stale token was presented for.
+        task: String,
+        /// Why the token is no longer current.
+        reason: String,
+    },
+
+    /// The backend cannot do this operation at all.
+    #[error("{operation} is not supported by the {backend} backend")]
+    NotSupported {
+        /// The operation that was asked for.
+        operation: &'static str,
+        /// The backend that cannot do it.
+        backend: &'static str,
+    },
+
+    /// The storage backend failed or could not be reached. Usually transient:
+    /// retrying after a pause is the right reaction (see [`Error::is_transient`]).
+    #[error("{backend} backend error: {source}")]
+    Backend {
+        /// `"sqlite"`, `"redis"` or `"postgres"`.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Builds [`Error::InvalidInput`] from anything printable.
+    pub fn invalid(msg: impl fmt::Display) -> Self {
+        Error::InvalidInput(msg.to_string())
+    }
+
+    /// Builds [`Error::NotFound`].
+    pub fn not_found(kind: &'static str, id: impl fmt::Display) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// Builds [`Error::Conflict`] from anything printable.
+    pub fn conflict(msg: impl fmt::Display) -> Self {
+        Error::Conflict(msg.to_string())
+    }
+
+    /// Builds [`Error::Backend`] from a driver error.
+    pub fn backend(backend: &'static str, source: impl Into<BoxError>) -> Self {
+        Error::Backend {
+            backend,
+            source: source.into(),
+        }
+    }
+
+    /// True when the same call may succeed later without any change by the
+    /// caller: the backend was down or overloaded.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Backend { .. })
+    }
+}

@@ -1,0 +1,17 @@
+//! Agent Hive core: a durable, distributed runtime for fleets of AI agents.
+//!
+//! This crate holds the traits (the contracts), the domain model, the storage
+//! backends and the orchestration logic. It knows nothing about HTTP, wire
+//! formats or Python: `hive-server` and `hive-py` are thin frontends over it.
+//!
+//! - [`queue`]: the durable task queue — [`queue::Queue`] and its embedded
+//!   (SQLite), Redis and Postgres backends, plus [`queue::worker`].
+//! - [`conformance`]: the executable specification every backend passes.
+//! - [`Error`]: the one error type.
+
+pub mod conformance;
+pub mod error;
+pub mod queue;
+pub(crate) mod time;
+
+pub use error::{Error, Result};

@@ -1,0 +1,288 @@
+//! The task queue: one state machine, three backends, one conformance suite.
+//!
+//! [`Queue`] is the contract; [`QueueExt`] adds conveniences on top of it;
+//! [`open`] picks a backend from a URL. The backends are
+//! [`sqlite::SqliteQueue`] (embedded, the default), [`redis::RedisQueue`] and
+//! [`postgres::PostgresQueue`]. [`crate::conformance::queue`] holds one test
+//! per contract clause, run against each of them.
+
+mod config;
+mod lease;
+mod prepare;
+mod row;
+mod rules;
+mod task;
+
+pub mod postgres;
+pub mod redis;
+pub mod sqlite;
+pub mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use config::{QueueConfig, RetryPolicy};
+pub use lease::{
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, TaskFailure, WorkerId,
+};
+pub use prepare::{MAX_BATCH, MAX_CAPABILITY_LEN, MAX_IDEMPOTENCY_KEY_LEN, MAX_TYPE_LEN};
+pub use task::{NewTask, RunAt, Submitted, Task, TaskId, TaskPriority, TaskStatus};
+
+use crate::error::{Error, Result};
+
+/// A durable priority queue of tasks with dependencies, leases, retries and
+/// a dead-letter store.
+///
+/// Implementations are shared as `Arc<dyn Queue>`; every method may be called
+/// concurrently from many tasks, processes and machines.
+///
+/// # Contract
+///
+/// Each clause has a test of the same name in [`crate::conformance::queue`].
+///
+/// - **Submit is atomic and validated.** `submit` stores all the tasks of a
+///   batch or none. An empty type, a payload over
+///   [`QueueConfig::max_payload_bytes`], an unknown dependency, a dependency
+///   cycle or an id that already exists is rejected with
+///   [`Error::InvalidInput`] (an existing id: [`Error::Conflict`]) and nothing
+///   is stored. (`submit_rejects_bad_input_and_stores_nothing`,
+///   `submit_rejects_unknown_dependency`, `submit_rejects_cycles`)
+/// - **Round trip.** `get` returns what `submit` stored, with status
+///   `pending`, `attempts == 0` and the queue's defaults filled in; an unknown
+///   id is [`Error::NotFound`]. (`submit_then_get_round_trips`,
+///   `unknown_ids_are_not_found`)
+/// - **Priority, then FIFO.** `claim` hands out ready tasks with the lowest
+///   priority number first and, within a priority, in submit order.
+///   (`claims_by_priority_then_fifo`)
+/// - **Capabilities.** `claim` only hands out tasks whose required
+///   capabilities are all among the worker's.
+///   (`claim_respects_capabilities`)
+/// - **Exclusive leases.** A ready task is handed to at most one claimer at a
+///   time, even under concurrent claims; a claim returns at most `max` tasks.
+///   (`concurrent_claims_never_share_a_task`, `claim_returns_at_most_max`)
+/// - **Tokens guard every answer.** `complete`, `fail`, `heartbeat` and
+///   `release` with a token that is not the current attempt's fail with
+///   [`Error::StaleLease`] and change nothing.
+///   (`stale_tokens_are_rejected_and_change_nothing`)
+/// - **Completion.** `complete` stores the result and makes the task
+///   `completed`. (`complete_stores_result`)
+/// - **Dependencies.** A task with unfinished dependencies is `waiting` and
+///   is not handed out; when the last one completes it becomes `pending`. A
+///   dependency that ends badly (dead-lettered, failed or cancelled) fails
+///   its dependents, transitively, with an error naming it.
+///   (`dependencies_gate_claims`, `failed_dependency_fails_dependents`)
+/// - **Lease expiry.** A leased task whose lease runs out without a heartbeat
+///   is handed out again by a later `claim` (after [`Queue::reap`] or by the
+///   claim itself), with a new token; attempts keep counting.
+///   (`expired_lease_is_redelivered`)
+/// - **Heartbeats.** `heartbeat` extends the lease by the claim's lease length
+///   but never past the attempt's deadline, and marks the task `in_progress`.
+///   (`heartbeat_extends_the_lease`)
+/// - **Hard deadline.** An attempt still running at its deadline
+///   (`started_at + timeout`) is failed by `reap` even if it heartbeats, and
+///   its token becomes stale. (`deadline_fails_attempt_despite_heartbeats`)
+/// - **Retries.** A retryable `fail` with attempts left makes the task
+///   `delayed` until `now + retry.next_delay(attempts)`; it is not handed out
+///   before then. With no attempts left, or a permanent failure, the task is
+///   `dead_lettered` with the error kept. (`failed_attempt_is_retried_after_backoff`,
+///   `exhausted_task_is_dead_lettered`)
+/// - **Dead letters** can be listed (newest first), retried (back to
+///   `pending` with a fresh attempt budget) and purged (deleted).
+///   (`dead_letters_list_retry_purge`)
+/// - **Delays.** A task submitted with `run_at` in the future is `delayed`
+///   and is not handed out before then. (`delayed_task_waits_until_due`)
+/// - **Cancellation.** `cancel` makes any non-final task `cancelled` (a
+///   leased one too: its token becomes stale) and fails its dependents; a
+///   final task cannot be cancelled ([`Error::Conflict`]).
+///   (`cancel_stops_pending_and_leased_tasks`)
+/// - **Release.** `release` puts a leased task back to `pending` at once and
+///   does not count the attempt. (`release_returns_the_task_uncounted`)
+/// - **Idempotency.** A submit whose idempotency key matches a task of this
+///   queue returns that task, marked `deduplicated`, and stores nothing new.
+///   (`idempotency_key_deduplicates`)
+/// - **Statistics.** `stats` counts the tasks in each status.
+///   (`stats_count_each_status`)
+/// - **Wake-ups.** `wait_for_work` returns soon after a task becomes ready
+///   in this queue, and at the latest after its timeout.
+///   (`wait_for_work_wakes_on_submit`)
+/// - **Isolation.** Queues with different names never see each other's
+///   tasks. (`queues_are_isolated_by_name`)
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] and [`Error::Conflict`] for calls the contract
+/// forbids, [`Error::NotFound`] for unknown ids, [`Error::StaleLease`] for
+/// out-of-date tokens, [`Error::Backend`] when storage fails. An error never
+/// leaves a partial change behind.
+///
+/// # Cancellation
+///
+/// Dropping a future mid-call never corrupts the queue: each operation is one
+/// atomic step (a transaction or a Lua script); a dropped call either happened
+/// or did not. A dropped `claim` may have leased tasks nobody will run: their
+/// leases expire and they are redelivered.
+#[async_trait]
+pub trait Queue: Send + Sync + std::fmt::Debug {
+    /// The backend's name: `"sqlite"`, `"redis"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// The configuration this handle was opened with.
+    fn config(&self) -> &QueueConfig;
+
+    /// Stores a batch of tasks atomically; answers in the batch's order.
+    async fn submit_batch(&self, tasks: Vec<NewTask>) -> Result<Vec<Submitted>>;
+
+    /// The task with this id.
+    async fn get(&self, id: TaskId) -> Result<Task>;
+
+    /// Leases up to `req.max` ready tasks the worker can take.
+    async fn claim(&self, req: &ClaimRequest) -> Result<Vec<Lease>>;
+
+    /// Extends the lease of a running attempt.
+    async fn heartbeat(&self, lease: LeaseKey) -> Result<LeaseRenewal>;
+
+    /// Finishes an attempt successfully.
+    async fn complete(&self, lease: LeaseKey, result: serde_json::Value) -> Result<()>;
+
+    /// Finishes an attempt with an error; retries or dead-letters the task.
+    async fn fail(&self, lease: LeaseKey, failure: TaskFailure) -> Result<FailOutcome>;
+
+    /// Gives a leased task back without counting the attempt.
+    async fn release(&self, lease: LeaseKey) -> Result<()>;
+
+    /// Cancels a task that has not reached a final state.
+    async fn cancel(&self, id: TaskId) -> Result<Task>;
+
+    /// Housekeeping: promotes due delayed tasks, redelivers tasks whose lease
+    /// expired, fails attempts past their deadline. Workers call it on a timer;
+    /// it is safe to call from many processes at once.
+    async fn reap(&self) -> Result<ReapReport>;
+
+    /// Counts of tasks per status.
+    async fn stats(&self) -> Result<QueueStats>;
+
+    /// Dead-lettered tasks, newest first.
+    async fn dead_letters(&self, limit: usize, offset: usize) -> Result<Vec<Task>>;
+
+    /// Moves a dead-lettered task back to `pending` with a fresh attempt budget.
+    async fn retry_dead_letter(&self, id: TaskId) -> Result<Task>;
+
+    /// Deletes dead-lettered tasks: those listed, or all when `ids` is `None`.
+    /// Returns how many were deleted.
+    async fn purge_dead_letters(&self, ids: Option<&[TaskId]>) -> Result<u64>;
+
+    /// Waits until a task may have become ready, or `timeout` passes.
+    /// Spurious early returns are allowed.
+    async fn wait_for_work(&self, timeout: Duration) -> Result<()>;
+
+    /// Completes one attempt and claims more work in one step. Backends that
+    /// can do it in one round trip override this.
+    async fn complete_and_claim(
+        &self,
+        lease: LeaseKey,
+        result: serde_json::Value,
+        next: &ClaimRequest,
+    ) -> Result<Vec<Lease>> {
+        self.complete(lease, result).await?;
+        self.claim(next).await
+    }
+}
+
+/// Conveniences over any [`Queue`]; implemented for every queue, never by hand.
+#[async_trait]
+pub trait QueueExt: Queue {
+    /// Submits one task.
+    async fn submit(&self, task: NewTask) -> Result<Submitted> {
+        let mut out = self.submit_batch(vec![task]).await?;
+        out.pop()
+            .ok_or_else(|| Error::backend(self.backend(), "submit answered nothing"))
+    }
+
+    /// Polls `get` until the task reaches a final state or `timeout` passes.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the timeout passes first.
+    async fn wait_until_final(&self, id: TaskId, timeout: Duration) -> Result<Task> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let task = self.get(id).await?;
+            if task.status.is_final() {
+                return Ok(task);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::conflict(format!(
+                    "task {id} is still {} after {timeout:?}",
+                    task.status
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+}
+
+impl<Q: Queue + ?Sized> QueueExt for Q {}
+
+/// Counts of tasks per status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// Every status, with zero for the empty ones.
+    pub counts: BTreeMap<TaskStatus, u64>,
+}
+
+impl QueueStats {
+    /// Stats from `(status, count)` pairs; missing statuses count zero.
+    pub fn from_counts(pairs: impl IntoIterator<Item = (TaskStatus, u64)>) -> Self {
+        let mut counts: BTreeMap<TaskStatus, u64> =
+            TaskStatus::ALL.into_iter().map(|s| (s, 0)).collect();
+        for (status, n) in pairs {
+            *counts.entry(status).or_default() += n;
+        }
+        QueueStats { counts }
+    }
+
+    /// The count for one status.
+    pub fn get(&self, status: TaskStatus) -> u64 {
+        self.counts.get(&status).copied().unwrap_or(0)
+    }
+
+    /// All tasks.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+/// What one [`Queue::reap`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReapReport {
+    /// Delayed tasks that became pending.
+    pub promoted: u64,
+    /// Leased tasks whose lease expired: redelivered, or dead-lettered when
+    /// out of attempts.
+    pub expired: u64,
+    /// Attempts failed because they ran past their deadline.
+    pub timed_out: u64,
+}
+
+/// Opens a queue from a URL: `sqlite://path/to/hive.db` (or `sqlite::memory:`),
+/// `redis://host:port/db`, `postgres://user@host:port/db`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an unknown scheme or a bad config,
+/// [`Error::Backend`] when the store cannot be reached or migrated.
+pub async fn open(url: &str, config: QueueConfig) -> Result<Arc<dyn Queue>> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(sqlite::SqliteQueue::open(url, config).await?)),
+        "redis" | "rediss" => redis::open_dyn(url, config).await,
+        "postgres" | "postgresql" => postgres::open_dyn(url, config).await,
+        _ => Err(Error::invalid(format!(
+            "unknown queue URL scheme {scheme:?}: use sqlite://, redis:// or postgres://"
+        ))),
+    }
+}

@@ -1,0 +1,230 @@
+//! The decisions of the task state machine that need no storage.
+//!
+//! Backends fetch the few fields a decision needs, ask here, and write the
+//! answer in their own dialect. Keeping the decisions in one place keeps the
+//! three backends' behaviour — and their error messages — identical.
+
+use std::time::Duration;
+
+use super::config::RetryPolicy;
+use super::task::TaskStatus;
+use crate::error::Error;
+
+/// What happens after an attempt fails.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum AfterFailure {
+    /// Wait this long, then run again.
+    RetryAfter(Duration),
+    /// No attempts left (or a permanent failure): dead-letter.
+    DeadLetter,
+}
+
+/// Decides between a retry and the dead-letter store.
+pub(crate) fn after_failure(
+    attempts: i64,
+    max_attempts: i64,
+    permanent: bool,
+    policy: &RetryPolicy,
+) -> AfterFailure {
+    if permanent || attempts >= max_attempts {
+        AfterFailure::DeadLetter
+    } else {
+        let attempt = u32::try_from(attempts.max(1)).unwrap_or(u32::MAX);
+        AfterFailure::RetryAfter(policy.next_delay_jittered(attempt))
+    }
+}
+
+/// The lease-related fields of a stored task.
+pub(crate) struct LeaseState<'a> {
+    pub status: TaskStatus,
+    pub token: Option<&'a str>,
+    pub deadline: Option<i64>,
+}
+
+/// Checks a presented token against the stored state. `Ok` means the
+/// attempt is current — and, when `deadline_at` is given, that the attempt's
+/// deadline is still after it. Only heartbeats enforce the deadline here: a
+/// completion or failure that arrives just after it still counts, until the
+/// reaper has failed the attempt.
+pub(crate) fn check_token(
+    task_id: &str,
+    presented: &str,
+    state: &LeaseState<'_>,
+    deadline_at: Option<i64>,
+) -> Result<(), Error> {
+    let stale = |reason: String| Error::StaleLease {
+        task: task_id.to_string(),
+        reason,
+    };
+    if !state.status.is_leased() {
+        return Err(stale(format!("the task is {} now", state.status)));
+    }
+    if state.token != Some(presented) {
+        return Err(stale("a newer attempt holds the lease".into()));
+    }
+    if let (Some(deadline), Some(now)) = (state.deadline, deadline_at) {
+        if deadline <= now {
+            return Err(stale("the attempt ran past its deadline".into()));
+        }
+    }
+    Ok(())
+}
+
+/// The error stored on an attempt failed by its deadline.
+pub(crate) fn deadline_error(attempt: i64, timeout_ms: i64) -> String {
+    format!("attempt {attempt} ran past its deadline of {timeout_ms} ms")
+}
+
+/// The error stored on a task whose lease ran out.
+pub(crate) fn lease_expired_error(worker: Option<&str>) -> String {
+    format!(
+        "lease expired: worker {} stopped heartbeating",
+        worker.unwrap_or("(unknown)")
+    )
+}
+
+/// The error stored on a dependent when its dependency ends badly.
+pub(crate) fn dependency_error(dependency: &str, how: DependencyEnd) -> String {
+    match how {
+        DependencyEnd::DeadLettered => format!("dependency {dependency} was dead-lettered"),
+        DependencyEnd::Failed => format!("dependency {dependency} failed"),
+        DependencyEnd::Cancelled => format!("dependency {dependency} was cancelled"),
+    }
+}
+
+/// How a dependency ended badly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DependencyEnd {
+    DeadLettered,
+    Failed,
+    Cancelled,
+}
+
+impl DependencyEnd {
+    /// The bad end a status stands for, if it is one.
+    pub fn of(status: TaskStatus) -> Option<Self> {
+        match status {
+            TaskStatus::DeadLettered => Some(DependencyEnd::DeadLettered),
+            TaskStatus::Failed => Some(DependencyEnd::Failed),
+            TaskStatus::Cancelled => Some(DependencyEnd::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// The status a new task starts in.
+pub(crate) fn initial_status(
+    bad_dependency: bool,
+    unfinished_dependencies: usize,
+    delayed: bool,
+) -> TaskStatus {
+    if bad_dependency {
+        TaskStatus::Failed
+    } else if unfinished_dependencies > 0 {
+        TaskStatus::Waiting
+    } else if delayed {
+        TaskStatus::Delayed
+    } else {
+        TaskStatus::Pending
+    }
+}
+
+/// The conflict reported when cancelling a final task.
+pub(crate) fn cannot_cancel(task_id: &str, status: TaskStatus) -> Error {
+    Error::conflict(format!(
+        "task {task_id} is already {status} and cannot be cancelled"
+    ))
+}
+
+/// The conflict reported when retrying a task that is not dead-lettered.
+pub(crate) fn not_dead_lettered(task_id: &str, status: TaskStatus) -> Error {
+    Error::conflict(format!("task {task_id} is {status}, not dead-lettered"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_until_the_budget_is_spent() {
+        let p = RetryPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(8),
+            jitter: 0.0,
+        };
+        assert_eq!(
+            after_failure(1, 3, false, &p),
+            AfterFailure::RetryAfter(Duration::from_secs(1))
+        );
+        assert_eq!(
+            after_failure(2, 3, false, &p),
+            AfterFailure::RetryAfter(Duration::from_secs(2))
+        );
+        assert_eq!(after_failure(3, 3, false, &p), AfterFailure::DeadLetter);
+        assert_eq!(after_failure(1, 3, true, &p), AfterFailure::DeadLetter);
+    }
+
+    #[test]
+    fn explains_why_a_token_is_stale() {
+        let state = |status, token, deadline| LeaseState {
+            status,
+            token,
+            deadline,
+        };
+        let reason = |r: Result<(), Error>| match r {
+            Err(Error::StaleLease { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(check_token(
+                "t",
+                "a",
+                &state(TaskStatus::Completed, None, None),
+                Some(0)
+            )),
+            "the task is completed now"
+        );
+        assert_eq!(
+            reason(check_token(
+                "t",
+                "a",
+                &state(TaskStatus::Assigned, Some("b"), Some(10)),
+                Some(0)
+            )),
+            "a newer attempt holds the lease"
+        );
+        assert_eq!(
+            reason(check_token(
+                "t",
+                "a",
+                &state(TaskStatus::InProgress, Some("a"), Some(10)),
+                Some(10)
+            )),
+            "the attempt ran past its deadline"
+        );
+        assert!(check_token(
+            "t",
+            "a",
+            &state(TaskStatus::InProgress, Some("a"), Some(10)),
+            Some(9)
+        )
+        .is_ok());
+        assert!(check_token(
+            "t",
+            "a",
+            &state(TaskStatus::InProgress, Some("a"), Some(10)),
+            None
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn new_tasks_start_in_the_right_state() {
+        assert_eq!(initial_status(true, 2, true), TaskStatus::Failed);
+        assert_eq!(initial_status(false, 1, true), TaskStatus::Waiting);
+        assert_eq!(initial_status(false, 0, true), TaskStatus::Delayed);
+        assert_eq!(initial_status(false, 0, false), TaskStatus::Pending);
+        assert_eq!(DependencyEnd::of(TaskStatus::Completed), None);
+        assert!(dependency_error("x", DependencyEnd::Cancelled).contains("x was cancelled"));
+    }
+}

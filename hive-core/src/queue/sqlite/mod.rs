@@ -1,0 +1,339 @@
+//! The embedded queue: one SQLite file (WAL), no servers. The default.
+//!
+//! Writes go through a single writer task that commits in groups (see
+//! `writer.rs`); reads use a small pool of read-only connections. Several
+//! processes may open the same file: SQLite's lock serialises their writers
+//! (with a busy timeout), and workers poll because no notification crosses
+//! process boundaries.
+
+mod transitions;
+mod writer;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::ConnectOptions;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use self::writer::{Job, Op, Reply};
+use super::prepare::prepare;
+use super::{
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
+    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId,
+};
+use crate::error::{Error, Result};
+
+/// The embedded schema, from `migrations/sqlite`.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Maps a driver error.
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    Error::backend("sqlite", e)
+}
+
+/// How durable a commit is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Every acknowledged operation survives a power loss (`synchronous=FULL`;
+    /// the writer's group commit amortises the fsync). The default.
+    #[default]
+    Full,
+    /// Survives a crash of the process, not of the machine
+    /// (`synchronous=NORMAL` in WAL mode).
+    Process,
+}
+
+/// Options for the embedded backend beyond [`QueueConfig`].
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Commit durability. Default [`Durability::Full`].
+    pub durability: Durability,
+    /// How long a writer waits for another process's lock. Default 5 s.
+    pub busy_timeout: Duration,
+    /// Read connections. Default 4.
+    pub readers: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+            readers: 4,
+        }
+    }
+}
+
+/// The embedded SQLite queue.
+#[derive(Debug)]
+pub struct SqliteQueue {
+    config: QueueConfig,
+    jobs: mpsc::Sender<Job>,
+    /// `None` for in-memory databases, whose reads go through the writer.
+    readers: Option<SqlitePool>,
+    wake: Arc<Notify>,
+}
+
+/// Wake-ups shared by every handle on the same file and queue in this process.
+static WAKERS: LazyLock<Mutex<HashMap<String, Weak<Notify>>>> = LazyLock::new(Default::default);
+
+fn waker_for(key: String) -> Arc<Notify> {
+    let mut map = WAKERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.retain(|_, w| w.strong_count() > 0);
+    if let Some(existing) = map.get(&key).and_then(Weak::upgrade) {
+        return existing;
+    }
+    let fresh = Arc::new(Notify::new());
+    map.insert(key, Arc::downgrade(&fresh));
+    fresh
+}
+
+impl SqliteQueue {
+    /// Opens (creating if needed) the queue in the SQLite database at `url`
+    /// (`sqlite://path/to/file.db` or `sqlite::memory:`), with default options.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad URL or config; [`Error::Backend`] when
+    /// the file cannot be opened or migrated.
+    pub async fn open(url: &str, config: QueueConfig) -> Result<Self> {
+        Self::open_with(url, config, SqliteOptions::default()).await
+    }
+
+    /// [`open`](Self::open) with explicit [`SqliteOptions`].
+    pub async fn open_with(url: &str, config: QueueConfig, options: SqliteOptions) -> Result<Self> {
+        config.validate()?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let base = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid(format!("bad sqlite URL {url:?}: {e}")))?
+            .create_if_missing(true)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(false)
+            .disable_statement_logging();
+        let base = if in_memory {
+            base
+        } else {
+            base.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(match options.durability {
+                    Durability::Full => SqliteSynchronous::Full,
+                    Durability::Process => SqliteSynchronous::Normal,
+                })
+        };
+        let mut writer = base.connect().await.map_err(db_err)?;
+        MIGRATOR
+            .run_direct(&mut writer)
+            .await
+            .map_err(|e| Error::backend("sqlite", e))?;
+        let readers = if in_memory {
+            None
+        } else {
+            Some(
+                SqlitePoolOptions::new()
+                    .max_connections(options.readers.max(1))
+                    .connect_with(base.clone().read_only(true))
+                    .await
+                    .map_err(db_err)?,
+            )
+        };
+        let key = format!("{}|{}", base.get_filename().display(), config.name);
+        let wake = if in_memory {
+            Arc::new(Notify::new())
+        } else {
+            waker_for(key)
+        };
+        let (jobs, rx) = mpsc::channel(4096);
+        tokio::spawn(writer::run(writer, config.clone(), rx, wake.clone()));
+        Ok(SqliteQueue {
+            config,
+            jobs,
+            readers,
+            wake,
+        })
+    }
+
+    async fn call(&self, op: Op) -> Result<Reply> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job { op, reply })
+            .await
+            .map_err(|_| Error::backend("sqlite", "the writer task has stopped"))?;
+        rx.await
+            .map_err(|_| Error::backend("sqlite", "the writer task stopped mid-operation"))?
+    }
+}
+
+fn unexpected(op: &str) -> Error {
+    Error::backend(
+        "sqlite",
+        format!("the writer answered {op} with the wrong kind of reply"),
+    )
+}
+
+#[async_trait]
+impl Queue for SqliteQueue {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    async fn submit_batch(&self, tasks: Vec<NewTask>) -> Result<Vec<Submitted>> {
+        let batch = prepare(&self.config, tasks)?;
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.call(Op::Submit(batch)).await? {
+            Reply::Submitted(s) => Ok(s),
+            _ => Err(unexpected("submit")),
+        }
+    }
+
+    async fn get(&self, id: TaskId) -> Result<Task> {
+        match &self.readers {
+            Some(pool) => {
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                transitions::get(&mut conn, &self.config.name, id).await
+            }
+            None => match self.call(Op::Get(id)).await? {
+                Reply::Task(t) => Ok(*t),
+                _ => Err(unexpected("get")),
+            },
+        }
+    }
+
+    async fn claim(&self, req: &ClaimRequest) -> Result<Vec<Lease>> {
+        match self.call(Op::Claim(req.clone())).await? {
+            Reply::Leases(l) => Ok(l),
+            _ => Err(unexpected("claim")),
+        }
+    }
+
+    async fn heartbeat(&self, lease: LeaseKey) -> Result<LeaseRenewal> {
+        match self.call(Op::Heartbeat(lease)).await? {
+            Reply::Renewal(r) => Ok(r),
+            _ => Err(unexpected("heartbeat")),
+        }
+    }
+
+    async fn complete(&self, lease: LeaseKey, result: serde_json::Value) -> Result<()> {
+        let result = self.checked_result(&result)?;
+        match self.call(Op::Complete(lease, result)).await? {
+            Reply::Done => Ok(()),
+            _ => Err(unexpected("complete")),
+        }
+    }
+
+    async fn fail(&self, lease: LeaseKey, failure: TaskFailure) -> Result<FailOutcome> {
+        match self.call(Op::Fail(lease, failure)).await? {
+            Reply::Failed(o) => Ok(o),
+            _ => Err(unexpected("fail")),
+        }
+    }
+
+    async fn release(&self, lease: LeaseKey) -> Result<()> {
+        match self.call(Op::Release(lease)).await? {
+            Reply::Done => Ok(()),
+            _ => Err(unexpected("release")),
+        }
+    }
+
+    async fn cancel(&self, id: TaskId) -> Result<Task> {
+        match self.call(Op::Cancel(id)).await? {
+            Reply::Task(t) => Ok(*t),
+            _ => Err(unexpected("cancel")),
+        }
+    }
+
+    async fn reap(&self) -> Result<ReapReport> {
+        match self.call(Op::Reap).await? {
+            Reply::Reaped(r) => Ok(r),
+            _ => Err(unexpected("reap")),
+        }
+    }
+
+    async fn stats(&self) -> Result<QueueStats> {
+        match &self.readers {
+            Some(pool) => {
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                transitions::stats(&mut conn, &self.config.name).await
+            }
+            None => match self.call(Op::Stats).await? {
+                Reply::Stats(s) => Ok(s),
+                _ => Err(unexpected("stats")),
+            },
+        }
+    }
+
+    async fn dead_letters(&self, limit: usize, offset: usize) -> Result<Vec<Task>> {
+        match &self.readers {
+            Some(pool) => {
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                transitions::dead_letters(&mut conn, &self.config.name, limit, offset).await
+            }
+            None => match self.call(Op::DeadLetters(limit, offset)).await? {
+                Reply::Tasks(t) => Ok(t),
+                _ => Err(unexpected("dead_letters")),
+            },
+        }
+    }
+
+    async fn retry_dead_letter(&self, id: TaskId) -> Result<Task> {
+        match self.call(Op::RetryDeadLetter(id)).await? {
+            Reply::Task(t) => Ok(*t),
+            _ => Err(unexpected("retry_dead_letter")),
+        }
+    }
+
+    async fn purge_dead_letters(&self, ids: Option<&[TaskId]>) -> Result<u64> {
+        match self.call(Op::Purge(ids.map(<[TaskId]>::to_vec))).await? {
+            Reply::Count(n) => Ok(n),
+            _ => Err(unexpected("purge_dead_letters")),
+        }
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
+        // Another process's submit cannot notify us: the timeout is the
+        // polling fallback, so workers keep it short.
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+        Ok(())
+    }
+
+    async fn complete_and_claim(
+        &self,
+        lease: LeaseKey,
+        result: serde_json::Value,
+        next: &ClaimRequest,
+    ) -> Result<Vec<Lease>> {
+        let result = self.checked_result(&result)?;
+        match self
+            .call(Op::CompleteAndClaim(lease, result, next.clone()))
+            .await?
+        {
+            Reply::Leases(l) => Ok(l),
+            _ => Err(unexpected("complete_and_claim")),
+        }
+    }
+}
+
+impl SqliteQueue {
+    fn checked_result(&self, result: &serde_json::Value) -> Result<String> {
+        let text = result.to_string();
+        if text.len() > self.config.max_payload_bytes {
+            return Err(Error::invalid(format!(
+                "result is {} bytes, over the limit of {} bytes",
+                text.len(),
+                self.config.max_payload_bytes
+            )));
+        }
+        Ok(text)
+    }
+}

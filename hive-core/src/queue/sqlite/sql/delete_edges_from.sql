@@ -1,0 +1,1 @@
+DELETE FROM hive_task_deps WHERE depends_on = ?1

@@ -1,0 +1,1 @@
+SELECT status FROM hive_tasks WHERE queue = ?1 AND id = ?2

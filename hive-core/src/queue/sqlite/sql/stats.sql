@@ -1,0 +1,1 @@
+SELECT status, COUNT(*) FROM hive_tasks WHERE queue = ?1 GROUP BY status

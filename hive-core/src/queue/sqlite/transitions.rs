@@ -1,0 +1,577 @@
+//! The queue's state transitions on one SQLite connection.
+//!
+//! Each function runs inside the writer's open transaction (see
+//! `writer.rs`), so it may read then write without races: SQLite has one
+//! writer, and it is us. The decisions come from [`crate::queue::rules`].
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use sqlx::{Row, SqliteConnection};
+
+use super::db_err;
+use crate::error::{Error, Result};
+use crate::queue::prepare::PreparedTask;
+use crate::queue::row::TaskRow;
+use crate::queue::rules::{self, AfterFailure, DependencyEnd, LeaseState};
+use crate::queue::{
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, QueueConfig, QueueStats,
+    ReapReport, Submitted, Task, TaskFailure, TaskId, TaskStatus,
+};
+use crate::time::{duration_ms, from_ms};
+
+/// Reads one task.
+pub(super) async fn get(conn: &mut SqliteConnection, queue: &str, id: TaskId) -> Result<Task> {
+    let row: Option<TaskRow> = sqlx::query_as(include_str!("sql/get.sql"))
+        .bind(queue)
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    row.ok_or_else(|| Error::not_found("task", id))?
+        .into_task("sqlite")
+}
+
+/// Counts per status.
+pub(super) async fn stats(conn: &mut SqliteConnection, queue: &str) -> Result<QueueStats> {
+    let rows = sqlx::query(include_str!("sql/stats.sql"))
+        .bind(queue)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let mut pairs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let status: String = row.get(0);
+        let n: i64 = row.get(1);
+        pairs.push((
+            TaskStatus::from_str(&status)?,
+            u64::try_from(n).unwrap_or(0),
+        ));
+    }
+    Ok(QueueStats::from_counts(pairs))
+}
+
+/// A page of dead letters, newest first.
+pub(super) async fn dead_letters(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Task>> {
+    let rows: Vec<TaskRow> = sqlx::query_as(include_str!("sql/dead_letters.sql"))
+        .bind(queue)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    rows.into_iter().map(|r| r.into_task("sqlite")).collect()
+}
+
+/// Inserts a prepared batch (already in dependency order).
+pub(super) async fn submit(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    batch: &[PreparedTask],
+    now: i64,
+) -> Result<Vec<Submitted>> {
+    let mut out: Vec<Option<Submitted>> = vec![None; batch.len()];
+    // New ids that turned out to be duplicates, mapped to the original.
+    let mut renamed: HashMap<TaskId, TaskId> = HashMap::new();
+    for task in batch {
+        if let Some(key) = &task.idempotency_key {
+            let found = sqlx::query(include_str!("sql/find_by_key.sql"))
+                .bind(queue)
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            if let Some(row) = found {
+                let id = TaskId::from_str(row.get::<&str, _>(0))?;
+                let status = TaskStatus::from_str(row.get::<&str, _>(1))?;
+                renamed.insert(task.id, id);
+                out[task.index] = Some(Submitted {
+                    id,
+                    status,
+                    deduplicated: true,
+                });
+                continue;
+            }
+        }
+        let deps: Vec<TaskId> = task
+            .dependencies
+            .iter()
+            .map(|d| renamed.get(d).copied().unwrap_or(*d))
+            .collect();
+        let mut unfinished = Vec::new();
+        let mut bad: Option<(TaskId, DependencyEnd)> = None;
+        for dep in &deps {
+            let row = sqlx::query(include_str!("sql/dependency_state.sql"))
+                .bind(queue)
+                .bind(dep.to_string())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let Some(row) = row else {
+                return Err(Error::invalid(format!(
+                    "task {} depends on unknown task {dep}",
+                    task.id
+                )));
+            };
+            let status = TaskStatus::from_str(row.get::<&str, _>(0))?;
+            if let Some(end) = DependencyEnd::of(status) {
+                bad.get_or_insert((*dep, end));
+            } else if status != TaskStatus::Completed {
+                unfinished.push(*dep);
+            }
+        }
+        let run_at = task.run_at_ms(now);
+        let status = rules::initial_status(bad.is_some(), unfinished.len(), run_at.is_some());
+        let error = bad.map(|(dep, end)| rules::dependency_error(&dep.to_string(), end));
+        let id = task.id.to_string();
+        let deps_json =
+            serde_json::Value::from(deps.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+                .to_string();
+        sqlx::query(include_str!("sql/insert_task.sql"))
+            .bind(&id)
+            .bind(queue)
+            .bind(&task.task_type)
+            .bind(&task.payload)
+            .bind(status.as_str())
+            .bind(i64::from(task.priority))
+            .bind(task.capabilities_json())
+            .bind(deps_json)
+            .bind(i64::try_from(unfinished.len()).unwrap_or(i64::MAX))
+            .bind(i64::from(task.max_attempts))
+            .bind(task.timeout_ms)
+            .bind(&task.idempotency_key)
+            .bind(now)
+            .bind(run_at)
+            .bind(&error)
+            .bind(error.as_ref().map(|_| now))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    Error::conflict(format!("task id {id} already exists"))
+                }
+                _ => db_err(e),
+            })?;
+        for dep in &unfinished {
+            sqlx::query(include_str!("sql/insert_edge.sql"))
+                .bind(dep.to_string())
+                .bind(&id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+        out[task.index] = Some(Submitted {
+            id: task.id,
+            status,
+            deduplicated: false,
+        });
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Promotes due delayed tasks; returns how many.
+async fn promote_due(conn: &mut SqliteConnection, queue: &str, now: i64) -> Result<u64> {
+    let done = sqlx::query(include_str!("sql/promote_due.sql"))
+        .bind(queue)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+/// Leases up to `req.max` tasks.
+pub(super) async fn claim(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    req: &ClaimRequest,
+    now: i64,
+) -> Result<Vec<Lease>> {
+    if req.max == 0 {
+        return Ok(Vec::new());
+    }
+    promote_due(conn, &config.name, now).await?;
+    let lease_ms = duration_ms(req.lease.unwrap_or(config.lease));
+    let caps =
+        serde_json::Value::from(req.capabilities.iter().cloned().collect::<Vec<_>>()).to_string();
+    let mut rows: Vec<TaskRow> = sqlx::query_as(include_str!("sql/claim.sql"))
+        .bind(&config.name)
+        .bind(now)
+        .bind(LeaseToken::new().to_string())
+        .bind(req.worker.as_str())
+        .bind(lease_ms)
+        .bind(caps)
+        .bind(i64::try_from(req.max).unwrap_or(i64::MAX))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    rows.sort_by_key(|r| (r.priority, r.seq));
+    rows.into_iter().map(|r| r.into_lease("sqlite")).collect()
+}
+
+/// Fetches a task's lease state and checks `lease` against it.
+async fn check_lease(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    lease: LeaseKey,
+    deadline_at: Option<i64>,
+) -> Result<LeaseRow> {
+    let row = sqlx::query(include_str!("sql/lease_state.sql"))
+        .bind(queue)
+        .bind(lease.task_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::not_found("task", lease.task_id))?;
+    let state = LeaseRow {
+        status: TaskStatus::from_str(row.get::<&str, _>(0))?,
+        token: row.get(1),
+        deadline: row.get(2),
+        attempts: row.get(3),
+        max_attempts: row.get(4),
+    };
+    rules::check_token(
+        &lease.task_id.to_string(),
+        &lease.token.to_string(),
+        &LeaseState {
+            status: state.status,
+            token: state.token.as_deref(),
+            deadline: state.deadline,
+        },
+        deadline_at,
+    )?;
+    Ok(state)
+}
+
+struct LeaseRow {
+    status: TaskStatus,
+    token: Option<String>,
+    deadline: Option<i64>,
+    attempts: i64,
+    max_attempts: i64,
+}
+
+/// Extends a lease.
+pub(super) async fn heartbeat(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    lease: LeaseKey,
+    now: i64,
+) -> Result<LeaseRenewal> {
+    let row = sqlx::query(include_str!("sql/heartbeat.sql"))
+        .bind(queue)
+        .bind(lease.task_id.to_string())
+        .bind(lease.token.to_string())
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    match row {
+        Some(row) => Ok(LeaseRenewal {
+            expires_at: from_ms(row.get(0)),
+        }),
+        None => {
+            check_lease(conn, queue, lease, Some(now)).await?;
+            Err(Error::backend(
+                "sqlite",
+                "heartbeat matched no row for a current lease",
+            ))
+        }
+    }
+}
+
+/// Completes an attempt and unblocks dependents.
+pub(super) async fn complete(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    lease: LeaseKey,
+    result: &str,
+    now: i64,
+) -> Result<()> {
+    let id = lease.task_id.to_string();
+    let done = sqlx::query(include_str!("sql/complete.sql"))
+        .bind(queue)
+        .bind(&id)
+        .bind(lease.token.to_string())
+        .bind(result)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        check_lease(conn, queue, lease, None).await?;
+        return Err(Error::backend(
+            "sqlite",
+            "complete matched no row for a current lease",
+        ));
+    }
+    for sql in [
+        include_str!("sql/count_down_dependents.sql"),
+        include_str!("sql/ready_dependents.sql"),
+        include_str!("sql/delete_edges_from.sql"),
+    ] {
+        sqlx::query(sql)
+            .bind(&id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Fails the waiting dependents of `root`, and theirs, transitively.
+async fn fail_dependents(
+    conn: &mut SqliteConnection,
+    root: TaskId,
+    end: DependencyEnd,
+    now: i64,
+) -> Result<()> {
+    let mut todo = vec![(root.to_string(), end)];
+    while let Some((id, end)) = todo.pop() {
+        let error = rules::dependency_error(&id, end);
+        let failed = sqlx::query(include_str!("sql/fail_dependents.sql"))
+            .bind(&id)
+            .bind(&error)
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(include_str!("sql/delete_edges_from.sql"))
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        todo.extend(
+            failed
+                .into_iter()
+                .map(|r| (r.get::<String, _>(0), DependencyEnd::Failed)),
+        );
+    }
+    Ok(())
+}
+
+/// Retries or dead-letters a failed attempt whose token was already checked.
+async fn settle_failure(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    id: TaskId,
+    attempts: i64,
+    max_attempts: i64,
+    failure: &TaskFailure,
+    now: i64,
+) -> Result<FailOutcome> {
+    match rules::after_failure(attempts, max_attempts, failure.permanent, &config.retry) {
+        AfterFailure::RetryAfter(delay) => {
+            let run_at = now.saturating_add(duration_ms(delay));
+            sqlx::query(include_str!("sql/retry_later.sql"))
+                .bind(&config.name)
+                .bind(id.to_string())
+                .bind(run_at)
+                .bind(&failure.error)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Ok(FailOutcome::Retrying {
+                run_at: from_ms(run_at),
+            })
+        }
+        AfterFailure::DeadLetter => {
+            sqlx::query(include_str!("sql/dead_letter.sql"))
+                .bind(&config.name)
+                .bind(id.to_string())
+                .bind(&failure.error)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            fail_dependents(conn, id, DependencyEnd::DeadLettered, now).await?;
+            Ok(FailOutcome::DeadLettered)
+        }
+    }
+}
+
+/// Fails an attempt.
+pub(super) async fn fail(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    lease: LeaseKey,
+    failure: &TaskFailure,
+    now: i64,
+) -> Result<FailOutcome> {
+    let state = check_lease(conn, &config.name, lease, None).await?;
+    settle_failure(
+        conn,
+        config,
+        lease.task_id,
+        state.attempts,
+        state.max_attempts,
+        failure,
+        now,
+    )
+    .await
+}
+
+/// Gives a leased task back.
+pub(super) async fn release(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    lease: LeaseKey,
+    now: i64,
+) -> Result<()> {
+    let done = sqlx::query(include_str!("sql/release.sql"))
+        .bind(queue)
+        .bind(lease.task_id.to_string())
+        .bind(lease.token.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        check_lease(conn, queue, lease, None).await?;
+        return Err(Error::backend(
+            "sqlite",
+            "release matched no row for a current lease",
+        ));
+    }
+    Ok(())
+}
+
+/// Cancels a task that is not final.
+pub(super) async fn cancel(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    id: TaskId,
+    now: i64,
+) -> Result<Task> {
+    let task = get(conn, queue, id).await?;
+    if task.status.is_final() {
+        return Err(rules::cannot_cancel(&id.to_string(), task.status));
+    }
+    let sid = id.to_string();
+    sqlx::query(include_str!("sql/cancel.sql"))
+        .bind(queue)
+        .bind(&sid)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(include_str!("sql/delete_edges_to.sql"))
+        .bind(&sid)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    fail_dependents(conn, id, DependencyEnd::Cancelled, now).await?;
+    get(conn, queue, id).await
+}
+
+/// Housekeeping: due delays, deadlines, expired leases.
+pub(super) async fn reap(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    now: i64,
+) -> Result<ReapReport> {
+    let queue = &config.name;
+    let mut report = ReapReport {
+        promoted: promote_due(conn, queue, now).await?,
+        ..ReapReport::default()
+    };
+    let late = sqlx::query(include_str!("sql/past_deadline.sql"))
+        .bind(queue)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for row in late {
+        let id = TaskId::from_str(row.get::<&str, _>(0))?;
+        let (attempts, max_attempts, timeout_ms): (i64, i64, i64) =
+            (row.get(1), row.get(2), row.get(3));
+        let failure = TaskFailure::retryable(rules::deadline_error(attempts, timeout_ms));
+        settle_failure(conn, config, id, attempts, max_attempts, &failure, now).await?;
+        report.timed_out += 1;
+    }
+    let expired = sqlx::query(include_str!("sql/expired_leases.sql"))
+        .bind(queue)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for row in expired {
+        let id = TaskId::from_str(row.get::<&str, _>(0))?;
+        let (attempts, max_attempts): (i64, i64) = (row.get(1), row.get(2));
+        let error = rules::lease_expired_error(row.get::<Option<&str>, _>(3));
+        if attempts >= max_attempts {
+            let failure = TaskFailure::permanent(error);
+            settle_failure(conn, config, id, attempts, max_attempts, &failure, now).await?;
+        } else {
+            sqlx::query(include_str!("sql/requeue_expired.sql"))
+                .bind(queue)
+                .bind(id.to_string())
+                .bind(&error)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+        report.expired += 1;
+    }
+    Ok(report)
+}
+
+/// Moves a dead letter back to pending.
+pub(super) async fn retry_dead_letter(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    id: TaskId,
+    now: i64,
+) -> Result<Task> {
+    let done = sqlx::query(include_str!("sql/retry_dead_letter.sql"))
+        .bind(queue)
+        .bind(id.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let task = get(conn, queue, id).await?;
+    if done.rows_affected() == 0 {
+        return Err(rules::not_dead_lettered(&id.to_string(), task.status));
+    }
+    Ok(task)
+}
+
+/// Deletes dead letters.
+pub(super) async fn purge(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    ids: Option<&[TaskId]>,
+) -> Result<u64> {
+    let list = ids.map(|ids| {
+        serde_json::Value::from(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()).to_string()
+    });
+    let gone = sqlx::query(include_str!("sql/purge_dead_letters.sql"))
+        .bind(queue)
+        .bind(list)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for row in &gone {
+        let id: &str = row.get(0);
+        for sql in [
+            include_str!("sql/delete_edges_from.sql"),
+            include_str!("sql/delete_edges_to.sql"),
+        ] {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    Ok(gone.len() as u64)
+}

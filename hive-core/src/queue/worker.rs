@@ -1,0 +1,1 @@
+//! The worker loop (being written).

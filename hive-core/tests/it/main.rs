@@ -1,0 +1,3 @@
+//! hive-core's integration tests: one binary, one module per subject.
+
+mod queue_sqlite;

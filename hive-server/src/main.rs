@@ -1,0 +1,2 @@
+//! The `hive` binary: placeholder until the server issue lands.
+fn main() {}
