@@ -1,1 +1,71 @@
-//! Cross-crate tests.
+//! Cross-crate tests that need separate processes: crashes and restarts.
+
+mod crash;
+mod restart;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+/// A `hive-test-worker` child process, killed (SIGKILL) when dropped.
+pub struct Process {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Process {
+    pub fn start(args: &[&str]) -> Process {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hive-test-worker"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start hive-test-worker");
+        let stdout: ChildStdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Process { child, lines }
+    }
+
+    /// The next line the process prints that starts with `prefix`.
+    pub fn expect_line(&self, prefix: &str, within: Duration) -> String {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no line starting with {prefix:?} within {within:?}: {e}"),
+            }
+        }
+    }
+
+    /// SIGKILL: no destructor, no flush, no goodbye.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap child");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The backends to run a cross-process test on: the embedded file always,
+/// Redis and Postgres when their URLs are set.
+pub fn backends(dir: &std::path::Path) -> Vec<String> {
+    let mut urls = vec![format!("sqlite://{}", dir.join("hive.db").display())];
+    urls.extend(hive_core::conformance::service_url("HIVE_TEST_REDIS_URL"));
+    urls.extend(hive_core::conformance::service_url(
+        "HIVE_TEST_DATABASE_URL",
+    ));
+    urls
+}
