@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS hive_tasks (
     capabilities     TEXT    NOT NULL,
     dependencies     TEXT    NOT NULL,
     pending_deps     INTEGER NOT NULL DEFAULT 0,
+    -- 1 once another task waits on this one: completing it must then
+    -- unblock dependents; 0 lets completion skip that work.
+    has_dependents   INTEGER NOT NULL DEFAULT 0,
     attempts         INTEGER NOT NULL DEFAULT 0,
     max_attempts     INTEGER NOT NULL,
     timeout_ms       INTEGER NOT NULL,

@@ -75,6 +75,12 @@ pub(super) async fn submit(
     batch: &[PreparedTask],
     now: i64,
 ) -> Result<Vec<Submitted>> {
+    if batch
+        .iter()
+        .all(|t| t.dependencies.is_empty() && t.idempotency_key.is_none())
+    {
+        return insert_independent(conn, queue, batch, now).await;
+    }
     let mut out: Vec<Option<Submitted>> = vec![None; batch.len()];
     // New ids that turned out to be duplicates, mapped to the original.
     let mut renamed: HashMap<TaskId, TaskId> = HashMap::new();
@@ -158,9 +164,15 @@ pub(super) async fn submit(
                 _ => db_err(e),
             })?;
         for dep in &unfinished {
+            let dep = dep.to_string();
             sqlx::query(include_str!("sql/insert_edge.sql"))
-                .bind(dep.to_string())
+                .bind(&dep)
                 .bind(&id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(include_str!("sql/mark_has_dependents.sql"))
+                .bind(&dep)
                 .execute(&mut *conn)
                 .await
                 .map_err(db_err)?;
@@ -174,8 +186,63 @@ pub(super) async fn submit(
     Ok(out.into_iter().flatten().collect())
 }
 
-/// Promotes due delayed tasks; returns how many.
-async fn promote_due(conn: &mut SqliteConnection, queue: &str, now: i64) -> Result<u64> {
+/// Inserts tasks that depend on nothing and carry no idempotency key: one
+/// statement for the whole batch.
+async fn insert_independent(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    batch: &[PreparedTask],
+    now: i64,
+) -> Result<Vec<Submitted>> {
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut out = vec![None; batch.len()];
+    for task in batch {
+        let run_at = task.run_at_ms(now);
+        let status = rules::initial_status(false, 0, run_at.is_some());
+        rows.push(serde_json::json!({
+            "id": task.id.to_string(),
+            "type": task.task_type,
+            "payload": task.payload,
+            "status": status.as_str(),
+            "priority": task.priority,
+            "caps": task.capabilities_json(),
+            "max_attempts": task.max_attempts,
+            "timeout_ms": task.timeout_ms,
+            "run_at": run_at,
+        }));
+        out[task.index] = Some(Submitted {
+            id: task.id,
+            status,
+            deduplicated: false,
+        });
+    }
+    let inserted = sqlx::query(include_str!("sql/insert_many.sql"))
+        .bind(queue)
+        .bind(now)
+        .bind(serde_json::Value::from(rows).to_string())
+        .execute(&mut *conn)
+        .await;
+    match inserted {
+        Ok(_) => Ok(out.into_iter().flatten().collect()),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+            let ids: Vec<String> = batch.iter().map(|t| t.id.to_string()).collect();
+            let taken: Option<String> = sqlx::query_scalar(include_str!("sql/existing_ids.sql"))
+                .bind(serde_json::Value::from(ids).to_string())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            Err(Error::conflict(format!(
+                "task id {} already exists",
+                taken.as_deref().unwrap_or("(of this batch)")
+            )))
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// Promotes due delayed tasks; returns how many. The writer runs it once
+/// per commit group that claims, before the claims.
+pub(super) async fn promote_due(conn: &mut SqliteConnection, queue: &str, now: i64) -> Result<u64> {
     let done = sqlx::query(include_str!("sql/promote_due.sql"))
         .bind(queue)
         .bind(now)
@@ -195,7 +262,6 @@ pub(super) async fn claim(
     if req.max == 0 {
         return Ok(Vec::new());
     }
-    promote_due(conn, &config.name, now).await?;
     let lease_ms = duration_ms(req.lease.unwrap_or(config.lease));
     let caps =
         serde_json::Value::from(req.capabilities.iter().cloned().collect::<Vec<_>>()).to_string();
@@ -285,38 +351,68 @@ pub(super) async fn heartbeat(
     }
 }
 
-/// Completes an attempt and unblocks dependents.
-pub(super) async fn complete(
+/// Completes many attempts with one statement. Answers per entry, in order;
+/// an entry that was not completed is diagnosed on its own (it wrote nothing).
+pub(super) async fn complete_many(
     conn: &mut SqliteConnection,
     queue: &str,
-    lease: LeaseKey,
-    result: &str,
+    entries: &[(LeaseKey, &str)],
     now: i64,
-) -> Result<()> {
-    let id = lease.task_id.to_string();
-    let done = sqlx::query(include_str!("sql/complete.sql"))
+) -> Result<Vec<Result<()>>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut batched = Vec::with_capacity(entries.len());
+    for (lease, result) in entries {
+        // A task named twice is completed once; the second answer is judged alone.
+        if seen.insert(lease.task_id) {
+            batched.push(serde_json::json!({
+                "id": lease.task_id.to_string(),
+                "t": lease.token.to_string(),
+                "r": result,
+            }));
+        }
+    }
+    let rows = sqlx::query(include_str!("sql/complete_many.sql"))
         .bind(queue)
-        .bind(&id)
-        .bind(lease.token.to_string())
-        .bind(result)
         .bind(now)
-        .execute(&mut *conn)
+        .bind(serde_json::Value::from(batched).to_string())
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    if done.rows_affected() == 0 {
-        check_lease(conn, queue, lease, None).await?;
-        return Err(Error::backend(
-            "sqlite",
-            "complete matched no row for a current lease",
-        ));
+    let mut completed: HashMap<String, bool> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        completed.insert(row.get::<String, _>(0), row.get::<i64, _>(1) != 0);
     }
+    let mut out = Vec::with_capacity(entries.len());
+    for (lease, _) in entries {
+        let id = lease.task_id.to_string();
+        match completed.remove(&id) {
+            Some(has_dependents) => {
+                if has_dependents {
+                    unblock_dependents(conn, &id, now).await?;
+                }
+                out.push(Ok(()));
+            }
+            None => out.push(match check_lease(conn, queue, *lease, None).await {
+                Ok(_) => Err(Error::backend(
+                    "sqlite",
+                    "complete matched no row for a current lease",
+                )),
+                Err(e) => Err(e),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// A completed task's waiting dependents have one fewer dependency.
+async fn unblock_dependents(conn: &mut SqliteConnection, id: &str, now: i64) -> Result<()> {
     for sql in [
         include_str!("sql/count_down_dependents.sql"),
         include_str!("sql/ready_dependents.sql"),
         include_str!("sql/delete_edges_from.sql"),
     ] {
         sqlx::query(sql)
-            .bind(&id)
+            .bind(id)
             .bind(now)
             .execute(&mut *conn)
             .await

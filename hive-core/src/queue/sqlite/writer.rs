@@ -72,6 +72,13 @@ impl Op {
         )
     }
 
+    /// True for operations that may refuse (with a caller error) after they
+    /// have written: they run inside a savepoint so the refusal rolls back
+    /// alone. Every other operation checks before it writes.
+    fn writes_before_it_can_refuse(&self) -> bool {
+        matches!(self, Op::Submit(_))
+    }
+
     fn is_read(&self) -> bool {
         matches!(self, Op::Get(_) | Op::Stats | Op::DeadLetters(..))
     }
@@ -122,19 +129,131 @@ async fn run_group(
             .map(|_| Err(Error::backend("sqlite", e.to_string())))
             .collect();
     }
-    let mut out = Vec::with_capacity(group.len());
-    for job in group {
-        out.push(in_savepoint(conn, config, &job.op).await);
+    match write_group(conn, config, group).await {
+        Ok(out) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+            Ok(_) => out,
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                failed_group(group.len(), &e.to_string())
+            }
+        },
+        Err(e) => {
+            // Only a storage failure gets here, and it may have left an
+            // operation half done: nothing of the group is committed.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            failed_group(group.len(), &e.to_string())
+        }
     }
-    if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        let msg = format!("commit failed, nothing of this operation was stored: {e}");
-        return group
-            .iter()
-            .map(|_| Err(Error::backend("sqlite", msg.clone())))
+}
+
+fn failed_group(n: usize, why: &str) -> Vec<Result<Reply>> {
+    let msg = format!("storage failed, nothing of this operation was stored: {why}");
+    (0..n)
+        .map(|_| Err(Error::backend("sqlite", msg.clone())))
+        .collect()
+}
+
+/// Runs a group inside the open transaction, batching statements across
+/// operations: first every operation that is neither a completion nor a
+/// claim, one by one; then all completions in one statement; then the claims,
+/// one statement per kind of claim. `Err` only for storage failures.
+async fn write_group(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    group: &[Job],
+) -> Result<Vec<Result<Reply>>> {
+    let now = now_ms();
+    let mut out: Vec<Option<Result<Reply>>> = (0..group.len()).map(|_| None).collect();
+    if group
+        .iter()
+        .any(|j| matches!(j.op, Op::Claim(_) | Op::CompleteAndClaim(..)))
+    {
+        transitions::promote_due(conn, &config.name, now).await?;
+    }
+
+    for (i, job) in group.iter().enumerate() {
+        if matches!(
+            job.op,
+            Op::Claim(_) | Op::Complete(..) | Op::CompleteAndClaim(..)
+        ) {
+            continue;
+        }
+        let result = if job.op.writes_before_it_can_refuse() {
+            in_savepoint(conn, config, &job.op).await
+        } else {
+            execute(conn, config, &job.op).await
+        };
+        if let Err(Error::Backend { source, .. }) = result {
+            return Err(Error::backend("sqlite", source.to_string()));
+        }
+        out[i] = Some(result);
+    }
+
+    let completions: Vec<(usize, LeaseKey, &str)> = group
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| match &j.op {
+            Op::Complete(lease, result) | Op::CompleteAndClaim(lease, result, _) => {
+                Some((i, *lease, result.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut claims: Vec<(usize, &ClaimRequest)> = Vec::new();
+    if !completions.is_empty() {
+        let entries: Vec<(LeaseKey, &str)> = completions.iter().map(|(_, l, r)| (*l, *r)).collect();
+        let answers = transitions::complete_many(conn, &config.name, &entries, now).await?;
+        for ((i, _, _), answer) in completions.iter().zip(answers) {
+            match (&group[*i].op, answer) {
+                (Op::CompleteAndClaim(_, _, req), Ok(())) => claims.push((*i, req)),
+                (_, Ok(())) => out[*i] = Some(Ok(Reply::Done)),
+                (_, Err(Error::Backend { source, .. })) => {
+                    return Err(Error::backend("sqlite", source.to_string()))
+                }
+                (_, Err(e)) => out[*i] = Some(Err(e)),
+            }
+        }
+    }
+
+    claims.extend(group.iter().enumerate().filter_map(|(i, j)| match &j.op {
+        Op::Claim(req) => Some((i, req)),
+        _ => None,
+    }));
+    claims.sort_by_key(|(i, _)| *i);
+    // Claims of the same shape (worker, capabilities, lease) share one
+    // statement; the leases are dealt out in arrival order.
+    let mut done = vec![false; claims.len()];
+    for first in 0..claims.len() {
+        if done[first] {
+            continue;
+        }
+        let shape = claims[first].1;
+        let same: Vec<usize> = (first..claims.len())
+            .filter(|&k| !done[k] && same_shape(claims[k].1, shape))
             .collect();
+        let total: usize = same.iter().map(|&k| claims[k].1.max).sum();
+        let request = ClaimRequest {
+            max: total,
+            ..shape.clone()
+        };
+        let mut leases = transitions::claim(conn, config, &request, now)
+            .await?
+            .into_iter();
+        for k in same {
+            done[k] = true;
+            let mine: Vec<Lease> = leases.by_ref().take(claims[k].1.max).collect();
+            out[claims[k].0] = Some(Ok(Reply::Leases(mine)));
+        }
     }
-    out
+
+    Ok(out
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::backend("sqlite", "operation was not run"))))
+        .collect())
+}
+
+fn same_shape(a: &ClaimRequest, b: &ClaimRequest) -> bool {
+    a.worker == b.worker && a.capabilities == b.capabilities && a.lease == b.lease
 }
 
 async fn in_savepoint(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> Result<Reply> {
@@ -161,15 +280,12 @@ async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> 
     let q = config.name.as_str();
     Ok(match op {
         Op::Submit(batch) => Reply::Submitted(transitions::submit(conn, q, batch, now).await?),
-        Op::Claim(req) => Reply::Leases(transitions::claim(conn, config, req, now).await?),
         Op::Heartbeat(lease) => Reply::Renewal(transitions::heartbeat(conn, q, *lease, now).await?),
-        Op::Complete(lease, result) => {
-            transitions::complete(conn, q, *lease, result, now).await?;
-            Reply::Done
-        }
-        Op::CompleteAndClaim(lease, result, req) => {
-            transitions::complete(conn, q, *lease, result, now).await?;
-            Reply::Leases(transitions::claim(conn, config, req, now).await?)
+        Op::Claim(_) | Op::Complete(..) | Op::CompleteAndClaim(..) => {
+            return Err(Error::backend(
+                "sqlite",
+                "claims and completions are batched by the writer",
+            ));
         }
         Op::Fail(lease, failure) => {
             Reply::Failed(transitions::fail(conn, config, *lease, failure, now).await?)

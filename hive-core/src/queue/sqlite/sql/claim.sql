@@ -14,9 +14,9 @@ SET status = 'assigned',
 WHERE seq IN (
     SELECT seq FROM hive_tasks AS t
     WHERE t.queue = ?1 AND t.status = 'pending'
-      AND NOT EXISTS (
+      AND (t.capabilities = '[]' OR NOT EXISTS (
           SELECT 1 FROM json_each(t.capabilities) AS need
-          WHERE need.value NOT IN (SELECT value FROM json_each(?6)))
+          WHERE need.value NOT IN (SELECT value FROM json_each(?6))))
     ORDER BY t.priority, t.seq
     LIMIT ?7)
 RETURNING seq, id, task_type, payload, status, priority, capabilities, dependencies, attempts,
