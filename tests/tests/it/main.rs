@@ -2,6 +2,7 @@
 
 mod crash;
 mod restart;
+mod tidy;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
