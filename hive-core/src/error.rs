@@ -102,3 +102,38 @@ impl Error {
         matches!(self, Error::Backend { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_went_wrong() {
+        assert_eq!(Error::invalid("bad").to_string(), "invalid input: bad");
+        assert_eq!(
+            Error::not_found("task", "42").to_string(),
+            "task not found: 42"
+        );
+        assert_eq!(Error::conflict("busy").to_string(), "conflict: busy");
+        let stale = Error::StaleLease {
+            task: "t".into(),
+            reason: "expired".into(),
+        };
+        assert_eq!(stale.to_string(), "stale lease for task t: expired");
+        let ns = Error::NotSupported {
+            operation: "open",
+            backend: "x",
+        };
+        assert_eq!(ns.to_string(), "open is not supported by the x backend");
+        let be = Error::backend("redis", "connection refused");
+        assert_eq!(be.to_string(), "redis backend error: connection refused");
+        assert!(std::error::Error::source(&be).is_some());
+    }
+
+    #[test]
+    fn only_backend_errors_are_transient() {
+        assert!(Error::backend("sqlite", "locked").is_transient());
+        assert!(!Error::invalid("x").is_transient());
+        assert!(!Error::conflict("x").is_transient());
+    }
+}

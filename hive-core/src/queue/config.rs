@@ -146,3 +146,70 @@ impl RetryPolicy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented_values() {
+        let c = QueueConfig::default();
+        c.validate().expect("defaults are valid");
+        assert_eq!(c.name, "default");
+        assert_eq!(c.lease, Duration::from_secs(30));
+        assert_eq!(c.max_attempts, 3);
+        assert_eq!(c.max_payload_bytes, 1024 * 1024);
+        assert_eq!(QueueConfig::named("x").name, "x");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let check = |change: fn(&mut QueueConfig), expected: &str| {
+            let mut c = QueueConfig::default();
+            change(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(
+                err.contains(expected),
+                "{err:?} should mention {expected:?}"
+            );
+        };
+        check(|c| c.name = String::new(), "queue name");
+        check(|c| c.name = "has space".into(), "queue name");
+        check(|c| c.name = "x".repeat(65), "queue name");
+        check(|c| c.lease = Duration::from_millis(1), "lease");
+        check(|c| c.task_timeout = Duration::ZERO, "task_timeout");
+        check(|c| c.max_attempts = 0, "max_attempts");
+        check(|c| c.max_payload_bytes = 0, "max_payload_bytes");
+        check(|c| c.retry.jitter = 1.5, "jitter");
+        check(|c| c.retry.cap = Duration::ZERO, "cap");
+    }
+
+    #[test]
+    fn jittered_delays_stay_within_bounds() {
+        let p = RetryPolicy {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(60),
+            jitter: 0.5,
+        };
+        for _ in 0..200 {
+            let d = p.next_delay_jittered(2);
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_secs(6),
+                "{d:?}"
+            );
+        }
+        assert_eq!(
+            p.next_delay(u32::MAX, 0.0),
+            Duration::from_secs(60),
+            "huge attempt counts saturate"
+        );
+    }
+
+    #[test]
+    fn config_deserialises_with_defaults() {
+        let c: QueueConfig = serde_json::from_str(r#"{"name": "q", "lease": 1000}"#).expect("de");
+        assert_eq!(c.name, "q");
+        assert_eq!(c.lease, Duration::from_secs(1));
+        assert_eq!(c.max_attempts, 3);
+    }
+}

@@ -412,3 +412,128 @@ pub(crate) mod duration_ms {
         Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_accepts_one_to_nine_only() {
+        for level in 1..=9 {
+            assert_eq!(TaskPriority::new(level).expect("valid").level(), level);
+        }
+        for level in [0, 10, 255] {
+            let err = TaskPriority::new(level).unwrap_err().to_string();
+            assert!(err.contains("between 1 (most urgent) and 9"), "{err}");
+        }
+        assert_eq!(TaskPriority::default(), TaskPriority::NORMAL);
+        assert!(
+            TaskPriority::CRITICAL < TaskPriority::BACKGROUND,
+            "1 sorts first"
+        );
+    }
+
+    #[test]
+    fn priority_from_json_is_checked() {
+        assert_eq!(
+            serde_json::from_str::<TaskPriority>("3").expect("valid"),
+            TaskPriority::HIGH
+        );
+        assert!(serde_json::from_str::<TaskPriority>("0").is_err());
+        assert!(serde_json::from_str::<TaskPriority>("12").is_err());
+        assert_eq!(serde_json::to_string(&TaskPriority::LOW).expect("ser"), "7");
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in TaskStatus::ALL {
+            assert_eq!(
+                status.as_str().parse::<TaskStatus>().expect("parse"),
+                status
+            );
+            assert_eq!(status.to_string(), status.as_str());
+            let json = serde_json::to_string(&status).expect("ser");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        assert!("running".parse::<TaskStatus>().is_err());
+        let finals: Vec<_> = TaskStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(
+            finals,
+            [
+                TaskStatus::Completed,
+                TaskStatus::Failed,
+                TaskStatus::Cancelled,
+                TaskStatus::DeadLettered
+            ]
+        );
+        assert!(TaskStatus::Assigned.is_leased() && TaskStatus::InProgress.is_leased());
+        assert!(!TaskStatus::Pending.is_leased());
+    }
+
+    #[test]
+    fn task_ids_parse_and_order_by_creation() {
+        let a = TaskId::new();
+        let b = TaskId::default();
+        assert!(a < b, "v7 ids sort by creation time");
+        assert_eq!(a.to_string().parse::<TaskId>().expect("parse"), a);
+        let err = "not-a-uuid".parse::<TaskId>().unwrap_err().to_string();
+        assert!(err.contains("is not a UUID"), "{err}");
+    }
+
+    #[test]
+    fn new_task_builder_sets_every_field() {
+        let dep = TaskId::new();
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let t = NewTask::new("t", serde_json::json!(1))
+            .requires(["b", "a", "a"])
+            .depends_on([dep, dep])
+            .run_at(at)
+            .max_attempts(7)
+            .timeout(Duration::from_secs(9))
+            .idempotency_key("k");
+        assert_eq!(t.task_type(), "t");
+        assert_eq!(t.capabilities.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(t.dependencies(), &[dep], "a dependency is recorded once");
+        assert_eq!(t.run_at, Some(RunAt::At(at)));
+        assert_eq!(
+            (t.max_attempts, t.timeout),
+            (Some(7), Some(Duration::from_secs(9)))
+        );
+        assert_eq!(t.idempotency_key.as_deref(), Some("k"));
+        let id = TaskId::new();
+        assert_eq!(t.with_id(id).id(), id);
+    }
+
+    #[test]
+    fn task_serialises_timeout_as_milliseconds() {
+        let now = chrono::Utc::now();
+        let task = Task {
+            id: TaskId::new(),
+            task_type: "t".into(),
+            payload: serde_json::json!({}),
+            status: TaskStatus::Pending,
+            priority: TaskPriority::NORMAL,
+            capabilities: vec![],
+            dependencies: vec![],
+            attempts: 0,
+            max_attempts: 3,
+            timeout: Duration::from_millis(1500),
+            idempotency_key: None,
+            created_at: now,
+            updated_at: now,
+            run_at: None,
+            started_at: None,
+            finished_at: None,
+            lease_expires_at: None,
+            worker: None,
+            result: None,
+            error: None,
+        };
+        let json = serde_json::to_value(&task).expect("ser");
+        assert_eq!(json["timeout"], 1500);
+        assert_eq!(serde_json::from_value::<Task>(json).expect("de"), task);
+    }
+}
