@@ -48,3 +48,97 @@ mod conformance {
 
     hive_core::queue_conformance_tests!(Some(Sqlite::new()));
 }
+
+mod particular {
+    use std::time::Duration;
+
+    use hive_core::queue::sqlite::{Durability, SqliteOptions, SqliteQueue};
+    use hive_core::queue::{
+        self, ClaimRequest, NewTask, Queue, QueueConfig, QueueExt, TaskFailure, TaskStatus,
+        WorkerId,
+    };
+    use hive_core::Error;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn open_rejects_unknown_schemes_and_bad_config() {
+        let r = queue::open("mysql://localhost/db", QueueConfig::default()).await;
+        assert!(
+            matches!(r, Err(Error::InvalidInput(ref m)) if m.contains("unknown queue URL scheme")),
+            "{r:?}"
+        );
+        let r = queue::open("sqlite::memory:", QueueConfig::named("no spaces allowed")).await;
+        assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}");
+        let r = SqliteQueue::open("sqlite://%%bad\0", QueueConfig::default()).await;
+        assert!(r.is_err());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nowhere = format!("sqlite://{}/missing/dir/hive.db", dir.path().display());
+        let r = SqliteQueue::open(&nowhere, QueueConfig::default()).await;
+        assert!(
+            matches!(
+                r,
+                Err(Error::Backend {
+                    backend: "sqlite",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn in_memory_queues_serve_reads_through_the_writer() {
+        let q = queue::open("sqlite::memory:", QueueConfig::default())
+            .await
+            .expect("open");
+        let id = q
+            .submit(NewTask::new("t", json!({})).max_attempts(1))
+            .await
+            .expect("submit")
+            .id;
+        let w = ClaimRequest::new(WorkerId::random("t"));
+        let lease = q.claim(&w).await.expect("claim").pop().expect("a task");
+        q.fail(lease.key(), TaskFailure::retryable("no"))
+            .await
+            .expect("fail");
+        assert_eq!(
+            q.get(id).await.expect("get").status,
+            TaskStatus::DeadLettered
+        );
+        assert_eq!(
+            q.stats()
+                .await
+                .expect("stats")
+                .get(TaskStatus::DeadLettered),
+            1
+        );
+        assert_eq!(q.dead_letters(5, 0).await.expect("list").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_file_keeps_its_tasks_across_handles_and_durability_modes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("hive.db").display());
+        let config = QueueConfig::named("keep");
+        let id = {
+            let q = SqliteQueue::open(&url, config.clone()).await.expect("open");
+            q.submit(NewTask::new("t", json!({"kept": true})))
+                .await
+                .expect("submit")
+                .id
+        };
+        let options = SqliteOptions {
+            durability: Durability::Process,
+            ..SqliteOptions::default()
+        };
+        let q = SqliteQueue::open_with(&url, config, options)
+            .await
+            .expect("reopen");
+        let t = q.get(id).await.expect("the task is still there");
+        assert_eq!(t.payload, json!({"kept": true}));
+        assert_eq!(q.backend(), "sqlite");
+        q.wait_for_work(Duration::from_millis(10))
+            .await
+            .expect("wait");
+    }
+}
