@@ -25,6 +25,9 @@ use crate::time::now_ms;
 /// Most operations committed in one transaction.
 const MAX_GROUP: usize = 512;
 
+/// Scheduling rounds the writer waits for more operations before a commit.
+const GATHER_ROUNDS: usize = 1;
+
 /// One operation for the writer.
 pub(super) enum Op {
     Submit(Vec<PreparedTask>),
@@ -98,6 +101,18 @@ pub(super) async fn run(
 ) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
+        // Give callers that are about to send (typically workers that just
+        // got their previous answer) a couple of scheduling rounds to join this
+        // group: bigger groups share one fsync and fewer statements.
+        for _ in 0..GATHER_ROUNDS {
+            tokio::task::yield_now().await;
+            while group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
         let wakes = group.iter().any(|j| j.op.may_wake());
         let results = run_group(&mut conn, &config, &group).await;
         for (job, result) in group.drain(..).zip(results) {
