@@ -111,9 +111,10 @@ impl RedisQueue {
             ));
         let client = builder.build().map_err(redis_err)?;
         client.init().await.map_err(redis_err)?;
-        for script in SCRIPTS.all() {
-            script.load(&client).await.map_err(redis_err)?;
-        }
+        // Loaded up front so the first calls need no NOSCRIPT round trip.
+        futures::future::try_join_all(SCRIPTS.all().map(|script| script.load(&client)))
+            .await
+            .map_err(redis_err)?;
         Ok(RedisQueue {
             keys: Keys::new(&config.name),
             config,

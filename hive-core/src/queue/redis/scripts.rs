@@ -84,7 +84,7 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 ///
 /// | key | type | holds |
 /// |---|---|---|
-/// | `task:<id>` | hash | the task's fields (see `row.rs`) plus `seq`, `caps_key`, `lease_ms`, `pending_deps` |
+/// | `task:<id>` | hash | the task's fields (see `row.rs`; fields at their default may be absent or empty) plus `seq`, `caps_key`, `lease_ms`, `pending_deps`, `has_dependents` |
 /// | `ready:<caps>` | sorted set | pending task ids needing exactly the capabilities `<caps>` (sorted, joined by `,`), scored priority · 2^44 + seq |
 /// | `capsets` | set | every `<caps>` that ever had a ready set |
 /// | `delayed` | sorted set | delayed task ids by `run_at` |

@@ -71,6 +71,10 @@ for t = 0, n - 1 do
 end
 
 -- Phase two: write.
+local function add(fields, field, value)
+  fields[#fields + 1] = field
+  fields[#fields + 1] = value
+end
 local seq = redis.call('INCRBY', K_SEQ, fresh) - fresh
 local now_text = int(now)
 local counts = {}
@@ -80,31 +84,31 @@ for _, p in ipairs(plans) do
   if p.id then
     local a = p.a
     seq = seq + 1
-    local deps_json = '[]'
-    if #p.deps > 0 then deps_json = '["' .. table.concat(p.deps, '","') .. '"]' end
+    -- Fields at their default (no capabilities, no dependencies, nothing
+    -- to wait for, no attempt yet) are left out: an absent field reads as
+    -- its default (row.rs), and every claim reads the task back, so a
+    -- smaller hash is a cheaper claim.
     local fields = {
       'id', p.id, 'task_type', ARGV[a + 2], 'payload', ARGV[a + 3], 'status', p.status,
-      'priority', ARGV[a + 4], 'capabilities', ARGV[a + 5], 'caps_key', ARGV[a + 6],
-      'dependencies', deps_json, 'pending_deps', int(#p.unfinished), 'attempts', '0',
-      'max_attempts', ARGV[a + 7], 'timeout_ms', ARGV[a + 8], 'seq', int(seq),
-      'created_at', now_text, 'updated_at', now_text,
+      'priority', ARGV[a + 4], 'max_attempts', ARGV[a + 7], 'timeout_ms', ARGV[a + 8],
+      'seq', int(seq), 'created_at', now_text, 'updated_at', now_text,
     }
+    if ARGV[a + 6] ~= '' then
+      add(fields, 'capabilities', ARGV[a + 5])
+      add(fields, 'caps_key', ARGV[a + 6])
+    end
+    if #p.deps > 0 then add(fields, 'dependencies', '["' .. table.concat(p.deps, '","') .. '"]') end
+    if #p.unfinished > 0 then add(fields, 'pending_deps', int(#p.unfinished)) end
     local idem = ARGV[a + 9]
     if idem ~= '' then
-      fields[#fields + 1] = 'idempotency_key'
-      fields[#fields + 1] = idem
+      add(fields, 'idempotency_key', idem)
       redis.call('HSET', K_IDEM, idem, p.id)
     end
-    if p.run_at then
-      fields[#fields + 1] = 'run_at'
-      fields[#fields + 1] = p.run_at
-    end
+    if p.run_at then add(fields, 'run_at', int(p.run_at)) end
     if p.bad then
       local parts = bad_end[p.bad[2]]
-      fields[#fields + 1] = 'error'
-      fields[#fields + 1] = parts[1] .. p.bad[1] .. parts[2]
-      fields[#fields + 1] = 'finished_at'
-      fields[#fields + 1] = now
+      add(fields, 'error', parts[1] .. p.bad[1] .. parts[2])
+      add(fields, 'finished_at', now_text)
     end
     local key = task_key(p.id)
     redis.call('HSET', key, unpack(fields))
