@@ -18,10 +18,11 @@
 //!
 //! Blocked workers (`wait_for_work`) wait with BLPOP on a marker list, each
 //! on a connection of its own, so a long wait never stalls other calls.
-//! The client reconnects on its own after Redis restarts; while Redis is
-//! unreachable calls fail at once with [`Error::Backend`] rather than queue
-//! up, and a call in flight when the connection drops is not resent (a
-//! script that ran but whose answer was lost must not run twice).
+//! The client reconnects on its own after Redis restarts; once it has seen
+//! the connection drop, calls fail at once with [`Error::Backend`] rather
+//! than queue up (a call racing the drop fails by the command timeout), and
+//! a call in flight when the connection drops is not resent (a script that
+//! ran but whose answer was lost must not run twice).
 
 mod reply;
 mod scripts;
@@ -92,8 +93,12 @@ impl RedisQueue {
     /// when Redis cannot be reached.
     pub async fn open(url: &str, config: QueueConfig) -> Result<Self> {
         config.validate()?;
-        let mut redis_config = Config::from_url(url)
-            .map_err(|e| Error::invalid(format!("bad redis URL {url:?}: {e}")))?;
+        // The URL may hold a password: it stays out of the error.
+        let mut redis_config =
+            Config::from_url(url).map_err(|e| Error::invalid(format!("bad redis URL: {e}")))?;
+        // Client-wide, fail_fast only makes the first connection fail at
+        // once (an unreachable Redis at open is an error, not a hang);
+        // `live` does the same for later calls.
         redis_config.fail_fast = true;
         let mut builder = Builder::from_config(redis_config);
         builder
