@@ -52,7 +52,6 @@ fn corrupt(backend: &'static str, what: &str, e: impl std::fmt::Display) -> Erro
 
 impl TaskRow {
     /// Reads the fields of a Redis task hash.
-    #[allow(dead_code)] // The Redis backend is being written.
     pub fn from_hash(backend: &'static str, mut h: HashMap<String, String>) -> Result<Self> {
         let mut text = |k: &str| h.remove(k).filter(|v| !v.is_empty());
         let int = |k: &str, v: Option<String>| -> Result<Option<i64>> {

@@ -1,4 +1,5 @@
 //! hive-core's integration tests: one binary, one module per subject.
 
+mod queue_redis;
 mod queue_sqlite;
 mod worker;
