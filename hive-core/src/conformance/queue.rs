@@ -922,7 +922,8 @@ pub async fn idempotency_key_deduplicates(h: &dyn QueueHarness) {
         .expect("submit");
     assert!(!first.deduplicated);
     let dup = task("dup").idempotency_key("order-17");
-    let child = task("child").depends_on([dup.id()]);
+    // The child names the duplicate and the original: both mean one task.
+    let child = task("child").depends_on([dup.id(), first.id]);
     let subs = q
         .submit_batch(vec![dup, child.clone()])
         .await
@@ -938,6 +939,19 @@ pub async fn idempotency_key_deduplicates(h: &dyn QueueHarness) {
     );
     assert_eq!(q.stats().await.expect("stats").total(), 2);
     assert_eq!(q.get(first.id).await.expect("get").task_type, "first");
+
+    let lease = claim_one(q.as_ref(), &worker())
+        .await
+        .expect("claim the original");
+    assert_eq!(lease.task.id, first.id);
+    q.complete(lease.key(), json!(null))
+        .await
+        .expect("complete");
+    assert_eq!(
+        status(q.as_ref(), child.id()).await,
+        TaskStatus::Pending,
+        "the child waited for one task, once"
+    );
 }
 
 /// `stats` counts tasks per status.

@@ -76,8 +76,8 @@ use crate::error::{Error, Result};
 ///   its dependents, transitively, with an error naming it.
 ///   (`dependencies_gate_claims`, `failed_dependency_fails_dependents`)
 /// - **Lease expiry.** A leased task whose lease runs out without a heartbeat
-///   is handed out again by a later `claim` (after [`Queue::reap`] or by the
-///   claim itself), with a new token; attempts keep counting.
+///   is made claimable again by [`Queue::reap`] (workers call it on a timer)
+///   and handed out with a new token; attempts keep counting.
 ///   (`expired_lease_is_redelivered`)
 /// - **Heartbeats.** `heartbeat` extends the lease by the claim's lease length
 ///   but never past the attempt's deadline, and marks the task `in_progress`.
@@ -106,8 +106,10 @@ use crate::error::{Error, Result};
 ///   (`idempotency_key_deduplicates`)
 /// - **Statistics.** `stats` counts the tasks in each status.
 ///   (`stats_count_each_status`)
-/// - **Wake-ups.** `wait_for_work` returns soon after a task becomes ready
-///   in this queue, and at the latest after its timeout.
+/// - **Wake-ups.** `wait_for_work` returns soon after a submit (or another
+///   transition that makes tasks ready) on this queue, from any handle, and
+///   at the latest after its timeout. A delayed task becoming due wakes
+///   nobody: the waiter's timeout bounds how late it is noticed.
 ///   (`wait_for_work_wakes_on_submit`)
 /// - **Isolation.** Queues with different names never see each other's
 ///   tasks. (`queues_are_isolated_by_name`)

@@ -104,11 +104,17 @@ pub(super) async fn submit(
                 continue;
             }
         }
-        let deps: Vec<TaskId> = task
+        // A dependency renamed to its original may now be listed twice.
+        let mut deps: Vec<TaskId> = Vec::with_capacity(task.dependencies.len());
+        for dep in task
             .dependencies
             .iter()
             .map(|d| renamed.get(d).copied().unwrap_or(*d))
-            .collect();
+        {
+            if !deps.contains(&dep) {
+                deps.push(dep);
+            }
+        }
         let mut unfinished = Vec::new();
         let mut bad: Option<(TaskId, DependencyEnd)> = None;
         for dep in &deps {
