@@ -29,10 +29,16 @@
 //! marked tasks, and the locked path finishes them: its statements run after
 //! it holds the lock, so they see every edge.
 //!
-//! Plans: every statement has one right plan whatever its parameters, so
-//! sessions use generic plans (`plan_cache_mode`) rather than re-planning the
-//! big claim statement on each call. Postgres re-plans them when the table's
-//! statistics change (autovacuum's analyze).
+//! Plans: every statement has one right plan whatever its parameters — key
+//! lookups, or the first rows of a partial index in index order — so the
+//! queue's sessions use generic plans (`plan_cache_mode`) instead of planning
+//! the big claim statement again on every call, and Postgres re-plans them
+//! when autovacuum refreshes the table's statistics. Those sessions also turn
+//! bitmap scans off: a bitmap scan is never the right plan here, yet when the
+//! statistics underestimate one queue's backlog (one busy queue among many
+//! quiet ones, or a burst since the last analyze) the planner picks one, and
+//! every claim then reads and sorts the whole backlog — two orders of
+//! magnitude slower, seen while measuring.
 
 mod batching;
 mod submit;
@@ -210,7 +216,10 @@ impl PostgresQueue {
             .map_err(|e| Error::invalid(format!("bad postgres URL: {e}")))?
             .application_name("agent-hive")
             // See the module header on plans.
-            .options([("plan_cache_mode", "force_generic_plan")])
+            .options([
+                ("plan_cache_mode", "force_generic_plan"),
+                ("enable_bitmapscan", "off"),
+            ])
             .disable_statement_logging();
         // Connecting directly (not through a pool, which retries until its
         // timeout) makes an unreachable database fail `open` at once.
