@@ -1,0 +1,12 @@
+-- Delete dead letters: those among ids $2, or all when $2 is NULL, with any
+-- edge that still names them. Answers how many tasks went.
+WITH gone AS (
+    DELETE FROM hive_tasks
+    WHERE queue = $1 AND status = 'dead_lettered' AND ($2::uuid[] IS NULL OR id = ANY($2))
+    RETURNING id
+), edges_from AS (
+    DELETE FROM hive_task_deps AS d USING gone WHERE d.depends_on = gone.id
+), edges_to AS (
+    DELETE FROM hive_task_deps AS d USING gone WHERE d.task_id = gone.id
+)
+SELECT count(*) FROM gone
