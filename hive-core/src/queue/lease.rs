@@ -195,3 +195,33 @@ pub enum FailOutcome {
     /// dead-letter store.
     DeadLettered,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_takes_tasks_needing_a_subset_of_its_capabilities() {
+        let w = ClaimRequest::new(WorkerId::random("w")).capabilities(["gpu", "llm"]);
+        assert!(w.can_take(&[]));
+        assert!(w.can_take(&["gpu".to_string()]));
+        assert!(!w.can_take(&["gpu".to_string(), "net".to_string()]));
+        let w = w.max(5).lease(Duration::from_secs(2));
+        assert_eq!((w.max, w.lease), (5, Some(Duration::from_secs(2))));
+    }
+
+    #[test]
+    fn worker_ids_are_random_and_prefixed() {
+        let (a, b) = (WorkerId::random("api"), WorkerId::random("api"));
+        assert_ne!(a, b, "a restarted worker never reuses an id");
+        assert!(a.as_str().starts_with("api-"));
+        assert_eq!(a.to_string(), a.as_str());
+        assert_ne!(LeaseToken::new(), LeaseToken::default());
+    }
+
+    #[test]
+    fn failures_say_whether_to_retry() {
+        assert!(!TaskFailure::retryable("x").permanent);
+        assert!(TaskFailure::permanent("x").permanent);
+    }
+}

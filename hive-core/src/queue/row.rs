@@ -159,3 +159,96 @@ impl TaskRow {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn good() -> Vec<(&'static str, String)> {
+        vec![
+            ("id", TaskId::new().to_string()),
+            ("task_type", "t".into()),
+            ("payload", "{\"a\":1}".into()),
+            ("status", "assigned".into()),
+            ("priority", "3".into()),
+            ("attempts", "1".into()),
+            ("max_attempts", "3".into()),
+            ("timeout_ms", "1000".into()),
+            ("created_at", "5".into()),
+            ("updated_at", "6".into()),
+            ("lease_token", uuid::Uuid::new_v4().to_string()),
+            ("lease_expires_at", "100".into()),
+            ("deadline", "200".into()),
+        ]
+    }
+
+    fn from(fields: &[(&'static str, String)]) -> Result<TaskRow> {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        TaskRow::from_hash("test", hash(&pairs))
+    }
+
+    #[test]
+    fn a_complete_hash_becomes_a_lease() {
+        let lease = from(&good())
+            .expect("row")
+            .into_lease("test")
+            .expect("lease");
+        assert_eq!(lease.task.status, TaskStatus::Assigned);
+        assert_eq!(lease.task.payload, serde_json::json!({"a": 1}));
+        assert_eq!(
+            lease.task.capabilities,
+            Vec::<String>::new(),
+            "absent lists are empty"
+        );
+        assert_eq!(lease.expires_at.timestamp_millis(), 100);
+        assert_eq!(lease.deadline.timestamp_millis(), 200);
+    }
+
+    #[test]
+    fn corrupt_fields_are_backend_errors_naming_the_field() {
+        let cases: [(&str, &str, &str); 7] = [
+            ("id", "not-a-uuid", "id"),
+            ("payload", "{broken", "payload"),
+            ("status", "sleeping", "status"),
+            ("priority", "12", "priority"),
+            ("attempts", "many", "attempts"),
+            ("lease_token", "nope", "lease token"),
+            ("task_type", "", "task_type"),
+        ];
+        for (field, value, named) in cases {
+            let mut fields = good();
+            fields.retain(|(k, _)| *k != field);
+            if !value.is_empty() {
+                fields.push((field, value.to_string()));
+            }
+            let err = from(&fields)
+                .and_then(|r| r.into_lease("test"))
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Backend {
+                        backend: "test",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains(named), "{err} should name {named}");
+        }
+        let mut no_token = good();
+        no_token.retain(|(k, _)| *k != "lease_token");
+        let err = from(&no_token)
+            .expect("row")
+            .into_lease("test")
+            .unwrap_err();
+        assert!(err.to_string().contains("lease token"), "{err}");
+    }
+}
