@@ -60,6 +60,19 @@ impl PreparedTask {
     }
 }
 
+/// Serialises a handler's result, refusing one over the payload limit.
+pub(crate) fn serialise_result(config: &QueueConfig, result: &serde_json::Value) -> Result<String> {
+    let text = result.to_string();
+    if text.len() > config.max_payload_bytes {
+        return Err(Error::invalid(format!(
+            "result is {} bytes, over the limit of {} bytes",
+            text.len(),
+            config.max_payload_bytes
+        )));
+    }
+    Ok(text)
+}
+
 /// Checks a batch and returns it in dependency order.
 pub(crate) fn prepare(config: &QueueConfig, batch: Vec<NewTask>) -> Result<Vec<PreparedTask>> {
     if batch.len() > MAX_BATCH {

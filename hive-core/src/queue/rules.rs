@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::config::RetryPolicy;
-use super::task::TaskStatus;
+use super::task::{TaskId, TaskStatus};
 use crate::error::Error;
 
 /// What happens after an attempt fails.
@@ -109,6 +109,49 @@ impl DependencyEnd {
             TaskStatus::Cancelled => Some(DependencyEnd::Cancelled),
             _ => None,
         }
+    }
+}
+
+/// Sums up a new task's dependencies as they are looked up one by one, then
+/// says what state the task starts in.
+#[derive(Debug, Default)]
+pub(crate) struct DependencyScan {
+    unfinished: Vec<TaskId>,
+    bad: Option<(TaskId, DependencyEnd)>,
+}
+
+impl DependencyScan {
+    /// Notes one dependency of `task`; `status` is `None` when it does not
+    /// exist, which refuses the submit.
+    pub fn note(
+        &mut self,
+        task: TaskId,
+        dep: TaskId,
+        status: Option<TaskStatus>,
+    ) -> Result<(), Error> {
+        let status = status
+            .ok_or_else(|| Error::invalid(format!("task {task} depends on unknown task {dep}")))?;
+        if let Some(end) = DependencyEnd::of(status) {
+            self.bad.get_or_insert((dep, end));
+        } else if status != TaskStatus::Completed {
+            self.unfinished.push(dep);
+        }
+        Ok(())
+    }
+
+    /// The status the task starts in, why it starts failed (if it does), and
+    /// the dependencies it waits on (none unless it is waiting).
+    pub fn verdict(self, delayed: bool) -> (TaskStatus, Option<String>, Vec<TaskId>) {
+        let status = initial_status(self.bad.is_some(), self.unfinished.len(), delayed);
+        let error = self
+            .bad
+            .map(|(dep, end)| dependency_error(&dep.to_string(), end));
+        let waits_on = if status == TaskStatus::Waiting {
+            self.unfinished
+        } else {
+            Vec::new()
+        };
+        (status, error, waits_on)
     }
 }
 
@@ -226,5 +269,39 @@ mod tests {
         assert_eq!(initial_status(false, 0, false), TaskStatus::Pending);
         assert_eq!(DependencyEnd::of(TaskStatus::Completed), None);
         assert!(dependency_error("x", DependencyEnd::Cancelled).contains("x was cancelled"));
+    }
+
+    #[test]
+    fn a_dependency_scan_decides_the_starting_state() {
+        let (task, a, b) = (TaskId::new(), TaskId::new(), TaskId::new());
+        let mut scan = DependencyScan::default();
+        scan.note(task, a, Some(TaskStatus::Completed))
+            .expect("known");
+        scan.note(task, b, Some(TaskStatus::Pending))
+            .expect("known");
+        assert_eq!(scan.verdict(false), (TaskStatus::Waiting, None, vec![b]));
+
+        let mut scan = DependencyScan::default();
+        scan.note(task, a, Some(TaskStatus::Pending))
+            .expect("known");
+        scan.note(task, b, Some(TaskStatus::Cancelled))
+            .expect("known");
+        let (status, error, waits_on) = scan.verdict(true);
+        assert_eq!(status, TaskStatus::Failed);
+        assert_eq!(error, Some(format!("dependency {b} was cancelled")));
+        assert!(waits_on.is_empty(), "a failed task waits on nothing");
+
+        let err = DependencyScan::default()
+            .note(task, a, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("task {task} depends on unknown task {a}")),
+            "{err}"
+        );
+        assert_eq!(
+            DependencyScan::default().verdict(true).0,
+            TaskStatus::Delayed
+        );
     }
 }

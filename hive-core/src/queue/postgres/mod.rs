@@ -56,7 +56,7 @@ use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 
 use self::batching::{Batcher, Claim, Completion, Step, StepOutcome};
 use self::wakeups::Wakeups;
-use super::prepare::prepare;
+use super::prepare::{prepare, serialise_result};
 use super::row::TaskRow;
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
@@ -256,18 +256,6 @@ impl PostgresQueue {
             wake: Wakeups::new(listener_pool, channel),
         })
     }
-
-    fn checked_result(&self, result: &serde_json::Value) -> Result<String> {
-        let text = result.to_string();
-        if text.len() > self.config.max_payload_bytes {
-            return Err(Error::invalid(format!(
-                "result is {} bytes, over the limit of {} bytes",
-                text.len(),
-                self.config.max_payload_bytes
-            )));
-        }
-        Ok(text)
-    }
 }
 
 /// Brings the schema up to date and asks the database for the queue's
@@ -395,7 +383,7 @@ impl Queue for PostgresQueue {
     }
 
     async fn complete(&self, lease: LeaseKey, result: serde_json::Value) -> Result<()> {
-        let result = self.checked_result(&result)?;
+        let result = serialise_result(&self.config, &result)?;
         self.complete_step(lease, result, None).await?;
         Ok(())
     }
@@ -502,7 +490,7 @@ impl Queue for PostgresQueue {
         result: serde_json::Value,
         next: &ClaimRequest,
     ) -> Result<Vec<Lease>> {
-        let result = self.checked_result(&result)?;
+        let result = serialise_result(&self.config, &result)?;
         let claim = self.claim_of(next);
         let wants_more = claim.is_some();
         let outcome = self.complete_step(lease, result, claim).await?;

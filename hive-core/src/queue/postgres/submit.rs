@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{database_error, db_err, finish, retrying, PostgresQueue};
 use crate::error::{Error, Result};
 use crate::queue::prepare::PreparedTask;
-use crate::queue::rules::{self, DependencyEnd};
+use crate::queue::rules::{self, DependencyScan};
 use crate::queue::{Submitted, TaskId, TaskStatus};
 
 /// A task with its starting state decided.
@@ -193,31 +193,14 @@ async fn store_batch(
     let (mut edge_from, mut edge_to) = (Vec::new(), Vec::new());
     for task in fresh {
         let dependencies = dependencies_of(task);
-        let mut unfinished = Vec::new();
-        let mut bad: Option<(TaskId, DependencyEnd)> = None;
+        let mut scan = DependencyScan::default();
         for dep in &dependencies {
-            let Some(&status) = known.get(dep) else {
-                return Err(Error::invalid(format!(
-                    "task {} depends on unknown task {dep}",
-                    task.id
-                )));
-            };
-            if let Some(end) = DependencyEnd::of(status) {
-                bad.get_or_insert((*dep, end));
-            } else if status != TaskStatus::Completed {
-                unfinished.push(*dep);
-            }
+            scan.note(task.id, *dep, known.get(dep).copied())?;
         }
         let run_at = task.run_at_ms(now);
-        let status = rules::initial_status(bad.is_some(), unfinished.len(), run_at.is_some());
-        let error = bad.map(|(dep, end)| rules::dependency_error(&dep.to_string(), end));
+        let (status, error, waits_on) = scan.verdict(run_at.is_some());
         known.insert(task.id, status);
         // Only a waiting task needs edges; a failed one never runs.
-        let waits_on = if status == TaskStatus::Waiting {
-            unfinished
-        } else {
-            Vec::new()
-        };
         for dep in &waits_on {
             edge_from.push(dep.0);
             edge_to.push(task.id.0);

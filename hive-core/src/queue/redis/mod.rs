@@ -39,7 +39,7 @@ use fred::types::{ConnectHandle, Key, Value};
 
 use self::reply::{array, int, refusal, tag, text, BACKEND};
 use self::scripts::{Keys, SCRIPTS};
-use super::prepare::{prepare, PreparedTask};
+use super::prepare::{prepare, serialise_result, PreparedTask};
 use super::rules::{self, AfterFailure, DependencyEnd};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, NewTask, Queue,
@@ -164,18 +164,6 @@ impl RedisQueue {
         self.dependency_texts
             .iter()
             .map(|t| Value::from(t.as_str()))
-    }
-
-    fn checked_result(&self, result: &serde_json::Value) -> Result<String> {
-        let text = result.to_string();
-        if text.len() > self.config.max_payload_bytes {
-            return Err(Error::invalid(format!(
-                "result is {} bytes, over the limit of {} bytes",
-                text.len(),
-                self.config.max_payload_bytes
-            )));
-        }
-        Ok(text)
     }
 
     /// The claim arguments shared by `claim` and `complete_and_claim`.
@@ -579,7 +567,7 @@ impl Queue for RedisQueue {
     }
 
     async fn complete(&self, lease: LeaseKey, result: serde_json::Value) -> Result<()> {
-        let result = self.checked_result(&result)?;
+        let result = serialise_result(&self.config, &result)?;
         let reply = array(
             self.run(
                 &SCRIPTS.complete,
@@ -833,7 +821,7 @@ impl Queue for RedisQueue {
         result: serde_json::Value,
         next: &ClaimRequest,
     ) -> Result<Vec<Lease>> {
-        let result = self.checked_result(&result)?;
+        let result = serialise_result(&self.config, &result)?;
         let mut args = vec![
             Value::from(lease.task_id.to_string()),
             Value::from(lease.token.to_string()),

@@ -22,7 +22,7 @@ use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use self::writer::{Job, Op, Reply};
-use super::prepare::prepare;
+use super::prepare::{prepare, serialise_result};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
     QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId,
@@ -225,7 +225,7 @@ impl Queue for SqliteQueue {
     }
 
     async fn complete(&self, lease: LeaseKey, result: serde_json::Value) -> Result<()> {
-        let result = self.checked_result(&result)?;
+        let result = serialise_result(&self.config, &result)?;
         match self.call(Op::Complete(lease, result)).await? {
             Reply::Done => Ok(()),
             _ => Err(unexpected("complete")),
@@ -313,7 +313,7 @@ impl Queue for SqliteQueue {
         result: serde_json::Value,
         next: &ClaimRequest,
     ) -> Result<Vec<Lease>> {
-        let result = self.checked_result(&result)?;
+        let result = serialise_result(&self.config, &result)?;
         match self
             .call(Op::CompleteAndClaim(lease, result, next.clone()))
             .await?
@@ -321,19 +321,5 @@ impl Queue for SqliteQueue {
             Reply::Leases(l) => Ok(l),
             _ => Err(unexpected("complete_and_claim")),
         }
-    }
-}
-
-impl SqliteQueue {
-    fn checked_result(&self, result: &serde_json::Value) -> Result<String> {
-        let text = result.to_string();
-        if text.len() > self.config.max_payload_bytes {
-            return Err(Error::invalid(format!(
-                "result is {} bytes, over the limit of {} bytes",
-                text.len(),
-                self.config.max_payload_bytes
-            )));
-        }
-        Ok(text)
     }
 }

@@ -13,7 +13,7 @@ use super::db_err;
 use crate::error::{Error, Result};
 use crate::queue::prepare::PreparedTask;
 use crate::queue::row::TaskRow;
-use crate::queue::rules::{self, AfterFailure, DependencyEnd, LeaseState};
+use crate::queue::rules::{self, AfterFailure, DependencyEnd, DependencyScan, LeaseState};
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, QueueConfig, QueueStats,
     ReapReport, Submitted, Task, TaskFailure, TaskId, TaskStatus,
@@ -115,8 +115,7 @@ pub(super) async fn submit(
                 deps.push(dep);
             }
         }
-        let mut unfinished = Vec::new();
-        let mut bad: Option<(TaskId, DependencyEnd)> = None;
+        let mut scan = DependencyScan::default();
         for dep in &deps {
             let row = sqlx::query(include_str!("sql/dependency_state.sql"))
                 .bind(queue)
@@ -124,22 +123,13 @@ pub(super) async fn submit(
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(db_err)?;
-            let Some(row) = row else {
-                return Err(Error::invalid(format!(
-                    "task {} depends on unknown task {dep}",
-                    task.id
-                )));
-            };
-            let status = TaskStatus::from_str(row.get::<&str, _>(0))?;
-            if let Some(end) = DependencyEnd::of(status) {
-                bad.get_or_insert((*dep, end));
-            } else if status != TaskStatus::Completed {
-                unfinished.push(*dep);
-            }
+            let status = row
+                .map(|r| TaskStatus::from_str(r.get::<&str, _>(0)))
+                .transpose()?;
+            scan.note(task.id, *dep, status)?;
         }
         let run_at = task.run_at_ms(now);
-        let status = rules::initial_status(bad.is_some(), unfinished.len(), run_at.is_some());
-        let error = bad.map(|(dep, end)| rules::dependency_error(&dep.to_string(), end));
+        let (status, error, unfinished) = scan.verdict(run_at.is_some());
         let id = task.id.to_string();
         let deps_json =
             serde_json::Value::from(deps.iter().map(|d| d.to_string()).collect::<Vec<_>>())
