@@ -10,8 +10,11 @@ SET status = 'completed',
     lease_expires_at = NULL,
     deadline = NULL
 FROM json_each(?3) AS j
-WHERE hive_tasks.queue = ?1
+-- The unary + keeps SQLite from driving the join by the (queue, status)
+-- indexes, which walks every leased task once per entry; the id lookup
+-- per entry is what we want.
+WHERE +hive_tasks.queue = ?1
   AND hive_tasks.id = json_extract(j.value, '$.id')
   AND hive_tasks.lease_token = json_extract(j.value, '$.t')
-  AND hive_tasks.status IN ('assigned', 'in_progress')
+  AND +hive_tasks.status IN ('assigned', 'in_progress')
 RETURNING hive_tasks.id, hive_tasks.has_dependents
