@@ -26,7 +26,7 @@ use crate::time::now_ms;
 const MAX_GROUP: usize = 512;
 
 /// Scheduling rounds the writer waits for more operations before a commit.
-const GATHER_ROUNDS: usize = 1;
+const GATHER_ROUNDS: usize = 2;
 
 /// One operation for the writer.
 pub(super) enum Op {
