@@ -66,28 +66,36 @@ impl Drop for Redis {
     }
 }
 
+/// Every key matching `pattern`, following SCAN's cursor to the end (one
+/// page may hold none of them on a busy server).
+async fn all_keys(client: &Client, pattern: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut cursor = "0".to_string();
+    loop {
+        let Ok((next, keys)) = client
+            .scan_page::<(String, Vec<String>), _, _>(cursor, pattern.to_string(), Some(1000), None)
+            .await
+        else {
+            break;
+        };
+        found.extend(keys);
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    found
+}
+
 /// Deletes the keys of queue `name` and of any queue whose name starts with
 /// it. Braces are not special in SCAN patterns, so the hash tag matches as is.
 async fn delete_queue_keys(url: &str, name: &str) {
     let Ok(client) = connect(url).await else {
         return;
     };
-    let pattern = format!("hive:{{{name}*");
-    let mut cursor = "0".to_string();
-    loop {
-        let Ok((next, keys)) = client
-            .scan_page::<(String, Vec<String>), _, _>(cursor, pattern.clone(), Some(500), None)
-            .await
-        else {
-            break;
-        };
-        if !keys.is_empty() {
-            let _: Result<i64, _> = client.del(keys).await;
-        }
-        if next == "0" {
-            break;
-        }
-        cursor = next;
+    let keys = all_keys(&client, &format!("hive:{{{name}*")).await;
+    for chunk in keys.chunks(500) {
+        let _: Result<i64, _> = client.del(chunk.to_vec()).await;
     }
     let _ = client.quit().await;
 }
@@ -224,11 +232,8 @@ async fn every_key_carries_the_queue_hash_tag() {
         .await
         .expect("fail");
     let client = connect(&h.url).await.expect("connect");
-    let (_, keys): (String, Vec<String>) = client
-        .scan_page("0", format!("*{}*", h.name), Some(10_000), None)
-        .await
-        .expect("scan");
-    assert!(!keys.is_empty());
+    let keys = all_keys(&client, &format!("*{}*", h.name)).await;
+    assert!(!keys.is_empty(), "the queue's keys were found");
     let tag = format!("hive:{{{}}}:", h.name);
     for key in keys {
         assert!(key.starts_with(&tag), "{key} is outside {tag}");

@@ -89,6 +89,7 @@ async fn killed_worker_loses_nothing(url: &str) {
     let stats = q.stats().await.expect("stats");
     assert_eq!(stats.get(TaskStatus::Completed), 21, "{url}: {stats:?}");
     assert_eq!(stats.total(), 21);
+    crate::forget_queue(url, &name).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

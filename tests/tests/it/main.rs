@@ -70,3 +70,42 @@ pub fn backends(dir: &std::path::Path) -> Vec<String> {
     ));
     urls
 }
+
+/// Removes queue `name` from a shared Redis or Postgres once a test is done
+/// with it, so repeated runs do not fill the services. (SQLite files live in
+/// temporary directories.) Best effort: a failure here fails no test.
+pub async fn forget_queue(url: &str, name: &str) {
+    use fred::interfaces::{ClientLike, KeysInterface};
+    if url.starts_with("redis") {
+        let Ok(config) = fred::prelude::Config::from_url(url) else {
+            return;
+        };
+        let client = fred::prelude::Client::new(config, None, None, None);
+        if client.init().await.is_err() {
+            return;
+        }
+        let mut cursor = "0".to_string();
+        loop {
+            let page: Result<(String, Vec<String>), _> = client
+                .scan_page(cursor, format!("hive:{{{name}}}:*"), Some(1000), None)
+                .await;
+            let Ok((next, keys)) = page else { break };
+            if !keys.is_empty() {
+                let _: Result<i64, _> = client.del(keys).await;
+            }
+            if next == "0" {
+                break;
+            }
+            cursor = next;
+        }
+        let _ = client.quit().await;
+    } else if url.starts_with("postgres") {
+        if let Ok(pool) = sqlx::PgPool::connect(url).await {
+            let _ = sqlx::query("DELETE FROM hive_tasks WHERE queue = $1")
+                .bind(name)
+                .execute(&pool)
+                .await;
+            pool.close().await;
+        }
+    }
+}

@@ -24,7 +24,7 @@ async fn acknowledged_submits_survive_a_killed_process() {
             .map(|s| TaskId::from_str(s).expect("id"))
             .collect();
         assert_eq!(ids.len(), 200);
-        let q = queue::open(&url, QueueConfig::named(name))
+        let q = queue::open(&url, QueueConfig::named(name.clone()))
             .await
             .expect("reopen");
         for id in ids {
@@ -35,5 +35,6 @@ async fn acknowledged_submits_survive_a_killed_process() {
             );
         }
         assert_eq!(q.stats().await.expect("stats").total(), 200, "{url}");
+        crate::forget_queue(&url, &name).await;
     }
 }
