@@ -6,9 +6,12 @@
 //!
 //! - [`queue`]: the durable task queue — [`queue::Queue`] and its embedded
 //!   (SQLite), Redis and Postgres backends, plus [`queue::worker`].
+//! - [`broker`]: topics, subscription patterns and messages (the broker
+//!   itself is being built).
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
+pub mod broker;
 pub mod conformance;
 pub mod error;
 pub mod queue;
