@@ -41,15 +41,16 @@ impl fmt::Display for MessageId {
 /// chained setters.
 ///
 /// ```
-/// use hive_core::broker::{Message, Topic};
+/// use hive_core::broker::Message;
 /// use serde_json::json;
 ///
-/// let m = Message::direct("reviewer", "review.request", json!({"pr": 17}))
-///     .unwrap()
+/// # fn main() -> hive_core::Result<()> {
+/// let m = Message::direct("reviewer", "review.request", json!({"pr": 17}))?
 ///     .from_agent("coder")
 ///     .header("trace", "abc");
 /// assert_eq!(m.topic.as_str(), "agent.reviewer.inbox");
 /// assert_eq!(m.to.as_deref(), Some("reviewer"));
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {

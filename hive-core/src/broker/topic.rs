@@ -149,12 +149,14 @@ impl TopicPattern {
     ///
     /// ```
     /// use hive_core::broker::{Topic, TopicPattern};
-    /// let inboxes = TopicPattern::new("agent.*.inbox").unwrap();
-    /// assert!(inboxes.matches(&Topic::new("agent.coder.inbox").unwrap()));
-    /// assert!(!inboxes.matches(&Topic::new("agent.coder.outbox").unwrap()));
-    /// let events = TopicPattern::new("events.>").unwrap();
-    /// assert!(events.matches(&Topic::new("events.task.completed").unwrap()));
-    /// assert!(!events.matches(&Topic::new("events").unwrap()), "`>` needs at least one token");
+    /// # fn main() -> hive_core::Result<()> {
+    /// let inboxes = TopicPattern::new("agent.*.inbox")?;
+    /// assert!(inboxes.matches(&Topic::new("agent.coder.inbox")?));
+    /// assert!(!inboxes.matches(&Topic::new("agent.coder.outbox")?));
+    /// let events = TopicPattern::new("events.>")?;
+    /// assert!(events.matches(&Topic::new("events.task.completed")?));
+    /// assert!(!events.matches(&Topic::new("events")?), "`>` needs at least one token");
+    /// # Ok(()) }
     /// ```
     ///
     /// # Errors
