@@ -204,7 +204,7 @@ fn topological_order(tasks: Vec<PreparedTask>) -> Result<Vec<PreparedTask>> {
         let on_cycle = (0..tasks.len()).find(|&i| indegree[i] > 0).unwrap_or(0);
         return Err(Error::invalid(format!(
             "dependency cycle: {}",
-            describe_cycle(&tasks, &position, on_cycle)
+            describe_cycle(&tasks, &position, &indegree, on_cycle)
         )));
     }
     let mut slots: Vec<Option<PreparedTask>> = tasks.into_iter().map(Some).collect();
@@ -212,9 +212,12 @@ fn topological_order(tasks: Vec<PreparedTask>) -> Result<Vec<PreparedTask>> {
 }
 
 /// Follows unfinished in-batch edges from `start` until a task repeats.
+/// Every unfinished task has an unfinished dependency (that is why it is
+/// unfinished), so the walk always closes a cycle.
 fn describe_cycle(
     tasks: &[PreparedTask],
     position: &HashMap<TaskId, usize>,
+    indegree: &[usize],
     start: usize,
 ) -> String {
     let mut path = vec![start];
@@ -224,7 +227,7 @@ fn describe_cycle(
         .dependencies
         .iter()
         .filter_map(|d| position.get(d))
-        .next()
+        .find(|&&i| indegree[i] > 0)
     {
         path.push(next);
         if !seen.insert(next) {
@@ -278,6 +281,24 @@ mod tests {
             err.contains(&a.id().to_string()) && err.contains(&b.id().to_string()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn names_the_cycle_even_past_a_finished_dependency() {
+        // `a` depends first on `done` (not on the cycle), then on `b`; the
+        // message must still spell out the cycle a -> b -> a.
+        let done = NewTask::new("done", json!(null));
+        let mut a = NewTask::new("a", json!(null)).depends_on([done.id()]);
+        let b = NewTask::new("b", json!(null)).depends_on([a.id()]);
+        a = a.depends_on([b.id()]);
+        let err = prepare(&cfg(), vec![done, a.clone(), b.clone()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&a.id().to_string()) && err.contains(&b.id().to_string()),
+            "{err}"
+        );
+        assert!(err.contains(" -> "), "{err}");
     }
 
     #[test]
