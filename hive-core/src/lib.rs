@@ -6,8 +6,8 @@
 //!
 //! - [`queue`]: the durable task queue — [`queue::Queue`] and its embedded
 //!   (SQLite), Redis and Postgres backends, plus [`queue::worker`].
-//! - [`broker`]: topics, subscription patterns and messages (the broker
-//!   itself is being built).
+//! - [`broker`]: the message broker — [`broker::Broker`], its embedded and
+//!   Redis backends, subscribers, routing and history.
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 

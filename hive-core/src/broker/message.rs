@@ -104,6 +104,11 @@ impl Message {
         Ok(m)
     }
 
+    /// A message to every agent, on [`Topic::broadcast`].
+    pub fn broadcast(kind: impl Into<String>, payload: serde_json::Value) -> Self {
+        Message::new(Topic::broadcast(), kind, payload)
+    }
+
     /// Sets the sending agent.
     pub fn from_agent(mut self, agent: impl Into<String>) -> Self {
         self.from = Some(agent.into());

@@ -107,11 +107,55 @@ impl Topic {
         Topic::new(format!("agent.{agent}.inbox"))
     }
 
+    /// The topic every agent hears: [`BROADCAST`].
+    pub fn broadcast() -> Self {
+        Topic(BROADCAST.to_string())
+    }
+
+    /// The dead-letter topic of a subscription: `_hive.dead.<subscription>`.
+    /// The broker publishes there; anyone may read or subscribe to it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the name cannot be a topic token.
+    pub fn dead_letters(subscription: &str) -> Result<Self> {
+        Topic::reserved("dead", subscription)
+    }
+
+    /// The private topic through which a subscription receives its replayed
+    /// dead letters: `_hive.replay.<subscription>`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the name cannot be a topic token.
+    pub fn replay(subscription: &str) -> Result<Self> {
+        Topic::reserved("replay", subscription)
+    }
+
+    fn reserved(kind: &str, subscription: &str) -> Result<Self> {
+        if subscription.contains('.') {
+            return Err(Error::invalid(format!(
+                "subscription name {subscription:?} must not contain dots"
+            )));
+        }
+        Topic::new(format!("{RESERVED_PREFIX}.{kind}.{subscription}"))
+    }
+
+    /// True for the broker's own topics (`_hive.…`), which users may read
+    /// but not publish to.
+    pub fn is_reserved(&self) -> bool {
+        self.tokens().next() == Some(RESERVED_PREFIX)
+    }
+
     /// The topic's tokens.
     pub fn tokens(&self) -> impl Iterator<Item = &str> {
         self.0.split('.')
     }
 }
+
+/// The first token of the broker's own topics.
+pub const RESERVED_PREFIX: &str = "_hive";
+
+/// The broadcast topic.
+pub const BROADCAST: &str = "agents.broadcast";
 
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -188,7 +232,14 @@ impl TopicPattern {
     }
 
     /// True when `topic` is one of the topics this pattern stands for.
+    ///
+    /// A wildcard in the first position does not match the broker's own
+    /// `_hive.…` topics: a subscription to `>` hears every user topic but
+    /// not dead letters; name `_hive` to hear those (`_hive.dead.>`).
     pub fn matches(&self, topic: &Topic) -> bool {
+        if topic.is_reserved() && !self.0.starts_with(RESERVED_PREFIX) {
+            return false;
+        }
         let mut want = self.0.split('.');
         let mut have = topic.tokens();
         loop {
@@ -307,6 +358,23 @@ mod tests {
                 "{text:?}: {err:?} should mention {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn reserved_topics_hide_from_leading_wildcards() {
+        let dead = Topic::dead_letters("billing").expect("valid");
+        assert_eq!(dead.as_str(), "_hive.dead.billing");
+        assert!(dead.is_reserved());
+        assert!(!Topic::broadcast().is_reserved());
+        assert_eq!(
+            Topic::replay("billing").expect("valid").as_str(),
+            "_hive.replay.billing"
+        );
+        assert!(Topic::dead_letters("a.b").is_err());
+        check(">", "_hive.dead.billing", false);
+        check("*.dead.billing", "_hive.dead.billing", false);
+        check("_hive.dead.>", "_hive.dead.billing", true);
+        check("_hive.>", "_hive.replay.billing", true);
     }
 
     #[test]

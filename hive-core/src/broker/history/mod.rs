@@ -1,0 +1,2 @@
+//! Message history: a queryable record of what went through the broker
+//! (being built).

@@ -1,0 +1,1 @@
+//! Routing rules: topic patterns to agents or capabilities (being built).
