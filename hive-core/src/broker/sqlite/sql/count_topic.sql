@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM broker_messages WHERE topic = ?1

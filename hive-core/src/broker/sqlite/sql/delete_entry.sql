@@ -1,0 +1,1 @@
+DELETE FROM broker_messages WHERE topic = ?1 AND seq = ?2

@@ -1,0 +1,1 @@
+DELETE FROM broker_pending WHERE subscription = ?1

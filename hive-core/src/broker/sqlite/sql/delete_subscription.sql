@@ -1,0 +1,1 @@
+DELETE FROM broker_subscriptions WHERE name = ?1

@@ -1,0 +1,1 @@
+SELECT topic FROM broker_messages WHERE seq = ?1

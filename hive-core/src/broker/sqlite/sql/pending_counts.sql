@@ -1,0 +1,1 @@
+SELECT subscription, COUNT(*) FROM broker_pending GROUP BY subscription

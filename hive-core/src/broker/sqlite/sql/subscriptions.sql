@@ -1,0 +1,2 @@
+SELECT name, patterns, created_at, ack_timeout_ms, max_deliveries, cursor
+FROM broker_subscriptions ORDER BY name

@@ -1,0 +1,1 @@
+SELECT topic FROM broker_topics ORDER BY topic

@@ -1,0 +1,1 @@
+DELETE FROM broker_messages WHERE published_at < ?1
