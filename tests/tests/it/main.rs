@@ -1,5 +1,6 @@
 //! Cross-crate tests that need separate processes: crashes and restarts.
 
+mod broker_crash;
 mod crash;
 mod restart;
 mod tidy;
@@ -69,6 +70,31 @@ pub fn backends(dir: &std::path::Path) -> Vec<String> {
         "HIVE_TEST_DATABASE_URL",
     ));
     urls
+}
+
+/// The backends of the broker: the embedded file always, Redis when its URL
+/// is set.
+pub fn broker_backends(dir: &std::path::Path) -> Vec<String> {
+    let mut urls = vec![format!("sqlite://{}", dir.join("broker.db").display())];
+    urls.extend(hive_core::conformance::service_url("HIVE_TEST_REDIS_URL"));
+    urls
+}
+
+/// Deletes a topic's stream from a shared Redis after a test (SQLite files
+/// live in temporary directories). Best effort.
+pub async fn forget_topic(url: &str, topic: &hive_core::broker::Topic) {
+    use fred::interfaces::{ClientLike, KeysInterface};
+    if !url.starts_with("redis") {
+        return;
+    }
+    let Ok(config) = fred::prelude::Config::from_url(url) else {
+        return;
+    };
+    let client = fred::prelude::Client::new(config, None, None, None);
+    if client.init().await.is_ok() {
+        let _: Result<i64, _> = client.del(format!("hive:broker:t:{topic}")).await;
+        let _ = client.quit().await;
+    }
 }
 
 /// Removes queue `name` from a shared Redis or Postgres once a test is done
