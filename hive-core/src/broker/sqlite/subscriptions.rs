@@ -336,11 +336,16 @@ pub(super) async fn fetch(
         }
     }
 
-    let next_due: Option<i64> = sqlx::query_scalar(include_str!("sql/next_due.sql"))
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    // Only a fetch that found nothing needs to know when to look again.
+    let next_due: Option<i64> = if out.is_empty() {
+        sqlx::query_scalar(include_str!("sql/next_due.sql"))
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?
+    } else {
+        None
+    };
     Ok(Fetched {
         deliveries: out,
         next_due,
@@ -511,7 +516,11 @@ async fn unsettled(conn: &mut SqliteConnection, sub: &Sub, receipt: &Receipt) ->
     }
 }
 
-/// Acknowledges every receipt it can; reports the first that it cannot.
+/// Receipts per acknowledging statement: 2 parameters each.
+const ACK_CHUNK: usize = 400;
+
+/// Acknowledges every receipt it can, a chunk per statement; reports the
+/// first that it cannot.
 pub(super) async fn ack(
     conn: &mut SqliteConnection,
     name: &str,
@@ -519,16 +528,33 @@ pub(super) async fn ack(
 ) -> Result<()> {
     let sub = load(conn, name).await?;
     let mut first_error = None;
-    for receipt in receipts {
-        let done = sqlx::query(include_str!("sql/ack.sql"))
+    for chunk in receipts.chunks(ACK_CHUNK) {
+        // Built from a fixed fragment per receipt; every value is bound. A
+        // receipt counts only when its offset holds its topic.
+        let mut sql = String::from("WITH r(seq, topic) AS (VALUES ");
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 { "(?, ?)" } else { ",(?, ?)" });
+        }
+        sql.push_str(
+            ") DELETE FROM broker_pending WHERE subscription = ? AND seq IN \
+             (SELECT r.seq FROM r JOIN broker_messages m ON m.seq = r.seq AND m.topic = r.topic) \
+             RETURNING seq",
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for r in chunk {
+            q = q.bind(seq_of(r.offset)).bind(r.topic.as_str());
+        }
+        let acked: std::collections::HashSet<i64> = q
             .bind(name)
-            .bind(seq_of(receipt.offset))
-            .bind(receipt.topic.as_str())
-            .execute(&mut *conn)
+            .fetch_all(&mut *conn)
             .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 && first_error.is_none() {
-            first_error = Some(unsettled(conn, &sub, receipt).await);
+            .map_err(db_err)?
+            .into_iter()
+            .collect();
+        if acked.len() < chunk.len() && first_error.is_none() {
+            if let Some(bad) = chunk.iter().find(|r| !acked.contains(&seq_of(r.offset))) {
+                first_error = Some(unsettled(conn, &sub, bad).await);
+            }
         }
     }
     first_error.map_or(Ok(()), Err)
