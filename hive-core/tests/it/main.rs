@@ -1,6 +1,9 @@
 //! hive-core's integration tests: one binary, one module per subject.
 
 mod broker_sqlite;
+mod history_postgres;
+mod history_recorder;
+mod history_sqlite;
 mod queue_postgres;
 mod queue_redis;
 mod queue_sqlite;
