@@ -11,8 +11,8 @@
 //! picks backends.
 //!
 //! Scenarios:
-//! - `publish x1, 16 publishers`: one message per call from 16 concurrent
-//!   publishers — what many agents sending at once cost.
+//! - `publish x1, P publishers`: one message per call from 16 or 128
+//!   concurrent publishers — what many agents sending at once cost.
 //! - `publish x100`: batches of 100 from 4 publishers.
 //! - `deliver, N subs`: 16 publishers as fast as they can while N
 //!   subscriptions (each receives every message) fetch and ack; the rate is
@@ -77,11 +77,16 @@ async fn publish_singles(
     Ok(())
 }
 
-async fn publish_only(b: &Arc<dyn Broker>, n: usize, batch: usize) -> Result<f64> {
+async fn publish_only(
+    b: &Arc<dyn Broker>,
+    n: usize,
+    batch: usize,
+    publishers: usize,
+) -> Result<f64> {
     let topic = Topic::new(unique("pub"))?;
     let epoch = Instant::now();
     if batch == 1 {
-        publish_singles(b, &topic, epoch, n, PUBLISHERS).await?;
+        publish_singles(b, &topic, epoch, n, publishers).await?;
     } else {
         let per = n / 4;
         let mut joins = Vec::new();
