@@ -296,10 +296,15 @@ async fn main() -> Result<()> {
                 r.rate, r.p50_ms, r.p99_ms
             )
         };
-        rate_row("publish x1, 16 publishers", publish_only(&b, n, 1).await?);
+        for publishers in [16, 128] {
+            rate_row(
+                &format!("publish x1, {publishers} publishers"),
+                publish_only(&b, n, 1, publishers).await?,
+            );
+        }
         rate_row(
             "publish x100, 4 publishers",
-            publish_only(&b, n, 100).await?,
+            publish_only(&b, n, 100, 4).await?,
         );
         for subs in [1, 10] {
             row(
