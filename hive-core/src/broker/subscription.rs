@@ -277,6 +277,9 @@ pub struct Delivery {
     pub message: Message,
     /// Acknowledge with this.
     pub receipt: Receipt,
+    /// When the broker stored the entry (the broker's clock; for a
+    /// replayed dead letter, when it was replayed).
+    pub published_at: DateTime<Utc>,
     /// How many times it has been delivered to this subscription, this one
     /// included (1 the first time; a replayed dead letter starts again at 1).
     pub deliveries: u32,

@@ -529,6 +529,7 @@ pub async fn unacked_messages_are_redelivered_after_ack_timeout(h: &dyn BrokerHa
     let first = fetch_n(b.as_ref(), &sub, "c1", 1).await;
     assert_eq!(first[0].deliveries, 1);
     assert_eq!(first[0].message.id, sent.id);
+    assert_eq!(first[0].published_at, sent.published_at);
     expect_nothing(b.as_ref(), &sub, "c2", Duration::from_millis(50)).await;
     let second = fetch_n(b.as_ref(), &sub, "c2", 1).await;
     assert_eq!(second[0].message.id, sent.id);

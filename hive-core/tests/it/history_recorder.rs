@@ -148,6 +148,7 @@ impl Broker for FakeBroker {
                     batch.push(Delivery {
                         receipt: Self::receipt(m, offset),
                         message: m.clone(),
+                        published_at: m.timestamp,
                         deliveries: 2,
                     });
                 }
@@ -159,6 +160,7 @@ impl Broker for FakeBroker {
                 s.in_flight.insert(offset, m.clone());
                 batch.push(Delivery {
                     receipt: Self::receipt(&m, offset),
+                    published_at: m.timestamp,
                     message: m,
                     deliveries: 1,
                 });

@@ -11,14 +11,9 @@
 //! share the subscription's messages.
 //!
 //! What is recorded for each delivery: the message as delivered, the
-//! receipt's offset, and as `published_at` the time the recorder received
-//! the batch, by its own clock — a [`Delivery`] does not carry the broker's
-//! publish time. When the recorder keeps up, that is within one fetch of the
-//! publish; messages caught up after the recorder was away carry the time
-//! they were caught up (the message's own `timestamp`, the publisher's
-//! clock, is kept as it was). A replayed dead letter's receipt names the
-//! replay topic; its message was normally recorded on its first delivery,
-//! and the first record wins.
+//! receipt's offset, and the broker's `published_at`. A replayed dead
+//! letter's receipt names the replay topic; its message was normally
+//! recorded on its first delivery, and the first record wins.
 //!
 //! Failures: transient errors (the broker or the store unreachable) are
 //! retried with backoff and logged at `warn`; the batch in hand is retried,
@@ -32,7 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -297,7 +291,7 @@ impl Run {
             if batch.is_empty() {
                 continue;
             }
-            let Step::Done(receipts) = self.record(&batch, Utc::now()).await? else {
+            let Step::Done(receipts) = self.record(&batch).await? else {
                 return Ok(());
             };
             if let Step::Cancelled = self.ack(&receipts).await? {
@@ -338,14 +332,13 @@ impl Run {
     async fn record(
         &self,
         batch: &[Delivery],
-        received_at: DateTime<Utc>,
     ) -> Result<Step<Vec<Receipt>>> {
         let stored: Vec<StoredMessage> = batch
             .iter()
             .map(|d| StoredMessage {
                 message: d.message.clone(),
                 offset: d.receipt.offset,
-                published_at: received_at,
+                published_at: d.published_at,
             })
             .collect();
         match self.retrying("record", || self.store.record(&stored)).await {

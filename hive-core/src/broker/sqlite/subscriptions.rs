@@ -274,7 +274,8 @@ pub(super) async fn fetch(
         let deliveries: i64 = row.try_get(1).map_err(db_err)?;
         let body: Option<String> = row.try_get(2).map_err(db_err)?;
         let stored_in: Option<String> = row.try_get(3).map_err(db_err)?;
-        let (Some(body), Some(stored_in)) = (body, stored_in) else {
+        let at: Option<i64> = row.try_get(4).map_err(db_err)?;
+        let (Some(body), Some(stored_in), Some(at)) = (body, stored_in, at) else {
             forget(conn, name, seq).await?;
             continue;
         };
@@ -291,7 +292,7 @@ pub(super) async fn fetch(
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        out.push(delivery(seq, stored_in, &body, deliveries + 1)?);
+        out.push(delivery(seq, stored_in, at, &body, deliveries + 1)?);
     }
 
     if out.len() < max {
@@ -318,7 +319,7 @@ pub(super) async fn fetch(
                 });
             }
             let mut q = sqlx::query(&sql);
-            for (seq, _, _) in &fresh {
+            for (seq, _, _, _) in &fresh {
                 q = q.bind(name).bind(*seq).bind(consumer).bind(due_at);
             }
             q.execute(&mut *conn).await.map_err(db_err)?;
@@ -331,8 +332,8 @@ pub(super) async fn fetch(
                 .await
                 .map_err(db_err)?;
         }
-        for (seq, stored_in, body) in fresh {
-            out.push(delivery(seq, stored_in, &body, 1)?);
+        for (seq, stored_in, at, body) in fresh {
+            out.push(delivery(seq, stored_in, at, &body, 1)?);
         }
     }
 
@@ -352,8 +353,9 @@ pub(super) async fn fetch(
     })
 }
 
-/// New entries as `(offset, stored topic, body)`, and the cursor after them.
-type Fresh = (Vec<(i64, String, String)>, i64);
+/// New entries as `(offset, stored topic, stored at, body)`, and the cursor
+/// after them.
+type Fresh = (Vec<(i64, String, i64, String)>, i64);
 
 /// New messages on the listed topics; the cursor moves to the last one
 /// handed out, or to the head when the page was not full (everything up to
@@ -367,7 +369,7 @@ async fn new_in_topics(
 ) -> Result<Fresh> {
     // Built from a fixed fragment per topic; every value is bound.
     let mut sql = String::from(
-        "SELECT seq, topic, body FROM broker_messages WHERE seq > ? AND seq <= ? AND topic IN (",
+        "SELECT seq, topic, body, published_at FROM broker_messages WHERE seq > ? AND seq <= ? AND topic IN (",
     );
     for i in 0..topics.len() {
         sql.push_str(if i == 0 { "?" } else { ",?" });
@@ -387,11 +389,12 @@ async fn new_in_topics(
         fresh.push((
             row.try_get::<i64, _>(0).map_err(db_err)?,
             row.try_get::<String, _>(1).map_err(db_err)?,
+            row.try_get::<i64, _>(3).map_err(db_err)?,
             row.try_get::<String, _>(2).map_err(db_err)?,
         ));
     }
     let cursor = match fresh.last() {
-        Some((last, _, _)) if fresh.len() == want => *last,
+        Some((last, _, _, _)) if fresh.len() == want => *last,
         _ => head,
     };
     Ok((fresh, cursor))
@@ -409,7 +412,7 @@ async fn new_by_scan(
     let mut fresh = Vec::new();
     while cursor < head && fresh.len() < want {
         let rows = sqlx::query(
-            "SELECT seq, topic, body FROM broker_messages WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT 500",
+            "SELECT seq, topic, body, published_at FROM broker_messages WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT 500",
         )
         .bind(cursor)
         .bind(head)
@@ -425,7 +428,12 @@ async fn new_by_scan(
             let topic: String = row.try_get(1).map_err(db_err)?;
             cursor = seq;
             if Topic::new(topic.as_str()).is_ok_and(|t| sub.listens_to(&t)) {
-                fresh.push((seq, topic, row.try_get::<String, _>(2).map_err(db_err)?));
+                fresh.push((
+                    seq,
+                    topic,
+                    row.try_get::<i64, _>(3).map_err(db_err)?,
+                    row.try_get::<String, _>(2).map_err(db_err)?,
+                ));
                 if fresh.len() == want {
                     break;
                 }
@@ -437,7 +445,7 @@ async fn new_by_scan(
 
 /// A delivery of the entry at `seq`, stored in `stored_in` (the message's
 /// own topic, or the replay topic for a replayed dead letter).
-fn delivery(seq: i64, stored_in: String, body: &str, deliveries: i64) -> Result<Delivery> {
+fn delivery(seq: i64, stored_in: String, at: i64, body: &str, deliveries: i64) -> Result<Delivery> {
     let message = parse(body)?;
     Ok(Delivery {
         receipt: Receipt {
@@ -445,6 +453,7 @@ fn delivery(seq: i64, stored_in: String, body: &str, deliveries: i64) -> Result<
             offset: offset_of(seq),
         },
         message,
+        published_at: from_ms(at),
         deliveries: u32::try_from(deliveries).unwrap_or(u32::MAX),
     })
 }
