@@ -1,5 +1,6 @@
 //! hive-core's integration tests: one binary, one module per subject.
 
+mod broker_redis;
 mod queue_postgres;
 mod queue_redis;
 mod queue_sqlite;
