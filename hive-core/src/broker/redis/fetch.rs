@@ -93,10 +93,9 @@ impl RedisBroker {
                     deliveries,
                     lasts,
                 } => {
-                    let mut grew = false;
-                    if version != view.version {
-                        (view, grew) = self.rematch(name, &view, version).await?;
-                    }
+                    // Deliveries name streams by their place in the view
+                    // the round ran with: they are read before any rematch.
+                    // (The next round notices the new topics as well.)
                     if !deliveries.is_empty() {
                         let out = self.deliver(name, &view.topics, deliveries).await;
                         if !out.is_empty() {
@@ -104,9 +103,13 @@ impl RedisBroker {
                         }
                         continue;
                     }
-                    // New streams: read them at once.
-                    if grew {
-                        continue;
+                    if version != view.version {
+                        let grew;
+                        (view, grew) = self.rematch(name, &view, version).await?;
+                        // New streams: read them at once.
+                        if grew {
+                            continue;
+                        }
                     }
                     let now = tokio::time::Instant::now();
                     if now >= deadline {
@@ -260,13 +263,15 @@ impl RedisBroker {
         let result = tokio::select! {
             result = &mut read => result,
             () = news_for(news, &view.patterns) => {
-                // Ends the read at once; the connection stays usable.
-                let unblocked: Result<Value, _> = self
-                    .client
-                    .custom(client_command(), vec![Value::from("UNBLOCK"), Value::from(id)])
-                    .await;
-                if let Err(e) = unblocked {
-                    tracing::debug!(error = %e, "CLIENT UNBLOCK failed; the read ends by itself");
+                // Ends the read at once; the connection stays usable. Should
+                // that fail, the read ends by itself within the round.
+                if let Ok(client) = self.live() {
+                    let unblocked: Result<Value, _> = client
+                        .custom(client_command(), vec![Value::from("UNBLOCK"), Value::from(id)])
+                        .await;
+                    if let Err(e) = unblocked {
+                        tracing::debug!(error = %e, "CLIENT UNBLOCK failed");
+                    }
                 }
                 read.await
             }

@@ -29,6 +29,7 @@
 mod discovery;
 mod fetch;
 mod ids;
+mod publisher;
 mod reply;
 mod scripts;
 mod subscriptions;
@@ -41,13 +42,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::interfaces::{ClientLike, HashesInterface, StreamsInterface};
-use fred::prelude::{Builder, Client, Config, ReconnectPolicy};
+use fred::prelude::{Builder, Client, Config, Pool, ReconnectPolicy};
 use fred::types::scripts::Script;
 use fred::types::{Key, Value};
 
 use self::discovery::{Discovery, TopicList};
 use self::ids::{first_id, StreamId};
-use self::reply::{array, int, malformed, tag, text, Entry, BACKEND};
+use self::publisher::{Publisher, Ready};
+use self::reply::{array, int, malformed, tag, Entry, BACKEND};
 use self::scripts::{Keys, SCRIPTS};
 use self::subscriptions::{known_name, SubView};
 use self::waiters::Waiters;
@@ -87,12 +89,18 @@ pub struct RedisBrokerOptions {
     /// a hash tag (`{hive}`): the scripts touch several keys of a broker at
     /// once. Default [`DEFAULT_PREFIX`].
     pub prefix: String,
+    /// Connections for calls other than waiting fetches (which take one of
+    /// their own each). Concurrent calls are pipelined on each; several
+    /// let Redis take in more commands per write to its append-only file,
+    /// which is what limits durable publishing. Default 4.
+    pub connections: usize,
 }
 
 impl Default for RedisBrokerOptions {
     fn default() -> Self {
         RedisBrokerOptions {
             prefix: DEFAULT_PREFIX.to_string(),
+            connections: 4,
         }
     }
 }
@@ -120,7 +128,9 @@ impl RedisBrokerOptions {
 pub struct RedisBroker {
     config: BrokerConfig,
     keys: Keys,
-    client: Client,
+    /// Connections for every call but blocking reads, taken in turn.
+    pool: Pool,
+    publisher: Publisher,
     waiters: Waiters,
     discovery: Discovery,
     /// What this handle knows of each subscription it fetched from.
@@ -172,12 +182,15 @@ impl RedisBroker {
                 MAX_RECONNECT_DELAY_MS,
                 2,
             ));
-        let client = builder.build().map_err(redis_err)?;
-        client.init().await.map_err(redis_err)?;
+        let pool = builder
+            .build_pool(options.connections.max(1))
+            .map_err(redis_err)?;
+        pool.init().await.map_err(redis_err)?;
         let keys = Keys::new(&options.prefix);
         let started = async {
-            // Loaded up front so the first calls need no NOSCRIPT round trip.
-            futures::future::try_join_all(SCRIPTS.all().map(|script| script.load(&client)))
+            // Loaded up front so the first calls need no NOSCRIPT round trip
+            // (scripts are server-wide: one connection loads them for all).
+            futures::future::try_join_all(SCRIPTS.all().map(|script| script.load(pool.next())))
                 .await
                 .map_err(redis_err)?;
             Discovery::start(&builder, keys.channel()).await
@@ -185,14 +198,20 @@ impl RedisBroker {
         let discovery = match started.await {
             Ok(d) => d,
             Err(e) => {
-                close(client);
+                pool.clients().iter().cloned().for_each(close);
                 return Err(e);
             }
         };
+        let cap = config
+            .retention
+            .max_messages
+            .map(|n| n.to_string())
+            .unwrap_or_default();
         Ok(RedisBroker {
+            publisher: Publisher::start(pool.clone(), keys.clone(), cap),
             config,
             keys,
-            client,
+            pool,
             waiters: Waiters::new(builder),
             discovery,
             views: Mutex::new(HashMap::new()),
@@ -212,17 +231,11 @@ impl RedisBroker {
             .map_err(redis_err)
     }
 
-    /// The client, if it is connected. While Redis is unreachable a call
-    /// fails at once rather than wait in fred's buffer for a reconnection.
+    /// The next connection, if it is connected. While Redis is unreachable
+    /// a call fails at once rather than wait in fred's buffer for a
+    /// reconnection.
     fn live(&self) -> Result<&Client> {
-        if self.client.is_connected() {
-            Ok(&self.client)
-        } else {
-            Err(Error::backend(
-                BACKEND,
-                "not connected to Redis (reconnecting in the background)",
-            ))
-        }
+        connected(&self.pool)
     }
 
     /// The topic list at `version` or later (`u64::MAX`: read it now).
@@ -322,6 +335,20 @@ impl RedisBroker {
     }
 }
 
+/// The next connection of `pool`, if it is connected (see
+/// [`RedisBroker::live`]).
+fn connected(pool: &Pool) -> Result<&Client> {
+    let client = pool.next_connected();
+    if client.is_connected() {
+        Ok(client)
+    } else {
+        Err(Error::backend(
+            BACKEND,
+            "not connected to Redis (reconnecting in the background)",
+        ))
+    }
+}
+
 /// The error for a receipt already acknowledged or dead-lettered.
 fn settled(name: &str, receipt: &str) -> Error {
     Error::conflict(format!(
@@ -341,7 +368,8 @@ fn close(client: Client) {
 
 impl Drop for RedisBroker {
     fn drop(&mut self) {
-        close(self.client.clone());
+        self.publisher.stop();
+        self.pool.clients().iter().cloned().for_each(close);
         self.discovery.stop();
         self.waiters.close_all();
     }
@@ -363,7 +391,7 @@ impl Broker for RedisBroker {
         }
         // Everything is checked before anything is sent: a refused batch
         // stores nothing.
-        let mut bodies = Vec::with_capacity(messages.len());
+        let mut ready = Vec::with_capacity(messages.len());
         for m in &messages {
             m.check(self.config.max_message_bytes)?;
             if m.topic.is_reserved() {
@@ -372,49 +400,19 @@ impl Broker for RedisBroker {
                     m.topic
                 )));
             }
-            bodies.push(serde_json::to_string(m).map_err(|e| {
+            let body = serde_json::to_string(m).map_err(|e| {
                 Error::invalid(format!("message {} cannot be serialised: {e}", m.id))
-            })?);
-        }
-        let mut topics: Vec<&Topic> = Vec::new();
-        let mut number: HashMap<&Topic, usize> = HashMap::new();
-        let mut pairs = Vec::with_capacity(messages.len() * 2);
-        for (m, body) in messages.iter().zip(bodies) {
-            let n = *number.entry(&m.topic).or_insert_with(|| {
-                topics.push(&m.topic);
-                topics.len()
+            })?;
+            ready.push(Ready {
+                topic: m.topic.clone(),
+                body,
             });
-            pairs.push(Value::from(n as i64));
-            pairs.push(Value::from(body));
         }
-        let cap = self
-            .config
-            .retention
-            .max_messages
-            .map(|n| n.to_string())
-            .unwrap_or_default();
-        let mut args = Vec::with_capacity(2 + topics.len() + pairs.len());
-        args.push(Value::from(cap));
-        args.push(Value::from(topics.len() as i64));
-        args.extend(topics.iter().map(|t| Value::from(t.as_str())));
-        args.extend(pairs);
-        let keys = self.keys.with(topics.iter().map(|t| self.keys.stream(t)));
-        let ids = array(self.run(&SCRIPTS.publish, keys, args).await?);
-        if ids.len() != messages.len() {
-            return Err(Error::backend(
-                BACKEND,
-                format!(
-                    "publish stored {} messages of a batch of {}",
-                    ids.len(),
-                    messages.len()
-                ),
-            ));
-        }
+        let ids = self.publisher.publish(ready).await?;
         messages
             .iter()
             .zip(ids)
             .map(|(m, id)| {
-                let id = text(&id).ok_or_else(|| malformed("the publish script", &id))?;
                 let id = StreamId::parse(&id)?;
                 Ok(Published {
                     id: m.id,
