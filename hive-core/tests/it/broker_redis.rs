@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fred::interfaces::{ClientLike, KeysInterface};
+use fred::interfaces::{ClientLike, KeysInterface, StreamsInterface};
 use fred::prelude::{Client, Config};
 use hive_core::broker::redis::{RedisBroker, RedisBrokerOptions};
 use hive_core::broker::{
@@ -224,6 +224,51 @@ async fn receipts_stay_right_while_topics_appear() {
     }
     got.sort_unstable();
     assert_eq!(got, vec![2, 3]);
+}
+
+/// An entry another program wrote, which holds no message, is not handed
+/// out (nor retried forever): it goes to the dead letters, and the rest
+/// flows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_entries_are_dead_lettered() {
+    let Some(h) = redis_harness() else { return };
+    let b = h.broker(BrokerConfig::default()).await;
+    let t = Topic::new(format!("{}.t", unique_name("t"))).expect("topic");
+    let sub = unique_name("s");
+    b.subscribe(SubscriptionSpec::new(&sub, [t.as_str()]).expect("spec"))
+        .await
+        .expect("subscribe");
+    b.publish(msg(&t, 1)).await.expect("publish");
+    let client = connect(&h.url).await.expect("connect");
+    let _: String = client
+        .xadd(
+            format!("{}:t:{t}", h.prefix),
+            false,
+            None,
+            "*",
+            vec![("m", "not a message")],
+        )
+        .await
+        .expect("XADD");
+    b.publish(msg(&t, 2)).await.expect("publish");
+    let mut got = Vec::new();
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while got.len() < 2 && tokio::time::Instant::now() < until {
+        got.extend(
+            b.fetch(&sub, "c", 10, Duration::from_millis(200))
+                .await
+                .expect("fetch"),
+        );
+    }
+    assert_eq!(
+        got.iter().map(|d| n_of(&d.message)).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let info = b.subscriptions().await.expect("list");
+    let mine = info.iter().find(|i| i.name == sub).expect("listed");
+    assert_eq!((mine.pending, mine.dead_letters), (2, 1));
+    assert_eq!(b.purge_dead_letters(&sub, None).await.expect("purge"), 1);
+    let _ = client.quit().await;
 }
 
 /// A nack may hold a delivery back longer than the ack timeout.

@@ -221,8 +221,9 @@ impl RedisBroker {
                         "dead-lettering an entry that cannot be delivered"
                     );
                     let reason = format!("cannot be delivered: {e}");
+                    let label = format!("{} of {topic}", entry.id);
                     if let Err(e) = self
-                        .nack_id(name, topic, entry.id, Nack::Reject { reason })
+                        .nack_id(name, topic, entry.id, &label, Nack::Reject { reason })
                         .await
                     {
                         tracing::warn!(subscription = name, error = %e, "could not dead-letter it");

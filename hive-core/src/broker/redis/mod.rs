@@ -245,8 +245,16 @@ impl RedisBroker {
             .await
     }
 
-    /// Runs the nack script on one entry; `receipt` names it in errors.
-    async fn nack_id(&self, name: &str, topic: &Topic, id: StreamId, action: Nack) -> Result<()> {
+    /// Runs the nack script on entry `id` of `topic`; `receipt` names it
+    /// in errors.
+    async fn nack_id(
+        &self,
+        name: &str,
+        topic: &Topic,
+        id: StreamId,
+        receipt: &str,
+        action: Nack,
+    ) -> Result<()> {
         let (kind, after, reason) = match action {
             Nack::Retry { after } => ("retry", duration_ms(after), String::new()),
             Nack::Reject { reason } => ("reject", 0, reason),
@@ -265,12 +273,11 @@ impl RedisBroker {
             )
             .await?,
         );
-        let receipt = || format!("{id} of {topic}");
         match tag(&reply).as_str() {
             "ok" => Ok(()),
             "missing" => Err(Error::not_found("subscription", name)),
-            "settled" => Err(settled(name, &receipt())),
-            "unknown" => Err(Error::not_found("receipt", receipt())),
+            "settled" => Err(settled(name, receipt)),
+            "unknown" => Err(Error::not_found("receipt", receipt)),
             _ => Err(malformed("the nack script", &Value::Array(reply))),
         }
     }
@@ -530,6 +537,7 @@ impl Broker for RedisBroker {
             subscription,
             &receipt.topic,
             StreamId::from_offset(receipt.offset),
+            &receipt.to_string(),
             action,
         )
         .await

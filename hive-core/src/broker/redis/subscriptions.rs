@@ -12,10 +12,12 @@
 //! | `ack_timeout_ms`, `max_deliveries` | as in [`SubscriptionSpec`] |
 //! | `start` | the id after which groups made later (on topics that appear later) start |
 //!
-//! Scripts that must see every matching stream (subscribe, seek,
-//! unsubscribe) take the topic count the caller matched against and refuse
-//! when topics appeared meanwhile; the caller reads the list again and
-//! retries.
+//! A handle's topic list may be behind. That is harmless where a missing
+//! group is made later from the subscription's start (subscribe, fetch),
+//! but seek and unsubscribe must reach every group the subscription has:
+//! their scripts take the topic count the caller matched against and
+//! refuse when topics appeared meanwhile; the caller reads the list again
+//! and retries.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -221,47 +223,41 @@ impl RedisBroker {
         let name = spec.name.as_str();
         let replay = self.keys.replay(name)?;
         let incarnation = uuid::Uuid::new_v4().simple().to_string();
-        let mut version = 0;
-        for _ in 0..TOPIC_RACE_TRIES {
-            let list = self.topic_list(version).await?;
-            let mut keys = vec![replay.clone()];
-            keys.extend(self.stream_keys(list.matching(&patterns)));
-            let reply = array(
-                self.run(
-                    &SCRIPTS.subscribe,
-                    self.keys.with(keys),
-                    vec![
-                        Value::from(name),
-                        Value::from(joined.as_str()),
-                        Value::from(duration_ms(spec.ack_timeout)),
-                        Value::from(i64::from(spec.max_deliveries)),
-                        Value::from(group_start(spec.start)),
-                        Value::from(list.version as i64),
-                        Value::from(incarnation.as_str()),
-                    ],
-                )
-                .await?,
-            );
-            self.forget(name);
-            match tag(&reply).as_str() {
-                "retry" => version = list.version + 1,
-                "conflict" => {
-                    let existing = reply.get(1).and_then(text).unwrap_or_default();
-                    return Err(Error::conflict(format!(
-                        "subscription {name} listens to {existing:?}, not {joined:?}: \
-                         unsubscribe it first to change its patterns"
-                    )));
-                }
-                "created" => return self.record_info(name, &reply)?.info(name, 0, 0),
-                "resumed" => {
-                    let record = self.record_info(name, &reply)?;
-                    let (pending, dead) = self.counts(name, &record, &list).await?;
-                    return record.info(name, pending, dead);
-                }
-                _ => return Err(malformed("the subscribe script", &Value::Array(reply))),
+        let list = self.topic_list(0).await?;
+        let mut keys = vec![replay];
+        keys.extend(self.stream_keys(list.matching(&patterns)));
+        let reply = array(
+            self.run(
+                &SCRIPTS.subscribe,
+                self.keys.with(keys),
+                vec![
+                    Value::from(name),
+                    Value::from(joined.as_str()),
+                    Value::from(duration_ms(spec.ack_timeout)),
+                    Value::from(i64::from(spec.max_deliveries)),
+                    Value::from(group_start(spec.start)),
+                    Value::from(incarnation.as_str()),
+                ],
+            )
+            .await?,
+        );
+        self.forget(name);
+        match tag(&reply).as_str() {
+            "conflict" => {
+                let existing = reply.get(1).and_then(text).unwrap_or_default();
+                Err(Error::conflict(format!(
+                    "subscription {name} listens to {existing:?}, not {joined:?}: \
+                     unsubscribe it first to change its patterns"
+                )))
             }
+            "created" => self.record_info(name, &reply)?.info(name, 0, 0),
+            "resumed" => {
+                let record = self.record_info(name, &reply)?;
+                let (pending, dead) = self.counts(name, &record, &list).await?;
+                record.info(name, pending, dead)
+            }
+            _ => Err(malformed("the subscribe script", &Value::Array(reply))),
         }
-        Err(race(name))
     }
 
     fn record_info(&self, name: &str, reply: &[Value]) -> Result<SubRecord> {

@@ -1,17 +1,16 @@
 -- subscribe: creates a subscription with its groups, or resumes it.
 --
 -- KEYS[3]: the subscription's replay stream; KEYS[4..]: the streams of the
--- topics its patterns match now.
+-- topics its patterns match now, as far as the caller knows (a group on a
+-- topic it does not know yet is made by the first fetch that meets the
+-- topic, from the subscription's start, which comes to the same).
 -- ARGV[2]: name; ARGV[3]: its patterns, sorted and space-separated (a
 -- pattern has no spaces); ARGV[4]: ack timeout (ms); ARGV[5]: max
 -- deliveries; ARGV[6]: where a new one starts ('new', or the id its groups
--- start after); ARGV[7]: how many topics the caller knew of; ARGV[8]: the
--- id of this incarnation, should it be created.
--- Returns {'created' | 'resumed', record}, {'conflict', patterns}, or
--- {'retry'} when topics appeared since the caller matched them.
+-- start after); ARGV[7]: the id of this incarnation, should it be created.
+-- Returns {'created' | 'resumed', record} or {'conflict', patterns}.
 
 local name = ARGV[2]
-if redis.call('ZCARD', K_TOPICS) ~= tonumber(ARGV[7]) then return {'retry'} end
 
 local raw = redis.call('HGET', K_SUBS, name)
 if raw then
@@ -21,8 +20,7 @@ if raw then
   sub.max_deliveries = tonumber(ARGV[5])
   raw = cjson.encode(sub)
   redis.call('HSET', K_SUBS, name, raw)
-  -- Groups lost or never made (a topic that appeared while the
-  -- subscription was being created) start where the subscription did.
+  -- Groups lost, or not made yet, start where the subscription did.
   ensure_group(KEYS[3], name, '0')
   for i = 4, #KEYS do ensure_group(KEYS[i], name, sub.start) end
   return {'resumed', raw}
@@ -35,7 +33,7 @@ local start = ARGV[6]
 local later = start
 if start == 'new' then later = int(now - 1) .. '-' .. MAX_SEQ end
 local sub = {
-  id = ARGV[8],
+  id = ARGV[7],
   patterns = ARGV[3],
   created_ms = now,
   ack_timeout_ms = tonumber(ARGV[4]),
