@@ -1,5 +1,6 @@
 //! hive-core's integration tests: one binary, one module per subject.
 
+mod broker_redis;
 mod broker_sqlite;
 mod history_postgres;
 mod history_recorder;
