@@ -210,6 +210,7 @@ impl RedisBroker {
                         topic: topic.clone(),
                         offset: entry.id.offset()?,
                     },
+                    published_at: entry.id.time(),
                     deliveries,
                 })
             });
