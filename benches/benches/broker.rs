@@ -5,7 +5,10 @@
 //! `cargo bench -p hive-benches --bench broker`). Backends: the embedded
 //! file always (`sqlite`: every publish fsynced before it is answered;
 //! `sqlite-process`: durable against a crash of the process only);
-//! Redis when `HIVE_TEST_REDIS_URL` is set (durable as its `appendfsync`
+//! `redis-aof` when `HIVE_REDIS_SERVER_BIN` is set: a private `redis-server`
+//! with `appendonly yes` and `appendfsync always`, so every acknowledged
+//! publish is on disk; `redis` when `HIVE_TEST_REDIS_URL` is set (the shared
+//! Redis, durable as its own `appendfsync`
 //! setting makes it). `HIVE_BENCH_MESSAGES` sets the message count of the
 //! throughput runs (default 20,000); `HIVE_BENCH_BACKENDS` (e.g. `redis`)
 //! picks backends.
@@ -28,6 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
+use hive_core::broker::redis::{RedisBroker, RedisBrokerOptions};
 use hive_core::broker::sqlite::{SqliteBroker, SqliteBrokerOptions};
 use hive_core::broker::{self, Broker, BrokerConfig, BrokerExt, Message, SubscriptionSpec, Topic};
 use hive_core::queue::sqlite::Durability;
@@ -222,25 +226,38 @@ async fn paced(b: &Arc<dyn Broker>, subs: usize) -> Result<Run> {
     Ok(run)
 }
 
-/// Deletes what a run left behind (best effort): its subscriptions and, on
-/// Redis, its topic's stream.
-async fn forget(b: &Arc<dyn Broker>, topic: &Topic, subs: &[String]) {
+/// Deletes a run's subscriptions (the topics go with the prefix at the end).
+async fn forget(b: &Arc<dyn Broker>, _topic: &Topic, subs: &[String]) {
     for s in subs {
         let _ = b.unsubscribe(s).await;
     }
-    if b.backend() == "redis" {
-        if let Ok(url) = std::env::var("HIVE_TEST_REDIS_URL") {
-            use fred::interfaces::{ClientLike, KeysInterface, SortedSetsInterface};
-            if let Ok(config) = fred::prelude::Config::from_url(&url) {
-                let client = fred::prelude::Client::new(config, None, None, None);
-                if client.init().await.is_ok() {
-                    let _: Result<i64, _> = client.del(format!("hive:broker:t:{topic}")).await;
-                    let _: Result<i64, _> = client.zrem("hive:broker:topics", topic.as_str()).await;
-                    let _ = client.quit().await;
-                }
-            }
-        }
+}
+
+/// Deletes every key under `prefix` on the Redis at `url` (best effort).
+async fn drop_prefix(url: &str, prefix: &str) {
+    use fred::interfaces::{ClientLike, KeysInterface};
+    let Ok(config) = fred::prelude::Config::from_url(url) else {
+        return;
+    };
+    let client = fred::prelude::Client::new(config, None, None, None);
+    if client.init().await.is_err() {
+        return;
     }
+    let mut cursor = "0".to_string();
+    loop {
+        let page: Result<(String, Vec<String>), _> = client
+            .scan_page(cursor, format!("{prefix}:*"), Some(1000), None)
+            .await;
+        let Ok((next, keys)) = page else { break };
+        if !keys.is_empty() {
+            let _: Result<i64, _> = client.del(keys).await;
+        }
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    let _ = client.quit().await;
 }
 
 #[tokio::main]
@@ -257,6 +274,8 @@ async fn main() -> Result<()> {
         ("sqlite-process", file("process.db")),
     ];
     backends.push(("redis", std::env::var("HIVE_TEST_REDIS_URL").ok()));
+    let private = PrivateRedis::start(&dir);
+    backends.push(("redis-aof", private.as_ref().map(|p| p.url.clone())));
 
     println!("broker benchmark: {n} messages per throughput run; latency publish -> receipt");
     println!(
@@ -274,6 +293,8 @@ async fn main() -> Result<()> {
             println!("{label:<14} skipped: URL not set");
             continue;
         };
+        // On Redis the run works under a prefix of its own, deleted after.
+        let prefix = unique("hive-bench");
         let b: Arc<dyn Broker> = if label == "sqlite-process" {
             // Durable against a crash of the process, not of the machine.
             let options = SqliteBrokerOptions {
@@ -281,12 +302,18 @@ async fn main() -> Result<()> {
                 ..Default::default()
             };
             Arc::new(SqliteBroker::open_with(&url, BrokerConfig::default(), options).await?)
+        } else if label.starts_with("redis") {
+            let options = RedisBrokerOptions {
+                prefix: prefix.clone(),
+                ..Default::default()
+            };
+            Arc::new(RedisBroker::open_with(&url, BrokerConfig::default(), options).await?)
         } else {
             broker::open(&url, BrokerConfig::default()).await?
         };
         let rate_row = |scenario: &str, rate: f64| {
             println!(
-                "{label:<8} {scenario:<26} {rate:>11.0} {:>9} {:>9}",
+                "{label:<14} {scenario:<26} {rate:>11.0} {:>9} {:>9}",
                 "-", "-"
             )
         };
@@ -318,7 +345,12 @@ async fn main() -> Result<()> {
                 &paced(&b, subs).await?,
             );
         }
+        if label.starts_with("redis") {
+            drop(b);
+            drop_prefix(&url, &prefix).await;
+        }
     }
+    drop(private);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
@@ -327,4 +359,56 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(unique("broker"));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// A private `redis-server` that fsyncs its append-only file before it
+/// answers: what "durable publish" means on Redis. Killed when dropped.
+struct PrivateRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl PrivateRedis {
+    fn start(dir: &std::path::Path) -> Option<PrivateRedis> {
+        let bin = std::env::var("HIVE_REDIS_SERVER_BIN").ok()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()?
+            .port();
+        let data = dir.join("redis-aof");
+        std::fs::create_dir_all(&data).ok()?;
+        let child = std::process::Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > until {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(PrivateRedis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

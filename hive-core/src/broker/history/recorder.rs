@@ -329,10 +329,7 @@ impl Run {
 
     /// Records a batch; answers the receipts to acknowledge (those of the
     /// messages now in the store).
-    async fn record(
-        &self,
-        batch: &[Delivery],
-    ) -> Result<Step<Vec<Receipt>>> {
+    async fn record(&self, batch: &[Delivery]) -> Result<Step<Vec<Receipt>>> {
         let stored: Vec<StoredMessage> = batch
             .iter()
             .map(|d| StoredMessage {
