@@ -13,6 +13,7 @@
 
 pub mod broker;
 pub mod conformance;
+pub(crate) mod embedded;
 pub mod error;
 pub mod queue;
 pub(crate) mod time;

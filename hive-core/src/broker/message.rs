@@ -127,13 +127,20 @@ impl Message {
         self
     }
 
-    /// Checks what a topic cannot: a kind, and a size within `max_bytes`
+    /// Checks what a publish needs beyond a valid topic: a topic that is not
+    /// the broker's own (`_hive.…`), a kind, and a size within `max_bytes`
     /// (payload and headers as JSON). Returns the payload serialised, so a
     /// backend serialises once.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the problem.
     pub fn check(&self, max_bytes: usize) -> Result<String> {
+        if self.topic.is_reserved() {
+            return Err(Error::invalid(format!(
+                "topic {} is reserved for the broker's own use (`_hive.…`); publish to a topic of your own",
+                self.topic
+            )));
+        }
         if self.kind.trim().is_empty() {
             return Err(Error::invalid("message kind must not be empty"));
         }
@@ -201,6 +208,8 @@ mod tests {
             .contains("over the limit of 100 bytes"));
         let heavy = Message::new(topic, "k", json!(1)).header("h", "v".repeat(200));
         assert!(heavy.check(100).is_err(), "headers count toward the limit");
+        let own = Message::new(Topic::dead_letters("s").expect("topic"), "k", json!(1));
+        assert!(own.check(100).unwrap_err().to_string().contains("reserved"));
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub use config::{BrokerConfig, Retention, TrimReport};
 pub use message::{Message, MessageId, DEFAULT_MAX_MESSAGE_BYTES};
 pub use subscriber::{Subscriber, SubscriberOptions};
 pub use subscription::{
-    check_name, dead_letter_headers, DeadLetter, Delivery, Nack, Offset, Published, Receipt,
-    StartAt, StoredMessage, SubscriptionInfo, SubscriptionSpec, DEFAULT_ACK_TIMEOUT,
+    check_fetch, check_name, dead_letter_headers, DeadLetter, Delivery, Nack, Offset, Published,
+    Receipt, StartAt, StoredMessage, SubscriptionInfo, SubscriptionSpec, DEFAULT_ACK_TIMEOUT,
     DEFAULT_MAX_DELIVERIES, MAX_FETCH, MAX_SUBSCRIPTION_NAME_LEN,
 };
 pub use topic::{Topic, TopicPattern, BROADCAST, MAX_TOKENS, MAX_TOPIC_LEN, RESERVED_PREFIX};

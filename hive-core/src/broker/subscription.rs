@@ -217,6 +217,23 @@ pub fn check_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks a fetch's consumer name and batch size.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the problem.
+pub fn check_fetch(consumer: &str, max: usize) -> Result<()> {
+    check_name("consumer", consumer)?;
+    if max == 0 {
+        return Err(Error::invalid("fetch max must be at least 1"));
+    }
+    if max > MAX_FETCH {
+        return Err(Error::invalid(format!(
+            "fetch max is {max}, at most {MAX_FETCH}"
+        )));
+    }
+    Ok(())
+}
+
 /// A subscription as the broker holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionInfo {

@@ -8,28 +8,23 @@
 //! busy timeout); reads use a small pool of read-only connections. An
 //! in-memory database lives in a single connection, which must never close.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Sqlite};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use sqlx::Sqlite;
 
 use super::plan::{collect, Dialect, Plan};
 use super::query::HistoryQuery;
 use super::row::{ceil_ms, lower, uuid_text, HistoryRow, Position};
 use super::MessageStore;
 use crate::broker::{MessageId, StoredMessage};
+use crate::embedded::{connect_options, Durability, MIGRATOR};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "sqlite";
-
-/// The embedded schema, shared with the queue and the broker.
-static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
 const DIALECT: Dialect = Dialect {
     select: include_str!("sql/sqlite/select.sql"),
@@ -69,18 +64,7 @@ impl SqliteMessageStore {
     /// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the
     /// file cannot be opened or migrated.
     pub async fn open(url: &str) -> Result<Self> {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let base = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid(format!("bad sqlite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .disable_statement_logging();
-        let base = if in_memory {
-            base
-        } else {
-            base.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-        };
+        let (base, in_memory) = connect_options(url, Durability::Full, BUSY_TIMEOUT)?;
         // Never recycled: for an in-memory database, closing the connection
         // would drop the data.
         let writer = SqlitePoolOptions::new()

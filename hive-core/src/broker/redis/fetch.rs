@@ -23,7 +23,7 @@ use super::scripts::SCRIPTS;
 use super::subscriptions::{known_name, SubView};
 use super::waiters::{client_command, Borrowed};
 use super::{redis_err, RedisBroker};
-use crate::broker::{check_name, Delivery, Nack, Receipt, Topic, TopicPattern, MAX_FETCH};
+use crate::broker::{check_fetch, Delivery, Nack, Receipt, Topic, TopicPattern};
 use crate::error::{Error, Result};
 
 /// The longest one blocking read lasts before the fetch looks again.
@@ -56,15 +56,7 @@ impl RedisBroker {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<Delivery>> {
-        if max == 0 {
-            return Err(Error::invalid("fetch max must be at least 1"));
-        }
-        if max > MAX_FETCH {
-            return Err(Error::invalid(format!(
-                "fetch max is {max}, at most {MAX_FETCH}"
-            )));
-        }
-        check_name("consumer", consumer)?;
+        check_fetch(consumer, max)?;
         known_name(name)?;
         let deadline = tokio::time::Instant::now() + wait;
         // Subscribed before the first round, so an announcement made after

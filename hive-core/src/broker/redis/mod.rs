@@ -401,12 +401,6 @@ impl Broker for RedisBroker {
         let mut ready = Vec::with_capacity(messages.len());
         for m in &messages {
             m.check(self.config.max_message_bytes)?;
-            if m.topic.is_reserved() {
-                return Err(Error::invalid(format!(
-                    "topic {} is reserved for the broker's own use (`_hive.…`)",
-                    m.topic
-                )));
-            }
             let body = serde_json::to_string(m).map_err(|e| {
                 Error::invalid(format!("message {} cannot be serialised: {e}", m.id))
             })?;

@@ -12,29 +12,23 @@ mod log;
 mod subscriptions;
 mod writer;
 
-use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use self::log::Entry;
 use self::writer::{Job, Op, Reply};
-use super::subscription::check_name;
+use super::subscription::check_fetch;
 use crate::broker::{
     Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
-    StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport, MAX_FETCH,
+    StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
+use crate::embedded::{connect_options, waker_for, Durability, MIGRATOR};
 use crate::error::{Error, Result};
-use crate::queue::sqlite::Durability;
 use crate::time::now_ms;
-
-/// The embedded schema, from `migrations/sqlite` (shared with the queue).
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 fn db_err(e: sqlx::Error) -> Error {
     Error::backend("sqlite", e)
@@ -72,22 +66,6 @@ pub struct SqliteBroker {
     wake: Arc<Notify>,
 }
 
-/// Wake-ups shared by every handle on the same file in this process.
-static WAKERS: LazyLock<Mutex<HashMap<String, Weak<Notify>>>> = LazyLock::new(Default::default);
-
-fn waker_for(key: String) -> Arc<Notify> {
-    let mut map = WAKERS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    map.retain(|_, w| w.strong_count() > 0);
-    if let Some(existing) = map.get(&key).and_then(Weak::upgrade) {
-        return existing;
-    }
-    let fresh = Arc::new(Notify::new());
-    map.insert(key, Arc::downgrade(&fresh));
-    fresh
-}
-
 impl SqliteBroker {
     /// Opens (creating if needed) the broker in the SQLite database at `url`
     /// (`sqlite://path/to/file.db` or `sqlite::memory:`).
@@ -109,22 +87,7 @@ impl SqliteBroker {
         options: SqliteBrokerOptions,
     ) -> Result<Self> {
         config.validate()?;
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let base = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid(format!("bad sqlite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .busy_timeout(options.busy_timeout)
-            .foreign_keys(false)
-            .disable_statement_logging();
-        let base = if in_memory {
-            base
-        } else {
-            base.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(match options.durability {
-                    Durability::Full => SqliteSynchronous::Full,
-                    Durability::Process => SqliteSynchronous::Normal,
-                })
-        };
+        let (base, in_memory) = connect_options(url, options.durability, options.busy_timeout)?;
         let mut conn = base.connect().await.map_err(db_err)?;
         MIGRATOR
             .run_direct(&mut conn)
@@ -168,12 +131,6 @@ fn prepare(config: &BrokerConfig, messages: &[Message]) -> Result<Vec<Entry>> {
     messages
         .iter()
         .map(|m| {
-            if m.topic.is_reserved() {
-                return Err(Error::invalid(format!(
-                    "topic {} is reserved for the broker; publish to a topic of your own",
-                    m.topic
-                )));
-            }
             m.check(config.max_message_bytes)?;
             Ok(Entry {
                 message_id: m.id,
@@ -182,20 +139,6 @@ fn prepare(config: &BrokerConfig, messages: &[Message]) -> Result<Vec<Entry>> {
             })
         })
         .collect()
-}
-
-/// Checks a fetch's arguments.
-fn check_fetch(consumer: &str, max: usize) -> Result<()> {
-    check_name("consumer", consumer)?;
-    if max == 0 {
-        return Err(Error::invalid("fetch max must be at least 1"));
-    }
-    if max > MAX_FETCH {
-        return Err(Error::invalid(format!(
-            "fetch max must be at most {MAX_FETCH}"
-        )));
-    }
-    Ok(())
 }
 
 #[async_trait]

@@ -9,15 +9,11 @@
 mod transitions;
 mod writer;
 
-use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -29,24 +25,12 @@ use super::{
 };
 use crate::error::{Error, Result};
 
-/// The embedded schema, from `migrations/sqlite`.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+pub use crate::embedded::Durability;
+use crate::embedded::{connect_options, waker_for, MIGRATOR};
 
 /// Maps a driver error.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
     Error::backend("sqlite", e)
-}
-
-/// How durable a commit is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// Every acknowledged operation survives a power loss (`synchronous=FULL`;
-    /// the writer's group commit amortises the fsync). The default.
-    #[default]
-    Full,
-    /// Survives a crash of the process, not of the machine
-    /// (`synchronous=NORMAL` in WAL mode).
-    Process,
 }
 
 /// Options for the embedded backend beyond [`QueueConfig`].
@@ -80,22 +64,6 @@ pub struct SqliteQueue {
     wake: Arc<Notify>,
 }
 
-/// Wake-ups shared by every handle on the same file and queue in this process.
-static WAKERS: LazyLock<Mutex<HashMap<String, Weak<Notify>>>> = LazyLock::new(Default::default);
-
-fn waker_for(key: String) -> Arc<Notify> {
-    let mut map = WAKERS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    map.retain(|_, w| w.strong_count() > 0);
-    if let Some(existing) = map.get(&key).and_then(Weak::upgrade) {
-        return existing;
-    }
-    let fresh = Arc::new(Notify::new());
-    map.insert(key, Arc::downgrade(&fresh));
-    fresh
-}
-
 impl SqliteQueue {
     /// Opens (creating if needed) the queue in the SQLite database at `url`
     /// (`sqlite://path/to/file.db` or `sqlite::memory:`), with default options.
@@ -110,22 +78,7 @@ impl SqliteQueue {
     /// [`open`](Self::open) with explicit [`SqliteOptions`].
     pub async fn open_with(url: &str, config: QueueConfig, options: SqliteOptions) -> Result<Self> {
         config.validate()?;
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let base = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid(format!("bad sqlite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .busy_timeout(options.busy_timeout)
-            .foreign_keys(false)
-            .disable_statement_logging();
-        let base = if in_memory {
-            base
-        } else {
-            base.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(match options.durability {
-                    Durability::Full => SqliteSynchronous::Full,
-                    Durability::Process => SqliteSynchronous::Normal,
-                })
-        };
+        let (base, in_memory) = connect_options(url, options.durability, options.busy_timeout)?;
         let mut writer = base.connect().await.map_err(db_err)?;
         MIGRATOR
             .run_direct(&mut writer)

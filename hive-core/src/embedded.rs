@@ -1,0 +1,112 @@
+//! The embedded database: the one SQLite file that the queue, the broker
+//! and the message history share — how it is opened and migrated, and how
+//! handles on it in one process wake each other.
+//!
+//! Every embedded backend opens the file the same way (WAL, the chosen
+//! fsync policy, a busy timeout for other processes) and runs the same
+//! migrations, so one file holds every table whichever backend opens it
+//! first.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::ConnectOptions;
+use tokio::sync::Notify;
+
+use crate::error::{Error, Result};
+
+/// The embedded schema, from `migrations/sqlite`.
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// How durable a commit is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Every acknowledged operation survives a power loss (`synchronous=FULL`;
+    /// the writer's group commit amortises the fsync). The default.
+    #[default]
+    Full,
+    /// Survives a crash of the process, not of the machine
+    /// (`synchronous=NORMAL` in WAL mode).
+    Process,
+}
+
+/// Connect options for `url` (`sqlite://path` or `sqlite::memory:`), and
+/// whether the database lives in memory (no WAL, no other handles).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a URL SQLite cannot parse.
+pub(crate) fn connect_options(
+    url: &str,
+    durability: Durability,
+    busy_timeout: Duration,
+) -> Result<(SqliteConnectOptions, bool)> {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let base = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::invalid(format!("bad sqlite URL {url:?}: {e}")))?
+        .create_if_missing(true)
+        .busy_timeout(busy_timeout)
+        .foreign_keys(false)
+        .disable_statement_logging();
+    if in_memory {
+        return Ok((base, true));
+    }
+    let options = base
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Process => SqliteSynchronous::Normal,
+        });
+    Ok((options, false))
+}
+
+/// Wake-ups shared by every handle in this process with the same key.
+static WAKERS: LazyLock<Mutex<HashMap<String, Weak<Notify>>>> = LazyLock::new(Default::default);
+
+/// The wake-up for `key` (a file, and what on it), shared by every handle
+/// in this process that asks for the same key.
+pub(crate) fn waker_for(key: String) -> Arc<Notify> {
+    let mut map = WAKERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.retain(|_, w| w.strong_count() > 0);
+    if let Some(existing) = map.get(&key).and_then(Weak::upgrade) {
+        return existing;
+    }
+    let fresh = Arc::new(Notify::new());
+    map.insert(key, Arc::downgrade(&fresh));
+    fresh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_with_one_key_share_a_waker() {
+        let a = waker_for("file-a|x".into());
+        let b = waker_for("file-a|x".into());
+        let c = waker_for("file-b|x".into());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn memory_urls_skip_the_journal_and_bad_urls_are_refused() {
+        let (_, in_memory) =
+            connect_options("sqlite::memory:", Durability::Full, Duration::from_secs(1))
+                .expect("memory");
+        assert!(in_memory);
+        let (_, in_memory) = connect_options(
+            "sqlite:///tmp/x.db",
+            Durability::Process,
+            Duration::from_secs(1),
+        )
+        .expect("file");
+        assert!(!in_memory);
+        assert!(connect_options("sqlite://x.db?mode=bogus", Durability::Full, Duration::ZERO).is_err());
+    }
+}
