@@ -107,6 +107,8 @@ mod tests {
         )
         .expect("file");
         assert!(!in_memory);
-        assert!(connect_options("sqlite://x.db?mode=bogus", Durability::Full, Duration::ZERO).is_err());
+        assert!(
+            connect_options("sqlite://x.db?mode=bogus", Durability::Full, Duration::ZERO).is_err()
+        );
     }
 }

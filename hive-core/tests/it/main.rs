@@ -5,6 +5,7 @@ mod broker_sqlite;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;
+mod private_redis;
 mod queue_postgres;
 mod queue_redis;
 mod queue_sqlite;

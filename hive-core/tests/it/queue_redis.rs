@@ -8,10 +8,10 @@
 //! keys afterwards). The restart and script-cache tests also need
 //! `HIVE_REDIS_SERVER_BIN`, a `redis-server` binary they run privately.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::private_redis::{eventually, spare_port, Server};
 
 use async_trait::async_trait;
 use fred::interfaces::{ClientLike, KeysInterface, LuaInterface};
@@ -24,7 +24,6 @@ use hive_core::queue::{
 };
 use hive_core::Error;
 use serde_json::json;
-use tokio::process::{Child, Command};
 
 /// A queue name of its own on the shared Redis; its keys (and those of the
 /// `<name>-other` queue the isolation clause opens) are deleted on drop.
@@ -266,110 +265,6 @@ async fn open_reports_bad_urls_and_unreachable_servers() {
         ),
         "{r:?}"
     );
-}
-
-/// A private `redis-server` with an append-only file fsynced on every write,
-/// killed on drop.
-struct Server {
-    bin: String,
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Server {
-    async fn start() -> Option<Server> {
-        let bin = service_url("HIVE_REDIS_SERVER_BIN")?;
-        let mut server = Server {
-            bin,
-            dir: tempfile::tempdir().expect("tempdir"),
-            port: spare_port(),
-            child: None,
-        };
-        server.launch().await;
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn launch(&mut self) {
-        let child = Command::new(&self.bin)
-            .args(server_args(self.port, self.dir.path()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        let until = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            assert!(
-                tokio::time::Instant::now() < until,
-                "redis-server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL: no shutdown save, only what the append-only file holds.
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.expect("kill redis-server");
-        }
-    }
-}
-
-fn server_args(port: u16, dir: &Path) -> Vec<String> {
-    [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-        "--dir",
-        &dir.display().to_string(),
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-/// A port nothing listens on right now.
-fn spare_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("spare port")
-}
-
-/// Polls `f` until it succeeds or `within` passes.
-async fn eventually<T, F, Fut>(within: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, Error>>,
-{
-    let until = tokio::time::Instant::now() + within;
-    loop {
-        match f().await {
-            Ok(v) => return v,
-            Err(e) => {
-                assert!(
-                    tokio::time::Instant::now() < until,
-                    "still failing after {within:?}: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }
 
 /// Redis dies (SIGKILL) and comes back on the same port and data: the same
