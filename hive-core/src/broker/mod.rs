@@ -240,3 +240,26 @@ pub async fn open(url: &str, config: BrokerConfig) -> Result<Arc<dyn Broker>> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn open_picks_a_backend_by_scheme() -> Result<()> {
+        let b = open("sqlite::memory:", BrokerConfig::default()).await?;
+        assert_eq!(b.backend(), "sqlite");
+        assert_eq!(b.config(), &BrokerConfig::default());
+        let err = open("kafka://x", BrokerConfig::default()).await.err();
+        assert!(
+            matches!(&err, Some(Error::InvalidInput(m)) if m.contains("unknown broker URL scheme")),
+            "{err:?}"
+        );
+        let bad = BrokerConfig {
+            max_message_bytes: 0,
+            ..Default::default()
+        };
+        assert!(open("sqlite::memory:", bad).await.is_err());
+        Ok(())
+    }
+}

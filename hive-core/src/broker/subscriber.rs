@@ -204,3 +204,97 @@ impl Subscriber {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::broker::{self, BrokerConfig, BrokerExt, Message, StartAt, Topic};
+    use crate::Error;
+
+    async fn memory() -> Result<Arc<dyn Broker>> {
+        broker::open("sqlite::memory:", BrokerConfig::default()).await
+    }
+
+    #[tokio::test]
+    async fn options_are_checked_before_subscribing() -> Result<()> {
+        let b = memory().await?;
+        let spec = SubscriptionSpec::new("s", ["a.>"])?;
+        for (options, mentions) in [
+            (
+                SubscriberOptions {
+                    consumer: "no spaces".into(),
+                    ..Default::default()
+                },
+                "not allowed",
+            ),
+            (
+                SubscriberOptions {
+                    batch: 0,
+                    ..Default::default()
+                },
+                "batch must be 1 to",
+            ),
+        ] {
+            let err = Subscriber::new(b.clone(), spec.clone(), options)
+                .await
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(mentions), "{err}");
+        }
+        assert!(b.subscriptions().await?.is_empty(), "nothing subscribed");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_reads_acks_nacks_and_reports() -> Result<()> {
+        let b = memory().await?;
+        let mut sub = Subscriber::new(
+            b.clone(),
+            SubscriptionSpec::new("audit", ["a.>"])?.start_at(StartAt::Beginning),
+            SubscriberOptions {
+                consumer: "c1".into(),
+                batch: 2,
+                ..Default::default()
+            },
+        )
+        .await?;
+        assert_eq!((sub.name(), sub.consumer()), ("audit", "c1"));
+        assert!(sub.next_timeout(Duration::from_millis(50)).await?.is_none());
+        let topic = Topic::new("a.b")?;
+        for n in 0..3 {
+            b.publish(Message::new(topic.clone(), "k", json!(n)))
+                .await?;
+        }
+        let first = sub.next().await?;
+        let second = sub.next().await?;
+        assert_eq!(
+            (
+                first.message.payload.clone(),
+                second.message.payload.clone()
+            ),
+            (json!(0), json!(1))
+        );
+        sub.ack(&first).await?;
+        sub.nack(
+            &second,
+            Nack::Reject {
+                reason: "bad".into(),
+            },
+        )
+        .await?;
+        let info = sub.info().await?;
+        assert_eq!((info.pending, info.dead_letters), (0, 1));
+        let third = sub.next().await?;
+        assert_eq!(third.message.payload, json!(2));
+        b.unsubscribe("audit").await?;
+        assert!(matches!(sub.info().await, Err(Error::NotFound { .. })));
+        assert!(matches!(
+            sub.next_timeout(Duration::from_millis(50)).await,
+            Err(Error::NotFound { .. })
+        ));
+        Ok(())
+    }
+}
