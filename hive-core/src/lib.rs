@@ -16,6 +16,7 @@ pub mod conformance;
 pub(crate) mod embedded;
 pub mod error;
 pub mod queue;
+pub(crate) mod redis_connection;
 pub(crate) mod time;
 
 pub use error::{Error, Result};

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::interfaces::{ClientLike, HashesInterface, StreamsInterface};
-use fred::prelude::{Builder, Client, Config, Pool, ReconnectPolicy};
+use fred::prelude::{Client, Pool};
 use fred::types::scripts::Script;
 use fred::types::{Key, Value};
 
@@ -58,15 +58,9 @@ use crate::broker::{
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
 use crate::error::{Error, Result};
+use crate::redis_connection;
 use crate::time::duration_ms;
 
-/// How long one command may take before the call fails. Generous: the
-/// largest script (a big publish batch) runs well within it.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long connecting may take, at open and on each reconnect attempt.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Reconnect delays grow from 50 ms to at most this, forever.
-const MAX_RECONNECT_DELAY_MS: u32 = 2_000;
 /// Receipts acknowledged, and dead letters replayed or purged, per script,
 /// so one script stays short.
 const BATCH: usize = 1_000;
@@ -161,27 +155,7 @@ impl RedisBroker {
     ) -> Result<Self> {
         config.validate()?;
         options.validate()?;
-        // The URL may hold a password: it stays out of the error.
-        let mut redis_config =
-            Config::from_url(url).map_err(|e| Error::invalid(format!("bad redis URL: {e}")))?;
-        // Client-wide, fail_fast only makes the first connection fail at
-        // once (an unreachable Redis at open is an error, not a hang);
-        // `live` does the same for later calls.
-        redis_config.fail_fast = true;
-        let mut builder = Builder::from_config(redis_config);
-        builder
-            .with_connection_config(|c| {
-                c.connection_timeout = CONNECT_TIMEOUT;
-                c.internal_command_timeout = CONNECT_TIMEOUT;
-                c.max_command_attempts = 1;
-            })
-            .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
-            .set_policy(ReconnectPolicy::new_exponential(
-                0,
-                50,
-                MAX_RECONNECT_DELAY_MS,
-                2,
-            ));
+        let builder = redis_connection::builder(url)?;
         let pool = builder
             .build_pool(options.connections.max(1))
             .map_err(redis_err)?;

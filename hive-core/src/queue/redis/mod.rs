@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::interfaces::{ClientLike, HashesInterface, ListInterface};
-use fred::prelude::{Builder, Client, Config, ReconnectPolicy};
+use fred::prelude::{Builder, Client};
 use fred::types::config::Options;
 use fred::types::scripts::Script;
 use fred::types::{ConnectHandle, Key, Value};
@@ -46,15 +46,9 @@ use super::{
     QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskFailure, TaskId, TaskStatus,
 };
 use crate::error::{Error, Result};
+use crate::redis_connection::{self, COMMAND_TIMEOUT};
 use crate::time::{duration_ms, from_ms};
 
-/// How long one command may take before the call fails. Generous: the
-/// largest script (a submit of [`super::MAX_BATCH`] tasks) runs well within it.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long connecting may take, at open and on each reconnect attempt.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Reconnect delays grow from 50 ms to at most this, forever.
-const MAX_RECONNECT_DELAY_MS: u32 = 2_000;
 /// Expired leases handled per reap round (one scan script, one apply script).
 const REAP_BATCH: usize = 1_000;
 /// Reap rounds per `reap` call, so one call stays bounded.
@@ -93,27 +87,7 @@ impl RedisQueue {
     /// when Redis cannot be reached.
     pub async fn open(url: &str, config: QueueConfig) -> Result<Self> {
         config.validate()?;
-        // The URL may hold a password: it stays out of the error.
-        let mut redis_config =
-            Config::from_url(url).map_err(|e| Error::invalid(format!("bad redis URL: {e}")))?;
-        // Client-wide, fail_fast only makes the first connection fail at
-        // once (an unreachable Redis at open is an error, not a hang);
-        // `live` does the same for later calls.
-        redis_config.fail_fast = true;
-        let mut builder = Builder::from_config(redis_config);
-        builder
-            .with_connection_config(|c| {
-                c.connection_timeout = CONNECT_TIMEOUT;
-                c.internal_command_timeout = CONNECT_TIMEOUT;
-                c.max_command_attempts = 1;
-            })
-            .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
-            .set_policy(ReconnectPolicy::new_exponential(
-                0,
-                50,
-                MAX_RECONNECT_DELAY_MS,
-                2,
-            ));
+        let builder = redis_connection::builder(url)?;
         let client = builder.build().map_err(redis_err)?;
         client.init().await.map_err(redis_err)?;
         // Loaded up front so the first calls need no NOSCRIPT round trip.

@@ -1,0 +1,65 @@
+//! How every Redis backend connects: one client builder with the same
+//! timeouts and reconnect policy, so the queue and the broker behave alike
+//! when Redis is slow, down or restarting.
+
+use std::time::Duration;
+
+use fred::prelude::{Builder, Config, ReconnectPolicy};
+
+use crate::error::{Error, Result};
+
+/// How long one command may take before the call fails. Generous: the
+/// largest script (a submit of a full batch of tasks, a big publish) runs
+/// well within it.
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting may take, at open and on each reconnect attempt.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reconnect delays grow from 50 ms to at most this, forever.
+const MAX_RECONNECT_DELAY_MS: u32 = 2_000;
+
+/// A client builder for `url`: the first connection fails fast (an
+/// unreachable Redis at open is an error, not a hang), commands are not
+/// retried (a script that ran but whose answer was lost must not run
+/// twice), and the client reconnects on its own forever.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a URL fred cannot parse; the URL itself,
+/// which may hold a password, stays out of the message.
+pub(crate) fn builder(url: &str) -> Result<Builder> {
+    let mut config =
+        Config::from_url(url).map_err(|e| Error::invalid(format!("bad redis URL: {e}")))?;
+    // Client-wide, fail_fast only makes the first connection fail at once;
+    // the backends' own checks do the same for later calls.
+    config.fail_fast = true;
+    let mut builder = Builder::from_config(config);
+    builder
+        .with_connection_config(|c| {
+            c.connection_timeout = CONNECT_TIMEOUT;
+            c.internal_command_timeout = CONNECT_TIMEOUT;
+            c.max_command_attempts = 1;
+        })
+        .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
+        .set_policy(ReconnectPolicy::new_exponential(
+            0,
+            50,
+            MAX_RECONNECT_DELAY_MS,
+            2,
+        ));
+    Ok(builder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_urls_are_refused_without_echoing_them() {
+        let err = builder("redis://user:secret@host:notaport")
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("bad redis URL"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        assert!(builder("redis://127.0.0.1:6379").is_ok());
+    }
+}
