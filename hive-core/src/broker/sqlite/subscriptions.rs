@@ -503,16 +503,17 @@ async fn dead_letter(
 }
 
 /// Why a receipt cannot be settled: never this subscription's, or settled.
-async fn unsettled(conn: &mut SqliteConnection, sub: &Sub, receipt: &Receipt) -> Error {
+/// `Err` only when storage fails.
+async fn unsettled(conn: &mut SqliteConnection, sub: &Sub, receipt: &Receipt) -> Result<Error> {
     let stored: Option<String> = sqlx::query_scalar(include_str!("sql/message_at.sql"))
         .bind(seq_of(receipt.offset))
         .fetch_optional(&mut *conn)
         .await
-        .unwrap_or(None);
+        .map_err(db_err)?;
     let delivered_once = stored.as_deref() == Some(receipt.topic.as_str())
         && sub.listens_to(&receipt.topic)
         && seq_of(receipt.offset) <= sub.cursor;
-    if delivered_once {
+    Ok(if delivered_once {
         Error::conflict(format!(
             "receipt {receipt} of subscription {:?} is not in flight: already acknowledged or dead-lettered",
             sub.name
@@ -522,7 +523,7 @@ async fn unsettled(conn: &mut SqliteConnection, sub: &Sub, receipt: &Receipt) ->
             "receipt",
             format!("{receipt} (subscription {:?})", sub.name),
         )
-    }
+    })
 }
 
 /// Receipts per acknowledging statement: 2 parameters each.
@@ -562,7 +563,7 @@ pub(super) async fn ack(
             .collect();
         if acked.len() < chunk.len() && first_error.is_none() {
             if let Some(bad) = chunk.iter().find(|r| !acked.contains(&seq_of(r.offset))) {
-                first_error = Some(unsettled(conn, &sub, bad).await);
+                first_error = Some(unsettled(conn, &sub, bad).await?);
             }
         }
     }
@@ -588,7 +589,7 @@ pub(super) async fn nack(
         .await
         .map_err(db_err)?;
     let Some(row) = row else {
-        return Err(unsettled(conn, &sub, receipt).await);
+        return Err(unsettled(conn, &sub, receipt).await?);
     };
     match action {
         Nack::Retry { after } => {
