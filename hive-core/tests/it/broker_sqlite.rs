@@ -38,3 +38,67 @@ mod conformance {
 
     hive_core::broker_conformance_tests!(Some(Sqlite::new()));
 }
+
+mod particular {
+    use std::time::Duration;
+
+    use hive_core::broker::{
+        self, BrokerConfig, BrokerExt, Message, Subscriber, SubscriberOptions, SubscriptionSpec,
+    };
+    use serde_json::json;
+
+    /// A direct message reaches its addressee only; a broadcast reaches
+    /// every agent. Both through `SubscriptionSpec::agent`, on an
+    /// in-memory database.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn direct_messages_reach_one_agent_and_broadcasts_all() {
+        let b = broker::open("sqlite::memory:", BrokerConfig::default())
+            .await
+            .expect("open");
+        let mut inboxes = Vec::new();
+        for agent in ["planner", "coder"] {
+            inboxes.push(
+                Subscriber::new(
+                    b.clone(),
+                    SubscriptionSpec::agent(agent).expect("spec"),
+                    SubscriberOptions::default(),
+                )
+                .await
+                .expect("subscribe"),
+            );
+        }
+        b.publish(
+            Message::direct("coder", "task", json!({"fix": 1}))
+                .expect("direct")
+                .from_agent("planner"),
+        )
+        .await
+        .expect("publish");
+        b.publish(Message::broadcast("shutdown", json!({"in": "5m"})))
+            .await
+            .expect("publish");
+        let mut kinds = Vec::new();
+        for inbox in &mut inboxes {
+            let mut mine = Vec::new();
+            while let Some(d) = inbox
+                .next_timeout(Duration::from_millis(300))
+                .await
+                .expect("next")
+            {
+                inbox.ack(&d).await.expect("ack");
+                mine.push(d.message.kind.clone());
+            }
+            kinds.push(mine);
+        }
+        assert_eq!(
+            kinds[0],
+            ["shutdown"],
+            "the planner hears only the broadcast"
+        );
+        assert_eq!(
+            kinds[1],
+            ["task", "shutdown"],
+            "the coder hears both, in order"
+        );
+    }
+}
