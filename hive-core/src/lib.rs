@@ -8,11 +8,14 @@
 //!   (SQLite), Redis and Postgres backends, plus [`queue::worker`].
 //! - [`broker`]: the message broker — [`broker::Broker`], its embedded and
 //!   Redis backends, subscribers, routing and history.
+//! - [`context`]: the context engine (being built): embedders and vector
+//!   checks so far.
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
 pub mod broker;
 pub mod conformance;
+pub mod context;
 pub(crate) mod embedded;
 pub mod error;
 pub mod queue;

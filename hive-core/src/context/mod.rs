@@ -1,0 +1,15 @@
+//! The context engine: what agents remember, found by meaning.
+//!
+//! Issue 4 builds it in steps. Here so far: the [`EmbeddingService`]
+//! contract, the vector checks every store and embedder share
+//! ([`vector`]), and [`HashingEmbedder`], a test double that matches
+//! shared words only. The `ContextStore` trait, its backends (pgvector and
+//! embedded SQLite), the offline default embedder, ranking, memory tiers
+//! and compression come next.
+
+mod embedding;
+mod hashing;
+pub mod vector;
+
+pub use embedding::{EmbeddingService, EmbeddingServiceExt};
+pub use hashing::HashingEmbedder;
