@@ -2,6 +2,7 @@
 
 mod broker_redis;
 mod broker_sqlite;
+mod context_retrieval;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;
