@@ -1,11 +1,14 @@
-//! A private `redis-server` for tests that kill and restart Redis, and the
-//! polling helper they wait with. Shared by the queue's and the broker's
-//! Redis tests; needs `HIVE_REDIS_SERVER_BIN`.
+//! Redis helpers shared by the queue's and the broker's Redis tests: a
+//! private `redis-server` for tests that kill and restart Redis (needs
+//! `HIVE_REDIS_SERVER_BIN`), the polling helper they wait with, and key
+//! listing and clean-up on a shared Redis.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use fred::interfaces::{ClientLike, KeysInterface};
+use fred::prelude::{Client, Config};
 use hive_core::conformance::service_url;
 use hive_core::Error;
 use tokio::process::{Child, Command};
@@ -112,4 +115,46 @@ where
             }
         }
     }
+}
+
+/// A connected client for inspecting or cleaning a Redis.
+pub async fn connect(url: &str) -> Result<Client, fred::error::Error> {
+    let client = Client::new(Config::from_url(url)?, None, None, None);
+    client.init().await?;
+    Ok(client)
+}
+
+/// Every key matching `pattern`, following SCAN's cursor to the end (one
+/// page may hold none of them on a busy server).
+pub async fn all_keys(client: &Client, pattern: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut cursor = "0".to_string();
+    loop {
+        let Ok((next, keys)) = client
+            .scan_page::<(String, Vec<String>), _, _>(cursor, pattern.to_string(), Some(1000), None)
+            .await
+        else {
+            break;
+        };
+        found.extend(keys);
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    found
+}
+
+/// Deletes every key matching `pattern` (best effort: clean-up never fails
+/// a test). Braces are not special in SCAN patterns, so hash tags match as
+/// they are.
+pub async fn delete_matching(url: &str, pattern: &str) {
+    let Ok(client) = connect(url).await else {
+        return;
+    };
+    let keys = all_keys(&client, pattern).await;
+    for chunk in keys.chunks(500) {
+        let _: Result<i64, _> = client.del(chunk.to_vec()).await;
+    }
+    let _ = client.quit().await;
 }

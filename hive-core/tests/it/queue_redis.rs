@@ -11,11 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::private_redis::{eventually, spare_port, Server};
+use crate::private_redis::{all_keys, connect, delete_matching, eventually, spare_port, Server};
 
 use async_trait::async_trait;
-use fred::interfaces::{ClientLike, KeysInterface, LuaInterface};
-use fred::prelude::{Client, Config};
+use fred::interfaces::{ClientLike, LuaInterface};
 use hive_core::conformance::queue::QueueHarness;
 use hive_core::conformance::{service_url, unique_name};
 use hive_core::queue::redis::RedisQueue;
@@ -60,49 +59,11 @@ impl Drop for Redis {
         // finish async work in place.
         let (url, name) = (self.url.clone(), self.name.clone());
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            tokio::task::block_in_place(|| rt.block_on(delete_queue_keys(&url, &name)));
+            tokio::task::block_in_place(|| {
+                rt.block_on(delete_matching(&url, &format!("hive:{{{name}*")))
+            });
         }
     }
-}
-
-/// Every key matching `pattern`, following SCAN's cursor to the end (one
-/// page may hold none of them on a busy server).
-async fn all_keys(client: &Client, pattern: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut cursor = "0".to_string();
-    loop {
-        let Ok((next, keys)) = client
-            .scan_page::<(String, Vec<String>), _, _>(cursor, pattern.to_string(), Some(1000), None)
-            .await
-        else {
-            break;
-        };
-        found.extend(keys);
-        if next == "0" {
-            break;
-        }
-        cursor = next;
-    }
-    found
-}
-
-/// Deletes the keys of queue `name` and of any queue whose name starts with
-/// it. Braces are not special in SCAN patterns, so the hash tag matches as is.
-async fn delete_queue_keys(url: &str, name: &str) {
-    let Ok(client) = connect(url).await else {
-        return;
-    };
-    let keys = all_keys(&client, &format!("hive:{{{name}*")).await;
-    for chunk in keys.chunks(500) {
-        let _: Result<i64, _> = client.del(chunk.to_vec()).await;
-    }
-    let _ = client.quit().await;
-}
-
-async fn connect(url: &str) -> Result<Client, fred::error::Error> {
-    let client = Client::new(Config::from_url(url)?, None, None, None);
-    client.init().await?;
-    Ok(client)
 }
 
 mod conformance {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::ConnectOptions;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, Notify};
 
 use self::log::Entry;
 use self::writer::{Job, Op, Reply};
@@ -26,7 +26,7 @@ use crate::broker::{
     Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
-use crate::embedded::{connect_options, waker_for, Durability, MIGRATOR};
+use crate::embedded::{connect_options, unexpected, waker_for, Durability, MIGRATOR};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
 
@@ -109,21 +109,8 @@ impl SqliteBroker {
     }
 
     async fn call(&self, op: Op) -> Result<Reply> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job { op, reply })
-            .await
-            .map_err(|_| Error::backend("sqlite", "the broker's writer task has stopped"))?;
-        rx.await
-            .map_err(|_| Error::backend("sqlite", "the broker's writer stopped mid-operation"))?
+        crate::embedded::call(&self.jobs, op).await
     }
-}
-
-fn unexpected(op: &str) -> Error {
-    Error::backend(
-        "sqlite",
-        format!("the writer answered {op} with the wrong kind of reply"),
-    )
 }
 
 /// Checks a batch and serialises each message once.

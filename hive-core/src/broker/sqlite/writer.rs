@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use sqlx::{Connection, SqliteConnection};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, Notify};
 
 use super::log::{self, Entry, TopicCache};
 use super::subscriptions::{self, Fetched, MatchCache};
@@ -78,10 +78,7 @@ impl Op {
     }
 }
 
-pub(super) struct Job {
-    pub op: Op,
-    pub reply: oneshot::Sender<Result<Reply>>,
-}
+pub(super) type Job = crate::embedded::Job<Op, Reply>;
 
 /// The writer's memory between groups.
 struct State {

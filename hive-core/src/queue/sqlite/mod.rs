@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::ConnectOptions;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, Notify};
 
 use self::writer::{Job, Op, Reply};
 use super::prepare::{prepare, serialise_result};
@@ -26,7 +26,7 @@ use super::{
 use crate::error::{Error, Result};
 
 pub use crate::embedded::Durability;
-use crate::embedded::{connect_options, waker_for, MIGRATOR};
+use crate::embedded::{connect_options, unexpected, waker_for, MIGRATOR};
 
 /// Maps a driver error.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -112,21 +112,8 @@ impl SqliteQueue {
     }
 
     async fn call(&self, op: Op) -> Result<Reply> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job { op, reply })
-            .await
-            .map_err(|_| Error::backend("sqlite", "the writer task has stopped"))?;
-        rx.await
-            .map_err(|_| Error::backend("sqlite", "the writer task stopped mid-operation"))?
+        crate::embedded::call(&self.jobs, op).await
     }
-}
-
-fn unexpected(op: &str) -> Error {
-    Error::backend(
-        "sqlite",
-        format!("the writer answered {op} with the wrong kind of reply"),
-    )
 }
 
 #[async_trait]

@@ -11,7 +11,7 @@
 
 use sqlx::{Connection, SqliteConnection};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, Notify};
 
 use super::{db_err, transitions};
 use crate::error::{Error, Result};
@@ -87,10 +87,7 @@ impl Op {
     }
 }
 
-pub(super) struct Job {
-    pub op: Op,
-    pub reply: oneshot::Sender<Result<Reply>>,
-}
+pub(super) type Job = crate::embedded::Job<Op, Reply>;
 
 /// Runs until every sender is gone.
 pub(super) async fn run(
