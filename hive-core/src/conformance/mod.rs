@@ -15,6 +15,7 @@
 //! command sets, and which turns a missing URL into a failure.
 
 pub mod broker;
+pub mod context;
 pub mod history;
 pub mod queue;
 

@@ -2,7 +2,9 @@
 
 mod broker_redis;
 mod broker_sqlite;
+mod context_postgres;
 mod context_retrieval;
+mod context_sqlite;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;

@@ -1,0 +1,1 @@
+DELETE FROM context_entries WHERE id = ANY($1)

@@ -1,0 +1,284 @@
+//! How entries are found: filters shared by search, list and count, a
+//! vector query with its top-k and threshold, and the counts per tier.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::entry::{check_name, ContextEntry, Kind, ModelSpec, Tier};
+use super::vector;
+use crate::error::{Error, Result};
+
+/// The most results one search may ask for.
+pub const MAX_K: usize = 1000;
+
+/// Which entries an operation considers. Empty lists and `None` mean any.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Filter {
+    /// Only this agent's entries.
+    pub agent: Option<String>,
+    /// Only this session's entries.
+    pub session: Option<String>,
+    /// Only these tiers.
+    pub tiers: Vec<Tier>,
+    /// Only these kinds.
+    pub kinds: Vec<Kind>,
+    /// Only entries created at or after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only entries created before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only entries last accessed before this time (for expiry and
+    /// demotion; [`ContextStore::search`](super::ContextStore::search)
+    /// ignores it).
+    pub accessed_before: Option<DateTime<Utc>>,
+    /// Only pinned (`Some(true)`) or unpinned (`Some(false)`) entries.
+    pub pinned: Option<bool>,
+}
+
+impl Filter {
+    /// Every entry.
+    pub fn any() -> Self {
+        Self::default()
+    }
+
+    /// Only this agent's entries.
+    pub fn agent(mut self, agent: impl Into<String>) -> Self {
+        self.agent = Some(agent.into());
+        self
+    }
+
+    /// Only this session's entries.
+    pub fn session(mut self, session: impl Into<String>) -> Self {
+        self.session = Some(session.into());
+        self
+    }
+
+    /// Adds a tier to those allowed.
+    pub fn tier(mut self, tier: Tier) -> Self {
+        self.tiers.push(tier);
+        self
+    }
+
+    /// Adds a kind to those allowed.
+    pub fn kind(mut self, kind: Kind) -> Self {
+        self.kinds.push(kind);
+        self
+    }
+
+    /// Only entries created in `[after, before)`.
+    pub fn created_between(mut self, after: DateTime<Utc>, before: DateTime<Utc>) -> Self {
+        self.created_after = Some(after);
+        self.created_before = Some(before);
+        self
+    }
+
+    /// Only entries last accessed before `at`.
+    pub fn accessed_before(mut self, at: DateTime<Utc>) -> Self {
+        self.accessed_before = Some(at);
+        self
+    }
+
+    /// Only pinned or unpinned entries.
+    pub fn pinned(mut self, pinned: bool) -> Self {
+        self.pinned = Some(pinned);
+        self
+    }
+
+    /// True when nothing but the model narrows a search: the index alone
+    /// answers it.
+    pub fn is_empty(&self) -> bool {
+        self.agent.is_none()
+            && self.session.is_none()
+            && self.tiers.is_empty()
+            && self.kinds.is_empty()
+            && self.created_after.is_none()
+            && self.created_before.is_none()
+            && self.accessed_before.is_none()
+            && self.pinned.is_none()
+    }
+
+    /// Checks the names in it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad agent or session name.
+    pub(crate) fn check(&self) -> Result<()> {
+        check_name("agent", self.agent.as_deref())?;
+        check_name("session", self.session.as_deref())
+    }
+
+    /// Whether `entry` passes, by everything but the model. Stores that
+    /// filter in memory use this; SQL stores say the same in SQL.
+    pub fn matches(&self, entry: &ContextEntry) -> bool {
+        let ms = |t: DateTime<Utc>| t.timestamp_millis();
+        (self.agent.is_none() || self.agent == entry.agent)
+            && (self.session.is_none() || self.session == entry.session)
+            && (self.tiers.is_empty() || self.tiers.contains(&entry.tier))
+            && (self.kinds.is_empty() || self.kinds.contains(&entry.kind))
+            && self
+                .created_after
+                .is_none_or(|t| ms(entry.created_at) >= ms(t))
+            && self
+                .created_before
+                .is_none_or(|t| ms(entry.created_at) < ms(t))
+            && self
+                .accessed_before
+                .is_none_or(|t| ms(entry.accessed_at) < ms(t))
+            && self.pinned.is_none_or(|p| p == entry.pinned)
+    }
+}
+
+/// A nearest-neighbour search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VectorQuery {
+    /// The query vector, of the store's dimension. Stores normalise it.
+    pub vector: Vec<f32>,
+    /// How many results at most (1–[`MAX_K`]).
+    pub k: usize,
+    /// Only results at least this similar (cosine, in [-1, 1]).
+    pub min_similarity: Option<f32>,
+    /// Which entries to consider.
+    pub filter: Filter,
+}
+
+impl VectorQuery {
+    /// The `k` nearest entries to `vector`, unfiltered, any similarity.
+    pub fn new(vector: Vec<f32>, k: usize) -> Self {
+        VectorQuery {
+            vector,
+            k,
+            min_similarity: None,
+            filter: Filter::default(),
+        }
+    }
+
+    /// Only results at least this similar.
+    pub fn min_similarity(mut self, threshold: f32) -> Self {
+        self.min_similarity = Some(threshold);
+        self
+    }
+
+    /// Only entries passing `filter`.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Checks the query and returns its unit vector.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a vector of the wrong dimension or with a
+    /// non-finite component, `k` outside 1–[`MAX_K`], a threshold outside
+    /// [-1, 1], or a bad name in the filter.
+    pub(crate) fn checked_vector(&self, model: &ModelSpec) -> Result<Vec<f32>> {
+        if self.k == 0 || self.k > MAX_K {
+            return Err(Error::invalid(format!(
+                "k = {} is outside 1-{MAX_K}",
+                self.k
+            )));
+        }
+        if let Some(t) = self.min_similarity {
+            check_threshold(t)?;
+        }
+        self.filter.check()?;
+        let mut v = self.vector.clone();
+        vector::check(&v, model.dimension)?;
+        vector::normalize(&mut v)?;
+        Ok(v)
+    }
+}
+
+/// Checks a similarity threshold: cosine similarity lies in [-1, 1].
+///
+/// # Errors
+/// [`Error::InvalidInput`] for anything else, NaN included.
+pub fn check_threshold(t: f32) -> Result<()> {
+    if !(-1.0..=1.0).contains(&t) {
+        return Err(Error::invalid(format!(
+            "similarity threshold {t} is outside [-1, 1]"
+        )));
+    }
+    Ok(())
+}
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The entry found.
+    pub entry: ContextEntry,
+    /// Its cosine similarity to the query, in [-1, 1].
+    pub similarity: f32,
+}
+
+/// How many entries each tier holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierCounts {
+    /// Short-term entries.
+    pub short: u64,
+    /// Medium-term entries.
+    pub medium: u64,
+    /// Long-term entries.
+    pub long: u64,
+}
+
+impl TierCounts {
+    /// All tiers together.
+    pub fn total(&self) -> u64 {
+        self.short + self.medium + self.long
+    }
+
+    /// The count of one tier.
+    pub fn of(&self, tier: Tier) -> u64 {
+        match tier {
+            Tier::Short => self.short,
+            Tier::Medium => self.medium,
+            Tier::Long => self.long,
+        }
+    }
+
+    /// Adds `n` to one tier.
+    pub(crate) fn add(&mut self, tier: Tier, n: u64) {
+        match tier {
+            Tier::Short => self.short += n,
+            Tier::Medium => self.medium += n,
+            Tier::Long => self.long += n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_queries_say_what_is_wrong() {
+        let model = ModelSpec::new("m", 2).expect("model");
+        let ok = VectorQuery::new(vec![1.0, 1.0], 5);
+        let v = ok.checked_vector(&model).expect("valid");
+        assert!((v[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+        let cases = [
+            (VectorQuery::new(vec![1.0, 1.0], 0), "k = 0"),
+            (VectorQuery::new(vec![1.0, 1.0], MAX_K + 1), "k = 1001"),
+            (ok.clone().min_similarity(1.5), "threshold 1.5"),
+            (ok.clone().min_similarity(f32::NAN), "threshold NaN"),
+            (VectorQuery::new(vec![1.0], 1), "has 1 dimensions"),
+            (VectorQuery::new(vec![1.0, f32::NAN], 1), "NaN"),
+            (ok.clone().filter(Filter::any().agent("")), "agent name"),
+        ];
+        for (q, expected) in cases {
+            let err = q.checked_vector(&model).expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn counts_add_up() {
+        let mut c = TierCounts::default();
+        c.add(Tier::Short, 2);
+        c.add(Tier::Long, 3);
+        assert_eq!(
+            (c.total(), c.of(Tier::Short), c.of(Tier::Medium)),
+            (5, 2, 0)
+        );
+        assert!(Filter::any().is_empty());
+        assert!(!Filter::any().pinned(true).is_empty());
+    }
+}

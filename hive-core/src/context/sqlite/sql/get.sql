@@ -1,0 +1,3 @@
+SELECT id, model, embedding, content, agent, session, kind, tier, importance,
+       pinned, metadata, created_at, accessed_at, access_count
+FROM context_entries WHERE id = ?

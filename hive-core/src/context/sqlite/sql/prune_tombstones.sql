@@ -1,0 +1,1 @@
+DELETE FROM context_tombstones WHERE version < ?

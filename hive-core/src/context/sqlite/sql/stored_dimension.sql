@@ -1,0 +1,1 @@
+SELECT dimension FROM context_entries WHERE model = ? AND dimension <> ? LIMIT 1

@@ -1,0 +1,1 @@
+INSERT INTO context_tombstones (version, id) VALUES (?, ?)
