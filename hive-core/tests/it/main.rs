@@ -6,6 +6,7 @@ mod context_retrieval;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;
+mod openai;
 mod private_redis;
 mod queue_postgres;
 mod queue_redis;
