@@ -10,6 +10,8 @@
 //!   Redis backends, subscribers, routing and history.
 //! - [`context`]: the context engine (being built): embedders and vector
 //!   checks so far.
+//! - [`openai`]: clients for OpenAI-compatible APIs (OpenAI, Ollama, vLLM,
+//!   TEI): the remote embedder and chat completions for summaries.
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
@@ -18,6 +20,7 @@ pub mod conformance;
 pub mod context;
 pub(crate) mod embedded;
 pub mod error;
+pub mod openai;
 pub mod queue;
 pub(crate) mod redis_connection;
 pub(crate) mod time;

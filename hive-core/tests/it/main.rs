@@ -8,6 +8,7 @@ mod context_sqlite;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;
+mod openai;
 mod private_redis;
 mod queue_postgres;
 mod queue_redis;

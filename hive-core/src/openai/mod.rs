@@ -1,0 +1,28 @@
+//! Clients for OpenAI-compatible HTTP APIs: the remote embedder and a small
+//! chat completion for summaries.
+//!
+//! "OpenAI-compatible" covers OpenAI itself and the servers that copy its
+//! API: Ollama, vLLM, TEI, LiteLLM and other gateways are just other base
+//! URLs. Everything goes through one [`OpenAiClient`], which owns the
+//! retry policy (429, 5xx, timeouts and failed connections are retried with
+//! exponential back-off, honouring `retry-after`) and the error mapping (a
+//! refused request is [`Error::InvalidInput`](crate::Error::InvalidInput),
+//! a server that keeps failing is [`Error::Backend`](crate::Error::Backend)
+//! with `backend: "openai"`). The API key is sent only as a bearer token:
+//! never logged, never shown by `Debug`, and cut out of any server message
+//! that echoes it. See `docs/openai.md`.
+//!
+//! - [`OpenAiConfig`] and [`OpenAiClient`] say where the server is, with
+//!   which key, time limits and retries.
+//! - [`OpenAiEmbedder`] is an
+//!   [`EmbeddingService`](crate::context::EmbeddingService) over
+//!   `/embeddings`, batching large inputs.
+//! - [`OpenAiChat`] makes one non-streaming `/chat/completions` call.
+
+mod chat;
+mod client;
+mod embeddings;
+
+pub use chat::{ChatAnswer, OpenAiChat, OpenAiChatConfig};
+pub use client::{OpenAiClient, OpenAiConfig, DEFAULT_BASE_URL};
+pub use embeddings::{OpenAiEmbedder, OpenAiEmbedderConfig};
