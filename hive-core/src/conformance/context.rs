@@ -310,6 +310,11 @@ pub async fn threshold_and_bad_queries(h: &dyn ContextHarness) {
         "has 15 dimensions",
     );
     assert_invalid(s.search(&VectorQuery::new(nan, 5)).await, "NaN");
+    assert_invalid(
+        s.search(&VectorQuery::new(query(), 5).filter(Filter::any().min_access_count(1)))
+            .await,
+        "list and count can",
+    );
 }
 
 /// Entries spread over every filterable field, for clause 5.
@@ -602,6 +607,36 @@ pub async fn count_and_list(h: &dyn ContextHarness) {
         .expect("count stale");
     assert_eq!(counts.total(), 6);
     assert!(s.list(&Filter::any(), 0).await.expect("limit 0").is_empty());
+
+    // Importance bounds and access counts.
+    for (i, id) in ids.iter().enumerate() {
+        let patch = Patch {
+            importance: Some(i as f32 / 10.0),
+            ..Patch::default()
+        };
+        s.update(*id, &patch).await.expect("importance");
+    }
+    let important = s
+        .list(&Filter::any().min_importance(0.7), 100)
+        .await
+        .expect("important");
+    let mut names: Vec<&str> = important.iter().map(|e| e.content.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["c7", "c8"]);
+    let minor = s
+        .count(&Filter::any().below_importance(0.3))
+        .await
+        .expect("minor");
+    assert_eq!(minor.total(), 3, "c0, c1, c2");
+    let used = s
+        .list(&Filter::any().min_access_count(1), 100)
+        .await
+        .expect("used");
+    assert_eq!(used.len(), 3);
+    assert_invalid(
+        s.list(&Filter::any().min_importance(1.5), 10).await,
+        "min_importance",
+    );
 }
 
 /// Clause 12.

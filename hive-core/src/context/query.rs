@@ -26,12 +26,16 @@ pub struct Filter {
     pub created_after: Option<DateTime<Utc>>,
     /// Only entries created before this time.
     pub created_before: Option<DateTime<Utc>>,
-    /// Only entries last accessed before this time (for expiry and
-    /// demotion; [`ContextStore::search`](super::ContextStore::search)
-    /// ignores it).
-    pub accessed_before: Option<DateTime<Utc>>,
     /// Only pinned (`Some(true)`) or unpinned (`Some(false)`) entries.
     pub pinned: Option<bool>,
+    /// List and count only: entries last accessed before this time.
+    pub accessed_before: Option<DateTime<Utc>>,
+    /// List and count only: entries at least this important.
+    pub min_importance: Option<f32>,
+    /// List and count only: entries less important than this.
+    pub below_importance: Option<f32>,
+    /// List and count only: entries found or used at least this often.
+    pub min_access_count: Option<u64>,
 }
 
 impl Filter {
@@ -83,6 +87,34 @@ impl Filter {
         self
     }
 
+    /// Only entries at least this important (list and count only).
+    pub fn min_importance(mut self, importance: f32) -> Self {
+        self.min_importance = Some(importance);
+        self
+    }
+
+    /// Only entries less important than this (list and count only).
+    pub fn below_importance(mut self, importance: f32) -> Self {
+        self.below_importance = Some(importance);
+        self
+    }
+
+    /// Only entries used at least this often (list and count only).
+    pub fn min_access_count(mut self, count: u64) -> Self {
+        self.min_access_count = Some(count);
+        self
+    }
+
+    /// True when a field that searches cannot apply is set: searches rank
+    /// an index of vectors and filter fields, which holds neither access
+    /// times, importance nor access counts.
+    pub fn has_list_only_fields(&self) -> bool {
+        self.accessed_before.is_some()
+            || self.min_importance.is_some()
+            || self.below_importance.is_some()
+            || self.min_access_count.is_some()
+    }
+
     /// True when nothing but the model narrows a search: the index alone
     /// answers it.
     pub fn is_empty(&self) -> bool {
@@ -92,8 +124,8 @@ impl Filter {
             && self.kinds.is_empty()
             && self.created_after.is_none()
             && self.created_before.is_none()
-            && self.accessed_before.is_none()
             && self.pinned.is_none()
+            && !self.has_list_only_fields()
     }
 
     /// Checks the names in it.
@@ -102,7 +134,18 @@ impl Filter {
     /// [`Error::InvalidInput`] for a bad agent or session name.
     pub(crate) fn check(&self) -> Result<()> {
         check_name("agent", self.agent.as_deref())?;
-        check_name("session", self.session.as_deref())
+        check_name("session", self.session.as_deref())?;
+        for (what, v) in [
+            ("min_importance", self.min_importance),
+            ("below_importance", self.below_importance),
+        ] {
+            if let Some(v) = v {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(Error::invalid(format!("{what} {v} is outside [0, 1]")));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether `entry` passes, by everything but the model. Stores that
@@ -123,6 +166,11 @@ impl Filter {
                 .accessed_before
                 .is_none_or(|t| ms(entry.accessed_at) < ms(t))
             && self.pinned.is_none_or(|p| p == entry.pinned)
+            && self.min_importance.is_none_or(|i| entry.importance >= i)
+            && self.below_importance.is_none_or(|i| entry.importance < i)
+            && self
+                .min_access_count
+                .is_none_or(|n| entry.access_count >= n)
     }
 }
 
@@ -167,8 +215,14 @@ impl VectorQuery {
     /// # Errors
     /// [`Error::InvalidInput`] for a vector of the wrong dimension or with a
     /// non-finite component, `k` outside 1–[`MAX_K`], a threshold outside
-    /// [-1, 1], or a bad name in the filter.
+    /// [-1, 1], a bad name in the filter, or a list-only filter field.
     pub(crate) fn checked_vector(&self, model: &ModelSpec) -> Result<Vec<f32>> {
+        if self.filter.has_list_only_fields() {
+            return Err(Error::invalid(
+                "searches cannot filter by access time, importance or access count: \
+                 list and count can",
+            ));
+        }
         if self.k == 0 || self.k > MAX_K {
             return Err(Error::invalid(format!(
                 "k = {} is outside 1-{MAX_K}",
@@ -262,6 +316,14 @@ mod tests {
             (VectorQuery::new(vec![1.0], 1), "has 1 dimensions"),
             (VectorQuery::new(vec![1.0, f32::NAN], 1), "NaN"),
             (ok.clone().filter(Filter::any().agent("")), "agent name"),
+            (
+                ok.clone().filter(Filter::any().min_access_count(2)),
+                "list and count can",
+            ),
+            (
+                ok.clone().filter(Filter::any().min_importance(1.5)),
+                "list and count can",
+            ),
         ];
         for (q, expected) in cases {
             let err = q.checked_vector(&model).expect_err(expected).to_string();

@@ -7,12 +7,12 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 use super::query::Filter;
 
 /// Appends ` AND …` for every field of `filter` (none for an empty one).
-/// `accessed_before` is left out when `for_search` (searches ignore it).
-pub(crate) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &Filter, for_search: bool)
+pub(crate) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &Filter)
 where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
+    f64: Encode<'a, DB> + Type<DB>,
     bool: Encode<'a, DB> + Type<DB>,
 {
     if let Some(agent) = &filter.agent {
@@ -45,12 +45,24 @@ where
         qb.push(" AND created_at < ")
             .push_bind(t.timestamp_millis());
     }
-    if let (Some(t), false) = (filter.accessed_before, for_search) {
+    if let Some(p) = filter.pinned {
+        qb.push(" AND pinned = ").push_bind(p);
+    }
+    if let Some(t) = filter.accessed_before {
         qb.push(" AND accessed_at < ")
             .push_bind(t.timestamp_millis());
     }
-    if let Some(p) = filter.pinned {
-        qb.push(" AND pinned = ").push_bind(p);
+    // Importance is stored as a 32-bit float: compare with the same float
+    // widened, so 0.7 means the stored 0.7.
+    if let Some(i) = filter.min_importance {
+        qb.push(" AND importance >= ").push_bind(f64::from(i));
+    }
+    if let Some(i) = filter.below_importance {
+        qb.push(" AND importance < ").push_bind(f64::from(i));
+    }
+    if let Some(n) = filter.min_access_count {
+        qb.push(" AND access_count >= ")
+            .push_bind(i64::try_from(n).unwrap_or(i64::MAX));
     }
 }
 
@@ -73,16 +85,17 @@ mod tests {
             .kind(Kind::fact())
             .created_between(now, now)
             .accessed_before(now)
-            .pinned(true);
+            .pinned(true)
+            .min_importance(0.5)
+            .below_importance(0.9)
+            .min_access_count(3);
         let mut qb = QueryBuilder::<Sqlite>::new("WHERE model = 'm'");
-        push_filter(&mut qb, &f, false);
+        push_filter(&mut qb, &f);
         assert_eq!(
             qb.sql(),
             "WHERE model = 'm' AND agent = ? AND session = ? AND tier IN (?, ?) AND kind IN (?) \
-             AND created_at >= ? AND created_at < ? AND accessed_at < ? AND pinned = ?"
+             AND created_at >= ? AND created_at < ? AND pinned = ? AND accessed_at < ? \
+             AND importance >= ? AND importance < ? AND access_count >= ?"
         );
-        let mut qb = QueryBuilder::<Sqlite>::new("");
-        push_filter(&mut qb, &f.accessed_before(now), true);
-        assert!(!qb.sql().contains("accessed_at"));
     }
 }

@@ -37,7 +37,9 @@ use crate::error::{Error, Result};
 ///    query vector of the wrong dimension or with NaN are
 ///    [`Error::InvalidInput`].
 /// 5. **Filters.** Agent, session, tiers, kinds and the creation-time range
-///    and pinned flag narrow `search`, `list` and `count` alike.
+///    and pinned flag narrow `search`, `list` and `count` alike. The
+///    list-only fields (last access, importance bounds, access count) are
+///    [`Error::InvalidInput`] in a search.
 /// 6. **Filtered searches are complete.** When at least `k` entries pass
 ///    the filter, a search without threshold answers `k` hits, however many
 ///    nearer entries the filter excludes; and they are the `k` most similar
@@ -56,7 +58,7 @@ use crate::error::{Error, Result};
 ///     `search`, `list` and `count`.
 /// 11. **Count and list.** `count` answers entries per tier under a filter;
 ///     `list` answers entries oldest first (by creation, then id), at most
-///     `limit`, with `accessed_before` honoured.
+///     `limit`; both honour the list-only fields.
 /// 12. **Shared and durable.** Every handle on the same database sees the
 ///     writes of every other (in this process or another) at its next
 ///     call, and everything acknowledged survives reopening.

@@ -111,7 +111,7 @@ impl SearchSql {
         qb.push(&self.pieces[0])
             .push_bind(vector)
             .push(&self.pieces[1]);
-        push_filter(qb, filter, true);
+        push_filter(qb, filter);
         qb.push(&self.pieces[2])
             .push_bind(k)
             .push(&self.pieces[3])
@@ -440,7 +440,7 @@ impl ContextStore for PostgresContextStore {
              FROM context_entries WHERE model = ",
         );
         qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter, false);
+        push_filter(&mut qb, filter);
         qb.push(" ORDER BY created_at, id LIMIT ")
             .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
         qb.build()
@@ -498,7 +498,7 @@ impl ContextStore for PostgresContextStore {
             "SELECT tier::int8, COUNT(*) FROM context_entries WHERE model = ",
         );
         qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter, false);
+        push_filter(&mut qb, filter);
         qb.push(" GROUP BY tier");
         let rows: Vec<(i64, i64)> = qb
             .build_query_as()

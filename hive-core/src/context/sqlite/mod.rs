@@ -384,7 +384,7 @@ impl ContextStore for SqliteContextStore {
             "SELECT {COLUMNS} FROM context_entries WHERE model = "
         ));
         qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter, false);
+        push_filter(&mut qb, filter);
         qb.push(" ORDER BY created_at, id LIMIT ")
             .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
         qb.build()
@@ -484,7 +484,7 @@ impl ContextStore for SqliteContextStore {
             "SELECT tier, COUNT(*) FROM context_entries WHERE model = ",
         );
         qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter, false);
+        push_filter(&mut qb, filter);
         qb.push(" GROUP BY tier");
         let rows: Vec<(i64, i64)> = qb
             .build_query_as()
