@@ -299,6 +299,12 @@ impl NewEntry {
         }
     }
 
+    /// An entry given as text only: [`ContextEngine`](super::ContextEngine)
+    /// computes its vector. Otherwise as [`NewEntry::new`].
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::new(content, Vec::new())
+    }
+
     /// Sets the owning agent.
     pub fn agent(mut self, agent: impl Into<String>) -> Self {
         self.agent = Some(agent.into());

@@ -8,22 +8,37 @@
 //!   (the default: a static model distilled from all-MiniLM-L6-v2, built
 //!   in, no network) and [`HashingEmbedder`], a test double that matches
 //!   shared words only.
+//! - [`ContextEngine`]: store and embedder together — remember text
+//!   (merging near-duplicates), search it ranked by [`SemanticSearch`]
+//!   (similarity × recency × importance), and keep memory tiers in order
+//!   ([`TierPolicy`]).
+//! - [`ContextCompressor`]: rolling summaries of long conversations, by an
+//!   LLM when configured, extractive offline.
 //! - [`vector`]: the one definition of a valid vector, of normalising and
 //!   of similarity.
 
+mod compress;
 mod embedding;
+mod engine;
 mod entry;
 mod hashing;
 mod offline;
 pub mod postgres;
 mod query;
+mod ranking;
 mod row;
 mod sql;
 pub mod sqlite;
 mod store;
+mod tiers;
 pub mod vector;
 
+pub use compress::{
+    estimate_tokens, CompressOptions, CompressionReport, ContextCompressor, ExtractiveSummarizer,
+    FallbackSummarizer, LlmSummarizer, Summarizer,
+};
 pub use embedding::{EmbeddingService, EmbeddingServiceExt};
+pub use engine::{ContextEngine, EngineConfig, Found, SearchRequest, Stored};
 pub use entry::{
     ContextEntry, EntryId, Kind, ModelSpec, NewEntry, Patch, Tier, MAX_CONTENT_BYTES,
     MAX_NAME_BYTES,
@@ -31,4 +46,6 @@ pub use entry::{
 pub use hashing::HashingEmbedder;
 pub use offline::OfflineEmbedder;
 pub use query::{check_threshold, Filter, Hit, TierCounts, VectorQuery, MAX_K};
+pub use ranking::SemanticSearch;
 pub use store::{open, ContextStore};
+pub use tiers::{MaintenanceReport, TierPolicy};

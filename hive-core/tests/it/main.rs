@@ -2,6 +2,7 @@
 
 mod broker_redis;
 mod broker_sqlite;
+mod context_engine;
 mod context_postgres;
 mod context_retrieval;
 mod context_sqlite;
