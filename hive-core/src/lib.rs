@@ -8,8 +8,9 @@
 //!   (SQLite), Redis and Postgres backends, plus [`queue::worker`].
 //! - [`broker`]: the message broker — [`broker::Broker`], its embedded and
 //!   Redis backends, subscribers, routing and history.
-//! - [`context`]: the context engine (being built): embedders and vector
-//!   checks so far.
+//! - [`context`]: the context engine — [`context::ContextStore`] on SQLite
+//!   and pgvector, embedders, [`context::ContextEngine`] (ranked search,
+//!   memory tiers), compression.
 //! - [`openai`]: clients for OpenAI-compatible APIs (OpenAI, Ollama, vLLM,
 //!   TEI): the remote embedder and chat completions for summaries.
 //! - [`conformance`]: the executable specification every backend passes.

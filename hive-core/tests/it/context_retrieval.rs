@@ -109,3 +109,79 @@ async fn the_offline_default_finds_paraphrases_that_words_miss() {
         "the default ({default_recall:.3}) must clearly beat shared words ({floor:.3})"
     );
 }
+
+/// Cosine similarities of the labelled (query, relevant document) pairs and
+/// of every other pair, under `embedder`.
+async fn similarities(
+    embedder: &dyn EmbeddingService,
+    docs: &[Document],
+    queries: &[Query],
+) -> (Vec<f32>, Vec<f32>) {
+    let dv = embedder
+        .embed(&docs.iter().map(|d| d.text.clone()).collect::<Vec<_>>())
+        .await
+        .expect("embed documents");
+    let qv = embedder
+        .embed(&queries.iter().map(|q| q.text.clone()).collect::<Vec<_>>())
+        .await
+        .expect("embed queries");
+    let (mut relevant, mut other) = (Vec::new(), Vec::new());
+    for (q, v) in queries.iter().zip(&qv) {
+        for (d, w) in docs.iter().zip(&dv) {
+            let s = cosine(v, w);
+            if q.relevant.contains(&d.id) {
+                relevant.push(s);
+            } else {
+                other.push(s);
+            }
+        }
+    }
+    relevant.sort_by(f32::total_cmp);
+    other.sort_by(f32::total_cmp);
+    (relevant, other)
+}
+
+fn percentile(sorted: &[f32], p: f64) -> f32 {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// The per-model thresholds in `docs/context.md` come from here: the
+/// similarity that keeps 90 % of relevant pairs and the share of unrelated
+/// pairs (same domain: every document is about running software) that still
+/// pass it, and the other way round. The offline default must separate the two
+/// populations far better than shared words do.
+#[tokio::test]
+async fn per_model_thresholds_separate_relevant_from_unrelated() {
+    let docs: Vec<Document> = fixture("documents.json");
+    let queries: Vec<Query> = fixture("queries.json");
+    let offline = OfflineEmbedder::new().expect("offline");
+    let hashing = HashingEmbedder::new(256).expect("hashing");
+    let mut passing = Vec::new();
+    for embedder in [&offline as &dyn EmbeddingService, &hashing] {
+        let (relevant, other) = similarities(embedder, &docs, &queries).await;
+        let threshold = percentile(&relevant, 0.10);
+        let leak = other.iter().filter(|s| **s >= threshold).count() as f64 / other.len() as f64;
+        let strict = percentile(&other, 0.99);
+        let kept = relevant.iter().filter(|s| **s >= strict).count() as f64 / relevant.len() as f64;
+        println!(
+            "{}: relevant pairs p10 {threshold:.3} / median {:.3}; unrelated median {:.3} / p99 {strict:.3}; \
+             unrelated passing the p10 threshold: {:.1} %; relevant passing the unrelated p99: {:.1} %",
+            embedder.model(),
+            percentile(&relevant, 0.5),
+            percentile(&other, 0.5),
+            leak * 100.0,
+            kept * 100.0
+        );
+        passing.push(leak);
+    }
+    assert!(
+        passing[0] < 0.15,
+        "offline: {:.3} of unrelated pairs pass",
+        passing[0]
+    );
+    assert!(
+        passing[0] * 3.0 < passing[1],
+        "offline {passing:?} vs hashing"
+    );
+}
