@@ -13,7 +13,9 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -61,6 +63,73 @@ pub(crate) fn connect_options(
             Durability::Process => SqliteSynchronous::Normal,
         });
     Ok((options, false))
+}
+
+/// A store's connections to the file: one writer (this process's writers
+/// queue in its pool rather than race for SQLite's lock; other processes
+/// wait with the busy timeout) and a pool of read-only readers. For an
+/// in-memory database both are the one connection, which never closes
+/// (closing it would drop the data).
+#[derive(Clone, Debug)]
+pub(crate) struct Pools {
+    pub writer: SqlitePool,
+    pub reader: SqlitePool,
+}
+
+/// Opens [`Pools`] on `url` with `readers` read connections and brings the
+/// schema up to date.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the file
+/// cannot be opened or migrated.
+pub(crate) async fn open_pools(
+    url: &str,
+    durability: Durability,
+    busy_timeout: Duration,
+    readers: u32,
+) -> Result<Pools> {
+    let db_err = |e: sqlx::Error| Error::backend("sqlite", e);
+    let (base, in_memory) = connect_options(url, durability, busy_timeout)?;
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(base.clone())
+        .await
+        .map_err(db_err)?;
+    migrate(&writer).await?;
+    let reader = if in_memory {
+        writer.clone()
+    } else {
+        SqlitePoolOptions::new()
+            .max_connections(readers)
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(db_err)?
+    };
+    Ok(Pools { writer, reader })
+}
+
+/// Brings the schema up to date. Two processes opening a new file at once
+/// both try; the loser fails on the migration's version row, and trying
+/// again finds everything applied.
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    // A file shared with a newer build may hold migrations this build does
+    // not know; they only add to the schema.
+    let migrator = Migrator {
+        migrations: MIGRATOR.migrations.clone(),
+        ignore_missing: true,
+        locking: MIGRATOR.locking,
+        no_tx: MIGRATOR.no_tx,
+    };
+    if migrator.run(pool).await.is_ok() {
+        return Ok(());
+    }
+    migrator
+        .run(pool)
+        .await
+        .map_err(|e| Error::backend("sqlite", e))
 }
 
 /// Wake-ups shared by every handle in this process with the same key.

@@ -288,6 +288,21 @@ impl TierCounts {
         }
     }
 
+    /// Counts from SQL rows of (tier code, count).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] for a tier code no build of hive wrote.
+    pub(crate) fn from_rows(rows: Vec<(i64, i64)>, backend: &'static str) -> Result<Self> {
+        let mut counts = TierCounts::default();
+        for (tier, n) in rows {
+            counts.add(
+                Tier::from_code(tier, backend)?,
+                u64::try_from(n).unwrap_or(0),
+            );
+        }
+        Ok(counts)
+    }
+
     /// Adds `n` to one tier.
     pub(crate) fn add(&mut self, tier: Tier, n: u64) {
         match tier {

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::SqlitePool;
 use sqlx::Sqlite;
 
 use super::plan::{collect, Dialect, Plan};
@@ -21,7 +20,7 @@ use super::query::HistoryQuery;
 use super::row::{ceil_ms, lower, uuid_text, HistoryRow, Position};
 use super::MessageStore;
 use crate::broker::{MessageId, StoredMessage};
-use crate::embedded::{connect_options, Durability, MIGRATOR};
+use crate::embedded::{open_pools, Durability, Pools};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "sqlite";
@@ -64,27 +63,8 @@ impl SqliteMessageStore {
     /// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the
     /// file cannot be opened or migrated.
     pub async fn open(url: &str) -> Result<Self> {
-        let (base, in_memory) = connect_options(url, Durability::Full, BUSY_TIMEOUT)?;
-        // Never recycled: for an in-memory database, closing the connection
-        // would drop the data.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(base.clone())
-            .await
-            .map_err(db_err)?;
-        migrate(&writer).await?;
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .connect_with(base.read_only(true))
-                .await
-                .map_err(db_err)?
-        };
+        let Pools { writer, reader } =
+            open_pools(url, Durability::Full, BUSY_TIMEOUT, READERS).await?;
         Ok(SqliteMessageStore { writer, reader })
     }
 
@@ -100,27 +80,6 @@ impl SqliteMessageStore {
             .await
             .map_err(db_err)
     }
-}
-
-/// Brings the schema up to date. Two processes opening a new file at once
-/// both try; the loser fails on the migration's version row, and trying
-/// again finds everything applied.
-async fn migrate(pool: &SqlitePool) -> Result<()> {
-    // A file shared with a newer build may hold migrations this build does
-    // not know; they only add to the schema.
-    let migrator = Migrator {
-        migrations: MIGRATOR.migrations.clone(),
-        ignore_missing: true,
-        locking: MIGRATOR.locking,
-        no_tx: MIGRATOR.no_tx,
-    };
-    if migrator.run(pool).await.is_ok() {
-        return Ok(());
-    }
-    migrator
-        .run(pool)
-        .await
-        .map_err(|e| Error::backend(BACKEND, e))
 }
 
 #[async_trait]

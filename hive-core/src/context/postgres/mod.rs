@@ -505,14 +505,7 @@ impl ContextStore for PostgresContextStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let mut counts = TierCounts::default();
-        for (tier, n) in rows {
-            counts.add(
-                Tier::from_code(tier, BACKEND)?,
-                u64::try_from(n).unwrap_or(0),
-            );
-        }
-        Ok(counts)
+        TierCounts::from_rows(rows, BACKEND)
     }
 }
 

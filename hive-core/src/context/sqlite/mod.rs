@@ -20,8 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
@@ -31,7 +30,7 @@ use super::query::{Filter, Hit, TierCounts, VectorQuery};
 use super::row::RawEntry;
 use super::sql::push_filter;
 use super::store::ContextStore;
-use crate::embedded::{connect_options, Durability, MIGRATOR};
+use crate::embedded::{open_pools, Durability, Pools};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
 
@@ -93,20 +92,12 @@ impl SqliteContextStore {
     /// vectors of this model id with another dimension; [`Error::Backend`]
     /// when the file cannot be opened or migrated.
     pub async fn open(url: &str, model: ModelSpec) -> Result<Self> {
-        let (base, in_memory) = connect_options(url, Durability::Full, BUSY_TIMEOUT)?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(base.clone())
-            .await
-            .map_err(db_err)?;
-        migrate(&writer).await?;
+        let Pools { writer, reader } =
+            open_pools(url, Durability::Full, BUSY_TIMEOUT, READERS).await?;
         let other: Option<i64> = sqlx::query_scalar(include_str!("sql/stored_dimension.sql"))
             .bind(&model.id)
             .bind(i64::try_from(model.dimension).unwrap_or(i64::MAX))
-            .fetch_optional(&writer)
+            .fetch_optional(&reader)
             .await
             .map_err(db_err)?;
         if let Some(other) = other {
@@ -115,15 +106,6 @@ impl SqliteContextStore {
                 model.id, model.dimension
             )));
         }
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .connect_with(base.read_only(true))
-                .await
-                .map_err(db_err)?
-        };
         let store = SqliteContextStore {
             index: Arc::new(RwLock::new(Index::new(model.dimension))),
             model,
@@ -203,23 +185,6 @@ impl SqliteContextStore {
         }
         Ok(out)
     }
-}
-
-/// Brings the schema up to date; see the history store for why twice.
-async fn migrate(pool: &SqlitePool) -> Result<()> {
-    let migrator = Migrator {
-        migrations: MIGRATOR.migrations.clone(),
-        ignore_missing: true,
-        locking: MIGRATOR.locking,
-        no_tx: MIGRATOR.no_tx,
-    };
-    if migrator.run(pool).await.is_ok() {
-        return Ok(());
-    }
-    migrator
-        .run(pool)
-        .await
-        .map_err(|e| Error::backend(BACKEND, e))
 }
 
 /// A vector as stored: little-endian `f32`s.
@@ -491,14 +456,7 @@ impl ContextStore for SqliteContextStore {
             .fetch_all(&self.reader)
             .await
             .map_err(db_err)?;
-        let mut counts = TierCounts::default();
-        for (tier, n) in rows {
-            counts.add(
-                Tier::from_code(tier, BACKEND)?,
-                u64::try_from(n).unwrap_or(0),
-            );
-        }
-        Ok(counts)
+        TierCounts::from_rows(rows, BACKEND)
     }
 }
 
