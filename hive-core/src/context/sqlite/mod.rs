@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -122,6 +123,11 @@ impl SqliteContextStore {
     }
 
     /// Brings the in-memory copy up to the database's generation.
+    ///
+    /// A rebuild (a new handle, or one so far behind that tombstones it
+    /// needs were pruned) streams rows into a fresh copy, one at a time,
+    /// and swaps it in: searches meanwhile use the old copy, and no more
+    /// than one vector is held outside the matrix at once.
     async fn catch_up(&self) -> Result<()> {
         let _one = self.syncing.lock().await;
         let have = self.read_index().generation;
@@ -133,30 +139,36 @@ impl SqliteContextStore {
         if now == have {
             return Ok(());
         }
-        let rebuild = have == 0 || have < pruned_below;
-        let since = if rebuild { 0 } else { have };
+        if have == 0 || have < pruned_below {
+            let mut fresh = Index::new(self.model.dimension);
+            let mut rows = sqlx::query(include_str!("sql/changed.sql"))
+                .bind(&self.model.id)
+                .bind(0_i64)
+                .fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await.map_err(db_err)? {
+                fresh.upsert(index_row(&row)?);
+            }
+            drop(rows);
+            tx.commit().await.map_err(db_err)?;
+            fresh.generation = now;
+            *self.index.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+            return Ok(());
+        }
         let rows = sqlx::query(include_str!("sql/changed.sql"))
             .bind(&self.model.id)
-            .bind(since)
+            .bind(have)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
         let changed = rows.iter().map(index_row).collect::<Result<Vec<Row>>>()?;
-        let removed: Vec<String> = if rebuild {
-            Vec::new()
-        } else {
-            sqlx::query_scalar(include_str!("sql/removed.sql"))
-                .bind(have)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?
-        };
+        let removed: Vec<String> = sqlx::query_scalar(include_str!("sql/removed.sql"))
+            .bind(have)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
 
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-        if rebuild {
-            *index = Index::new(self.model.dimension);
-        }
         for id in removed.iter().filter_map(|s| Uuid::parse_str(s).ok()) {
             index.remove(&id);
         }
