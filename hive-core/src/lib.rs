@@ -13,15 +13,19 @@
 //!   memory tiers), compression.
 //! - [`openai`]: clients for OpenAI-compatible APIs (OpenAI, Ollama, vLLM,
 //!   TEI): the remote embedder and chat completions for summaries.
+//! - [`agent`]: the agent registry (being built): who exists, what they can
+//!   do, whether they are alive.
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
+pub mod agent;
 pub mod broker;
 pub mod conformance;
 pub mod context;
 pub(crate) mod embedded;
 pub mod error;
 pub mod openai;
+pub(crate) mod postgres_schema;
 pub mod queue;
 pub(crate) mod redis_connection;
 pub(crate) mod time;

@@ -14,6 +14,7 @@
 //! as skipped) — unless `HIVE_REQUIRE_SERVICES=1`, which the project's test
 //! command sets, and which turns a missing URL into a failure.
 
+pub mod agents;
 pub mod broker;
 pub mod context;
 pub mod history;

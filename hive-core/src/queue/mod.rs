@@ -8,7 +8,7 @@
 
 mod config;
 mod lease;
-mod prepare;
+pub(crate) mod prepare;
 mod row;
 mod rules;
 mod task;

@@ -18,6 +18,25 @@ use crate::error::{Error, Result};
 pub const MAX_TYPE_LEN: usize = 200;
 /// Longest capability name accepted.
 pub const MAX_CAPABILITY_LEN: usize = 100;
+/// Checks a capability name: what tasks require and agents declare.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an empty or long name, or one with spaces,
+/// control characters or commas.
+pub(crate) fn check_capability(cap: &str) -> Result<()> {
+    let ok = !cap.is_empty()
+        && cap.len() <= MAX_CAPABILITY_LEN
+        && !cap
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',');
+    if !ok {
+        return Err(Error::invalid(format!(
+            "capability {cap:?} must be 1-{MAX_CAPABILITY_LEN} bytes without spaces or commas"
+        )));
+    }
+    Ok(())
+}
+
 /// Longest idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
 /// Most tasks accepted in one submit.
@@ -123,16 +142,7 @@ fn check_one(config: &QueueConfig, index: usize, task: NewTask) -> Result<Prepar
         )));
     }
     for cap in &task.capabilities {
-        let ok = !cap.is_empty()
-            && cap.len() <= MAX_CAPABILITY_LEN
-            && !cap
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == ',');
-        if !ok {
-            return Err(Error::invalid(format!(
-                "capability {cap:?} must be 1-{MAX_CAPABILITY_LEN} bytes without spaces or commas"
-            )));
-        }
+        check_capability(cap)?;
     }
     if task.dependencies.contains(&task.id) {
         return Err(Error::invalid(format!(

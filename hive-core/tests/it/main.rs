@@ -1,5 +1,7 @@
 //! hive-core's integration tests: one binary, one module per subject.
 
+mod agents_postgres;
+mod agents_sqlite;
 mod broker_redis;
 mod broker_sqlite;
 mod context_engine;

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres};
 
@@ -25,9 +24,6 @@ use crate::broker::{MessageId, StoredMessage};
 use crate::error::{Error, Result};
 
 const BACKEND: &str = "postgres";
-
-/// The schema, shared with the Postgres queue.
-static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
 const DIALECT: Dialect = Dialect {
     select: include_str!("sql/postgres/select.sql"),
@@ -56,17 +52,6 @@ fn db_err(e: sqlx::Error) -> Error {
         }
     }
     Error::backend(BACKEND, e)
-}
-
-/// A migrator that tolerates migrations from newer builds: they only add to
-/// the schema.
-fn migrator() -> Migrator {
-    Migrator {
-        migrations: MIGRATOR.migrations.clone(),
-        ignore_missing: true,
-        locking: true,
-        no_tx: MIGRATOR.no_tx,
-    }
 }
 
 /// Message history in Postgres.
@@ -103,7 +88,7 @@ impl PostgresMessageStore {
         // unreachable database fail at once.
         tokio::time::timeout(TIMEOUT, async {
             let mut conn = PgConnection::connect_with(&options).await.map_err(db_err)?;
-            migrator()
+            crate::postgres_schema::migrator()
                 .run_direct(&mut conn)
                 .await
                 .map_err(|e| Error::backend(BACKEND, e))?;
@@ -131,7 +116,7 @@ impl PostgresMessageStore {
     /// # Errors
     /// [`Error::Backend`] when the database cannot be reached or migrated.
     pub async fn connect(pool: PgPool) -> Result<Self> {
-        migrator()
+        crate::postgres_schema::migrator()
             .run(&pool)
             .await
             .map_err(|e| Error::backend(BACKEND, e))?;

@@ -50,7 +50,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 
@@ -67,9 +66,6 @@ use crate::time::{duration_ms, from_ms};
 
 /// The backend's name in errors.
 const BACKEND: &str = "postgres";
-
-/// The schema, from `migrations/postgres`.
-static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// Maps a driver error.
 fn db_err(e: sqlx::Error) -> Error {
@@ -265,13 +261,7 @@ async fn migrate_and_name_channel(connect: &PgConnectOptions, queue: &str) -> Re
     // A database shared with newer builds may hold migrations this build
     // does not know; they only add to the schema, so they are no reason to
     // refuse to run.
-    let migrator = Migrator {
-        migrations: MIGRATOR.migrations.clone(),
-        ignore_missing: true,
-        locking: true,
-        no_tx: MIGRATOR.no_tx,
-    };
-    migrator
+    crate::postgres_schema::migrator()
         .run_direct(&mut conn)
         .await
         .map_err(|e| Error::backend(BACKEND, e))?;
