@@ -6,73 +6,36 @@
 //! drops at the end: `purge_before` and wildcard queries act on a whole
 //! table, and tests share one database.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use hive_core::broker::history::postgres::PostgresMessageStore;
 use hive_core::broker::history::MessageStore;
 use hive_core::conformance::history::HistoryHarness;
-use hive_core::conformance::{service_url, unique_name};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::pg_schema::TestSchema;
 
 /// A schema of its own per test; every `open` is a new pool on it, as
 /// another process would have.
-struct Postgres {
-    url: String,
-    schema: String,
-}
-
-impl Postgres {
-    /// The harness, with its schema created; `None` when no database is
-    /// configured.
-    async fn from_env() -> Option<Self> {
-        let url = service_url("HIVE_TEST_DATABASE_URL")?;
-        let schema = unique_name("history").replace('-', "_");
-        let h = Postgres { url, schema };
-        h.execute(&format!("CREATE SCHEMA {}", h.schema)).await;
-        Some(h)
-    }
-
-    async fn execute(&self, sql: &str) {
-        // A pool, not a bare connection: `&mut PgConnection` as an executor
-        // trips the compiler inside an `async_trait` method.
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&self.url)
-            .await
-            .expect("connect");
-        sqlx::raw_sql(sql).execute(&pool).await.expect(sql);
-        pool.close().await;
-    }
-}
-
 #[async_trait]
-impl HistoryHarness for Postgres {
+impl HistoryHarness for TestSchema {
     async fn open(&self) -> Arc<dyn MessageStore> {
-        let options = PgConnectOptions::from_str(&self.url)
-            .expect("url")
-            .options([("search_path", self.schema.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_lazy_with(options);
         Arc::new(
-            PostgresMessageStore::connect(pool)
+            PostgresMessageStore::connect(self.pool())
                 .await
                 .expect("open postgres message store"),
         )
     }
 
     async fn clean_up(&self) {
-        self.execute(&format!("DROP SCHEMA {} CASCADE", self.schema))
-            .await;
+        self.drop_schema().await;
     }
 }
 
 mod conformance {
-    use super::Postgres;
+    use crate::pg_schema::TestSchema;
 
-    hive_core::history_conformance_tests!(Postgres::from_env().await);
+    hive_core::history_conformance_tests!(TestSchema::create("history").await);
 }
 
 mod particular {
@@ -84,7 +47,7 @@ mod particular {
     use hive_core::Error;
     use serde_json::json;
 
-    use super::Postgres;
+    use crate::pg_schema::TestSchema;
 
     #[tokio::test]
     async fn unreachable_database_is_a_backend_error() {
@@ -108,7 +71,7 @@ mod particular {
     /// invalid input and stores nothing; the rest of history is unharmed.
     #[tokio::test]
     async fn text_postgres_cannot_hold_is_invalid_input() {
-        let Some(h) = Postgres::from_env().await else {
+        let Some(h) = TestSchema::create("history").await else {
             return;
         };
         run_clause(&h, async {

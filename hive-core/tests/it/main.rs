@@ -12,6 +12,7 @@ mod history_postgres;
 mod history_recorder;
 mod history_sqlite;
 mod openai;
+mod pg_schema;
 mod private_redis;
 mod queue_postgres;
 mod queue_redis;
