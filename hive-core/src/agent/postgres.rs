@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row as _};
 
 use super::record::{AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness};
-use super::registry::AgentRegistry;
+use super::registry::{refusal, AgentRegistry};
 use crate::error::{Error, Result};
 use crate::time::{duration_ms, from_ms, now_ms};
 
@@ -70,17 +70,6 @@ impl PostgresAgentRegistry {
             .await
             .map_err(|e| Error::backend(BACKEND, e))?;
         Ok(PostgresAgentRegistry { pool })
-    }
-
-    /// Why an update matched no row: the agent is final, or unknown.
-    async fn refusal(&self, id: AgentId, what: &str) -> Error {
-        match self.get(id).await {
-            Ok(r) => Error::conflict(format!(
-                "agent {} ({}) is {}: {what}",
-                r.name, r.id, r.status
-            )),
-            Err(e) => e,
-        }
     }
 }
 
@@ -174,7 +163,7 @@ impl AgentRegistry for PostgresAgentRegistry {
             .map_err(db_err)?;
         match row {
             Some(row) => record(&row),
-            None => Err(self.refusal(id, "it must register again").await),
+            None => Err(refusal(self, id, "it must register again").await),
         }
     }
 
@@ -187,9 +176,7 @@ impl AgentRegistry for PostgresAgentRegistry {
             .map_err(|e| unique_or(e, || "another live agent holds its name".into()))?;
         match row {
             Some(row) => record(&row),
-            None => Err(self
-                .refusal(id, &format!("it cannot become {status}"))
-                .await),
+            None => Err(refusal(self, id, &format!("it cannot become {status}")).await),
         }
     }
 

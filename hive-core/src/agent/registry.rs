@@ -92,6 +92,19 @@ pub trait AgentRegistryExt: AgentRegistry {
 
 impl<R: AgentRegistry + ?Sized> AgentRegistryExt for R {}
 
+/// Why an update of `id` matched no row: the agent is dead or stopped
+/// ([`Error::Conflict`] saying `what` it cannot do), or unknown
+/// ([`Error::NotFound`]). Both backends answer this way.
+pub(crate) async fn refusal(registry: &dyn AgentRegistry, id: AgentId, what: &str) -> Error {
+    match registry.get(id).await {
+        Ok(r) => Error::conflict(format!(
+            "agent {} ({}) is {}: {what}",
+            r.name, r.id, r.status
+        )),
+        Err(e) => e,
+    }
+}
+
 /// Opens the registry at `url`: `sqlite://path`, `sqlite::memory:` or
 /// `postgres://…`.
 ///

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::record::{AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness};
-use super::registry::AgentRegistry;
+use super::registry::{refusal, AgentRegistry};
 use crate::embedded::{open_pools, Durability, Pools};
 use crate::error::{Error, Result};
 use crate::time::{duration_ms, from_ms, now_ms};
@@ -46,17 +46,6 @@ impl SqliteAgentRegistry {
         let Pools { writer, reader } =
             open_pools(url, Durability::Full, BUSY_TIMEOUT, READERS).await?;
         Ok(SqliteAgentRegistry { writer, reader })
-    }
-
-    /// Why an update matched no row: the agent is final, or unknown.
-    async fn refusal(&self, id: AgentId, what: &str) -> Error {
-        match self.get(id).await {
-            Ok(r) => Error::conflict(format!(
-                "agent {} ({}) is {}: {what}",
-                r.name, r.id, r.status
-            )),
-            Err(e) => e,
-        }
     }
 }
 
@@ -162,7 +151,7 @@ impl AgentRegistry for SqliteAgentRegistry {
             .map_err(db_err)?;
         match row {
             Some(row) => record(&row),
-            None => Err(self.refusal(id, "it must register again").await),
+            None => Err(refusal(self, id, "it must register again").await),
         }
     }
 
@@ -180,9 +169,7 @@ impl AgentRegistry for SqliteAgentRegistry {
             })?;
         match row {
             Some(row) => record(&row),
-            None => Err(self
-                .refusal(id, &format!("it cannot become {status}"))
-                .await),
+            None => Err(refusal(self, id, &format!("it cannot become {status}")).await),
         }
     }
 

@@ -14,9 +14,8 @@ use hive_core::conformance::{service_url, unique_name};
 use hive_core::context::postgres::PostgresContextStore;
 use hive_core::context::{
     estimate_tokens, CompressOptions, ContextCompressor, ContextEngine, ContextStore,
-    EmbeddingService, EngineConfig, ExtractiveSummarizer, Filter, HashingEmbedder, Kind,
-    LlmSummarizer, ModelSpec, NewEntry, OfflineEmbedder, Patch, SearchRequest, SemanticSearch,
-    Stored, Summarizer, Tier,
+    EmbeddingService, EngineConfig, Filter, HashingEmbedder, Kind, LlmSummarizer, ModelSpec,
+    NewEntry, OfflineEmbedder, Patch, SearchRequest, SemanticSearch, Stored, Summarizer, Tier,
 };
 use hive_core::openai::{OpenAiChat, OpenAiChatConfig, OpenAiConfig};
 use hive_core::Error;
@@ -615,5 +614,4 @@ async fn bad_input_gets_clear_errors() {
         Err(Error::InvalidInput(msg)) => assert!(msg.contains("the store holds"), "{msg}"),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
-    let _ = ExtractiveSummarizer::new(hashing);
 }
