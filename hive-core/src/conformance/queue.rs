@@ -59,6 +59,7 @@ macro_rules! queue_conformance_tests {
             dead_letters_list_retry_purge,
             delayed_task_waits_until_due,
             cancel_stops_pending_and_leased_tasks,
+            expiring_a_worker_redelivers_its_tasks,
             release_returns_the_task_uncounted,
             idempotency_key_deduplicates,
             stats_count_each_status,
@@ -895,6 +896,77 @@ pub async fn cancel_stops_pending_and_leased_tasks(h: &dyn QueueHarness) {
     q.complete(l.key(), json!(null)).await.expect("complete");
     assert!(matches!(q.cancel(done).await, Err(Error::Conflict(_))));
     assert_eq!(status(q.as_ref(), done).await, TaskStatus::Completed);
+}
+
+/// `expire_worker` ends one worker's leases at once, as expiry would.
+pub async fn expiring_a_worker_redelivers_its_tasks(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        ids.push(q.submit(task(name)).await.expect("submit").id);
+    }
+    let (w1, w2) = (worker(), worker());
+    let held = q.claim(&w1.clone().max(2)).await.expect("claim");
+    assert_eq!(held.len(), 2);
+    let kept = claim_one(q.as_ref(), &w2).await.expect("claim");
+    assert_eq!(kept.task.id, ids[2]);
+
+    assert_eq!(q.expire_worker(&w1.worker).await.expect("expire"), 2);
+    for lease in &held {
+        let t = q.get(lease.task.id).await.expect("get");
+        assert_eq!(t.status, TaskStatus::Pending);
+        assert_eq!(t.attempts, 1, "the ended attempt counts");
+        let error = t.error.unwrap_or_default();
+        assert!(
+            error.contains(w1.worker.as_str()),
+            "the error {error:?} names the worker"
+        );
+        assert_stale(q.complete(lease.key(), json!("late")).await);
+        assert_stale(q.heartbeat(lease.key()).await);
+    }
+    let again = q.claim(&w2.clone().max(2)).await.expect("claim");
+    let mut got: Vec<TaskId> = again.iter().map(|l| l.task.id).collect();
+    got.sort_by_key(|id| ids.iter().position(|i| i == id));
+    assert_eq!(got, &ids[..2], "w1's tasks are handed out again at once");
+    for lease in &again {
+        assert!(
+            held.iter().all(|old| old.token != lease.token),
+            "a new token"
+        );
+        assert_eq!(lease.task.attempts, 2, "attempts keep counting");
+    }
+    q.heartbeat(kept.key())
+        .await
+        .expect("other workers' leases are untouched");
+    q.complete(kept.key(), json!("kept"))
+        .await
+        .expect("complete");
+    assert_eq!(q.expire_worker(&w1.worker).await.expect("expire"), 0);
+    assert_eq!(
+        q.expire_worker(&WorkerId::random("nobody"))
+            .await
+            .expect("expire"),
+        0
+    );
+
+    let last = q
+        .submit(task("last").max_attempts(1))
+        .await
+        .expect("submit")
+        .id;
+    let w3 = worker();
+    let l = claim_one(q.as_ref(), &w3).await.expect("claim");
+    assert_eq!(l.task.id, last);
+    assert_eq!(q.expire_worker(&w3.worker).await.expect("expire"), 1);
+    let t = q.get(last).await.expect("get");
+    assert_eq!(t.status, TaskStatus::DeadLettered, "out of attempts");
+    assert_eq!(t.attempts, 1);
+    assert_stale(q.complete(l.key(), json!("late")).await);
+    assert_eq!(
+        q.expire_worker(&w2.worker).await.expect("expire"),
+        2,
+        "w2 holds w1's old tasks now"
+    );
 }
 
 /// `release` hands the task back at once without counting the attempt.

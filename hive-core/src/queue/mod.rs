@@ -99,6 +99,12 @@ use crate::error::{Error, Result};
 ///   leased one too: its token becomes stale) and fails its dependents; a
 ///   final task cannot be cancelled ([`Error::Conflict`]).
 ///   (`cancel_stops_pending_and_leased_tasks`)
+/// - **Expiring a worker.** `expire_worker` ends every lease one worker
+///   holds at once, as lease expiry would: each task is handed out again
+///   with a new token and its attempts keep counting (one at its attempt
+///   limit is dead-lettered); that worker's old tokens become stale; other
+///   workers' leases are untouched. It answers how many leases it ended: 0
+///   for a worker holding none. (`expiring_a_worker_redelivers_its_tasks`)
 /// - **Release.** `release` puts a leased task back to `pending` at once and
 ///   does not count the attempt. (`release_returns_the_task_uncounted`)
 /// - **Idempotency.** A submit whose idempotency key matches a task of this
@@ -163,6 +169,15 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// expired, fails attempts past their deadline. Workers call it on a timer;
     /// it is safe to call from many processes at once.
     async fn reap(&self) -> Result<ReapReport>;
+
+    /// Ends every lease `worker` holds on this queue now, as if each had
+    /// expired: the tasks are handed out again (or dead-lettered at their
+    /// attempt limit) exactly as lease expiry would do it, and any later
+    /// answer from that worker with an old token is stale. Answers how many
+    /// leases it ended. A worker holding nothing (or unknown) ends none:
+    /// `Ok(0)`. For a worker known to be dead (it missed its heartbeats), so
+    /// its tasks need not wait out long leases.
+    async fn expire_worker(&self, worker: &WorkerId) -> Result<u64>;
 
     /// Counts of tasks per status.
     async fn stats(&self) -> Result<QueueStats>;

@@ -83,6 +83,13 @@ pub(crate) fn lease_expired_error(worker: Option<&str>) -> String {
     )
 }
 
+/// The error stored on a task whose lease was ended because its worker was
+/// declared dead (`Queue::expire_worker`). It reads like
+/// [`lease_expired_error`]: to the task it is the same event, only sooner.
+pub(crate) fn worker_expired_error(worker: &str) -> String {
+    format!("lease expired: worker {worker} was declared dead")
+}
+
 /// The error stored on a dependent when its dependency ends badly.
 pub(crate) fn dependency_error(dependency: &str, how: DependencyEnd) -> String {
     match how {

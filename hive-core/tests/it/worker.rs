@@ -11,7 +11,7 @@ use hive_core::queue::worker::{handler_fn, Worker, WorkerConfig};
 use hive_core::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
     QueueExt, QueueStats, ReapReport, RetryPolicy, Submitted, Task, TaskFailure, TaskId,
-    TaskStatus,
+    TaskStatus, WorkerId,
 };
 use hive_core::{Error, Result};
 use serde_json::json;
@@ -375,6 +375,9 @@ impl Queue for Outage {
     }
     async fn reap(&self) -> Result<ReapReport> {
         self.inner.reap().await
+    }
+    async fn expire_worker(&self, worker: &WorkerId) -> Result<u64> {
+        self.inner.expire_worker(worker).await
     }
     async fn stats(&self) -> Result<QueueStats> {
         self.inner.stats().await

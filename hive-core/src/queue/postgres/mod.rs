@@ -59,7 +59,7 @@ use super::prepare::{prepare, serialise_result};
 use super::row::TaskRow;
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId, TaskStatus, MAX_BATCH,
+    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId, TaskStatus, WorkerId, MAX_BATCH,
 };
 use crate::error::{Error, Result};
 use crate::time::{duration_ms, from_ms};
@@ -410,6 +410,10 @@ impl Queue for PostgresQueue {
         let mut report = self.reap_leases().await?;
         report.promoted = u64::try_from(promoted).unwrap_or(0);
         Ok(report)
+    }
+
+    async fn expire_worker(&self, worker: &WorkerId) -> Result<u64> {
+        retrying(|| self.expire_worker_locked(worker.as_str())).await
     }
 
     async fn stats(&self) -> Result<QueueStats> {

@@ -69,7 +69,7 @@ struct LateAttempt {
     now: i64,
 }
 
-/// A lease the reaper found expired.
+/// A lease the reaper found expired, or one a dead worker held.
 #[derive(sqlx::FromRow)]
 struct ExpiredLease {
     id: Uuid,
@@ -356,43 +356,79 @@ impl PostgresQueue {
                 .await
                 .map_err(db_err)?;
             full |= expired.len() as i64 >= REAP_CHUNK;
-            let mut requeue_ids = Vec::new();
-            let mut requeue_errors = Vec::new();
-            for lease in expired {
-                let error = rules::lease_expired_error(lease.worker.as_deref());
-                if lease.attempts >= lease.max_attempts {
-                    let failure = TaskFailure::permanent(error);
-                    settle_failure(
-                        &mut tx,
-                        config,
-                        Failed {
-                            id: lease.id,
-                            attempts: lease.attempts,
-                            max_attempts: lease.max_attempts,
-                            has_dependents: lease.has_dependents,
-                            failure: &failure,
-                            now: lease.now,
-                        },
-                    )
-                    .await?;
-                } else {
-                    requeue_ids.push(lease.id);
-                    requeue_errors.push(error);
-                }
-                report.expired += 1;
-            }
-            if !requeue_ids.is_empty() {
-                sqlx::query(include_str!("sql/requeue_expired.sql"))
-                    .bind(&config.name)
-                    .bind(requeue_ids)
-                    .bind(requeue_errors)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
+            report.expired = end_leases(&mut tx, config, expired, |lease| {
+                rules::lease_expired_error(lease.worker.as_deref())
+            })
+            .await?;
             Ok((report, full))
         }
         .await;
         finish(tx, outcome).await
     }
+
+    /// Ends every lease `worker` holds in one transaction, as if each had
+    /// expired.
+    pub(super) async fn expire_worker_locked(&self, worker: &str) -> Result<u64> {
+        let config = &self.config;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let outcome: Result<u64> = async {
+            let held: Vec<ExpiredLease> = sqlx::query_as(include_str!("sql/worker_leases.sql"))
+                .bind(&config.name)
+                .bind(worker)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let error = rules::worker_expired_error(worker);
+            end_leases(&mut tx, config, held, |_| error.clone()).await
+        }
+        .await;
+        finish(tx, outcome).await
+    }
+}
+
+/// Ends the locked leases `leases`: a task with attempts left is handed out
+/// again at once (no backoff: its worker is gone, the task did not fail), one
+/// at its attempt limit is dead-lettered. `error` words why. Answers how many.
+async fn end_leases(
+    conn: &mut PgConnection,
+    config: &QueueConfig,
+    leases: Vec<ExpiredLease>,
+    error: impl Fn(&ExpiredLease) -> String,
+) -> Result<u64> {
+    let ended = leases.len() as u64;
+    let mut requeue_ids = Vec::new();
+    let mut requeue_errors = Vec::new();
+    for lease in leases {
+        let error = error(&lease);
+        if lease.attempts >= lease.max_attempts {
+            let failure = TaskFailure::permanent(error);
+            settle_failure(
+                conn,
+                config,
+                Failed {
+                    id: lease.id,
+                    attempts: lease.attempts,
+                    max_attempts: lease.max_attempts,
+                    has_dependents: lease.has_dependents,
+                    failure: &failure,
+                    now: lease.now,
+                },
+            )
+            .await?;
+        } else {
+            requeue_ids.push(lease.id);
+            requeue_errors.push(error);
+        }
+    }
+    if !requeue_ids.is_empty() {
+        // Also wakes waiting workers.
+        sqlx::query(include_str!("sql/requeue_expired.sql"))
+            .bind(&config.name)
+            .bind(requeue_ids)
+            .bind(requeue_errors)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(ended)
 }

@@ -14,7 +14,9 @@
 //! one clock. Decisions that need no storage come from
 //! [`crate::queue::rules`]: `fail` and `reap` read the few fields a decision
 //! needs, decide in Rust, and let a script apply the decision only if the
-//! attempt is still the one they read.
+//! attempt is still the one they read. `expire_worker` is one script that
+//! applies reap's rule for an ended lease itself (requeue, or dead-letter at
+//! the attempt limit), so that no answer of the worker slips in between.
 //!
 //! Blocked workers (`wait_for_work`) wait with BLPOP on a marker list, each
 //! on a connection of its own, so a long wait never stalls other calls.
@@ -44,6 +46,7 @@ use super::rules::{self, AfterFailure, DependencyEnd};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, NewTask, Queue,
     QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskFailure, TaskId, TaskStatus,
+    WorkerId,
 };
 use crate::error::{Error, Result};
 use crate::redis_connection::{self, COMMAND_TIMEOUT};
@@ -643,6 +646,25 @@ impl Queue for RedisQueue {
             }
         }
         Ok(total)
+    }
+
+    async fn expire_worker(&self, worker: &WorkerId) -> Result<u64> {
+        let mut args: Vec<Value> = self.texts().collect();
+        args.extend([
+            Value::from(worker.as_str()),
+            Value::from(rules::worker_expired_error(worker.as_str())),
+        ]);
+        let reply = array(
+            self.run(&SCRIPTS.expire_worker, self.keys.queue(), args)
+                .await?,
+        );
+        match reply.first().and_then(int) {
+            Some(ended) => Ok(u64::try_from(ended).unwrap_or(0)),
+            None => Err(Error::backend(
+                BACKEND,
+                "unexpected reply from expire_worker",
+            )),
+        }
     }
 
     async fn stats(&self) -> Result<QueueStats> {

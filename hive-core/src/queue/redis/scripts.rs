@@ -38,12 +38,13 @@ pub(super) struct Scripts {
     pub purge_dead_letters: Script,
     pub reap_scan: Script,
     pub reap_apply: Script,
+    pub expire_worker: Script,
     pub dead_letters: Script,
 }
 
 impl Scripts {
     /// All of them, to load them up front.
-    pub fn all(&self) -> [&Script; 13] {
+    pub fn all(&self) -> [&Script; 14] {
         [
             &self.submit,
             &self.claim,
@@ -57,6 +58,7 @@ impl Scripts {
             &self.purge_dead_letters,
             &self.reap_scan,
             &self.reap_apply,
+            &self.expire_worker,
             &self.dead_letters,
         ]
     }
@@ -75,6 +77,7 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     purge_dead_letters: lua!("purge_dead_letters.lua"),
     reap_scan: lua!("reap_scan.lua"),
     reap_apply: lua!("reap_apply.lua"),
+    expire_worker: lua!("expire_worker.lua"),
     dead_letters: lua!("dead_letters.lua"),
 });
 

@@ -21,7 +21,7 @@ use self::writer::{Job, Op, Reply};
 use super::prepare::{prepare, serialise_result};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId,
+    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId, WorkerId,
 };
 use crate::error::{Error, Result};
 
@@ -197,6 +197,13 @@ impl Queue for SqliteQueue {
         match self.call(Op::Reap).await? {
             Reply::Reaped(r) => Ok(r),
             _ => Err(unexpected("reap")),
+        }
+    }
+
+    async fn expire_worker(&self, worker: &WorkerId) -> Result<u64> {
+        match self.call(Op::ExpireWorker(worker.clone())).await? {
+            Reply::Count(n) => Ok(n),
+            _ => Err(unexpected("expire_worker")),
         }
     }
 

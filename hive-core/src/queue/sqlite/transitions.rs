@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::db_err;
@@ -594,16 +595,49 @@ pub(super) async fn reap(
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    for row in expired {
+    report.expired = end_leases(conn, config, expired, rules::lease_expired_error, now).await?;
+    Ok(report)
+}
+
+/// Ends every lease `worker` holds, as if each had expired.
+pub(super) async fn expire_worker(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    worker: &str,
+    now: i64,
+) -> Result<u64> {
+    let held = sqlx::query(include_str!("sql/worker_leases.sql"))
+        .bind(&config.name)
+        .bind(worker)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let error = rules::worker_expired_error(worker);
+    end_leases(conn, config, held, |_| error.clone(), now).await
+}
+
+/// Ends the leases in `rows` (columns id, attempts, max_attempts, worker): a
+/// task with attempts left is handed out again at once (no backoff: its
+/// worker is gone, the task did not fail), one at its attempt limit is
+/// dead-lettered. `error` words why, from the worker. Answers how many.
+async fn end_leases(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    rows: Vec<SqliteRow>,
+    error: impl Fn(Option<&str>) -> String,
+    now: i64,
+) -> Result<u64> {
+    let mut ended = 0;
+    for row in rows {
         let id = TaskId::from_str(row.get::<&str, _>(0))?;
         let (attempts, max_attempts): (i64, i64) = (row.get(1), row.get(2));
-        let error = rules::lease_expired_error(row.get::<Option<&str>, _>(3));
+        let error = error(row.get::<Option<&str>, _>(3));
         if attempts >= max_attempts {
             let failure = TaskFailure::permanent(error);
             settle_failure(conn, config, id, attempts, max_attempts, &failure, now).await?;
         } else {
             sqlx::query(include_str!("sql/requeue_expired.sql"))
-                .bind(queue)
+                .bind(&config.name)
                 .bind(id.to_string())
                 .bind(&error)
                 .bind(now)
@@ -611,9 +645,9 @@ pub(super) async fn reap(
                 .await
                 .map_err(db_err)?;
         }
-        report.expired += 1;
+        ended += 1;
     }
-    Ok(report)
+    Ok(ended)
 }
 
 /// Moves a dead letter back to pending.

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::queue::prepare::PreparedTask;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, QueueConfig, QueueStats, ReapReport,
-    Submitted, Task, TaskFailure, TaskId,
+    Submitted, Task, TaskFailure, TaskId, WorkerId,
 };
 use crate::time::now_ms;
 
@@ -39,6 +39,7 @@ pub(super) enum Op {
     Release(LeaseKey),
     Cancel(TaskId),
     Reap,
+    ExpireWorker(WorkerId),
     RetryDeadLetter(TaskId),
     Purge(Option<Vec<TaskId>>),
     // Reads, for in-memory databases that have no read pool.
@@ -71,6 +72,7 @@ impl Op {
                 | Op::CompleteAndClaim(..)
                 | Op::Release(_)
                 | Op::Reap
+                | Op::ExpireWorker(_)
                 | Op::RetryDeadLetter(_)
         )
     }
@@ -308,6 +310,9 @@ async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> 
         }
         Op::Cancel(id) => Reply::Task(Box::new(transitions::cancel(conn, q, *id, now).await?)),
         Op::Reap => Reply::Reaped(transitions::reap(conn, config, now).await?),
+        Op::ExpireWorker(worker) => {
+            Reply::Count(transitions::expire_worker(conn, config, worker.as_str(), now).await?)
+        }
         Op::RetryDeadLetter(id) => Reply::Task(Box::new(
             transitions::retry_dead_letter(conn, q, *id, now).await?,
         )),

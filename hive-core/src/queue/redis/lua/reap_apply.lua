@@ -20,10 +20,7 @@ for i = 8, #ARGV, 6 do
     elseif action == 'dead' then
       dead_letter(id, key, f[1], error, now, ARGV[2], ARGV[3])
     else
-      redis.call('HSET', key, 'status', 'pending', 'error', error, 'updated_at', now)
-      drop_lease(id, key)
-      enqueue_ready(id, key)
-      count(f[1], 'pending')
+      requeue(id, key, f[1], error, now)
       requeued = requeued + 1
     end
     applied[#applied + 1] = 1

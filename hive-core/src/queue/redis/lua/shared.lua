@@ -178,6 +178,17 @@ local function retry_later(id, key, from, error, run_at, now)
   count(from, 'delayed')
 end
 
+-- A lease ended without an answer (it ran out, or its worker was declared
+-- dead) and attempts remain: the task is handed out again at once, with no
+-- backoff, since its worker is gone and the task did not fail. The caller
+-- wakes workers.
+local function requeue(id, key, from, error, now)
+  redis.call('HSET', key, 'status', 'pending', 'error', error, 'updated_at', now)
+  drop_lease(id, key)
+  enqueue_ready(id, key)
+  count(from, 'pending')
+end
+
 -- Delayed tasks whose time has come become pending; at most `limit` per call
 -- keeps a script short however large the backlog.
 local function promote_due(now, limit)
