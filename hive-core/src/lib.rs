@@ -15,6 +15,7 @@
 //!   TEI): the remote embedder and chat completions for summaries.
 //! - [`agent`]: the agent registry (being built): who exists, what they can
 //!   do, whether they are alive.
+//! - [`session`]: sessions of agents and their conversations (being built).
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
@@ -28,6 +29,7 @@ pub mod openai;
 pub(crate) mod postgres_schema;
 pub mod queue;
 pub(crate) mod redis_connection;
+pub mod session;
 pub(crate) mod time;
 
 pub use error::{Error, Result};

@@ -7,14 +7,15 @@
 //! - [`AgentSpec`], [`AgentRecord`], [`AgentStatus`], [`Liveness`]: the
 //!   model.
 //!
-//! The `Agent` trait, the spawner, the health monitor, the orchestrator and
-//! the sessions come next.
+//! Sessions of agents are in [`crate::session`]. The `Agent` trait, the
+//! spawner, the health monitor and the orchestrator come next.
 
 pub mod postgres;
 mod record;
 mod registry;
 pub mod sqlite;
 
+pub(crate) use record::check_label;
 pub use record::{
     AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness, MAX_AGENT_NAME,
 };

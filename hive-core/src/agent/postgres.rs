@@ -3,13 +3,12 @@
 //! all of these" is `capabilities @> $1` on a GIN index; a partial unique
 //! index on live names keeps one live agent per name.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row as _};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::record::{AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness};
 use super::registry::{refusal, AgentRegistry};
@@ -48,14 +47,7 @@ impl PostgresAgentRegistry {
     /// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the
     /// database cannot be reached or migrated.
     pub async fn open(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid(format!("bad postgres URL: {e}")))?
-            .application_name("agent-hive")
-            .disable_statement_logging();
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(TIMEOUT)
-            .connect_lazy_with(options);
+        let pool = crate::postgres_schema::lazy_pool(url, MAX_CONNECTIONS, TIMEOUT)?;
         Self::connect(pool).await
     }
 
@@ -65,10 +57,7 @@ impl PostgresAgentRegistry {
     /// # Errors
     /// [`Error::Backend`] when the database cannot be reached or migrated.
     pub async fn connect(pool: PgPool) -> Result<Self> {
-        crate::postgres_schema::migrator()
-            .run(&pool)
-            .await
-            .map_err(|e| Error::backend(BACKEND, e))?;
+        crate::postgres_schema::migrate(&pool).await?;
         Ok(PostgresAgentRegistry { pool })
     }
 }

@@ -163,7 +163,10 @@ impl AgentSpec {
     }
 }
 
-fn check_label(what: &str, s: &str) -> Result<()> {
+/// Checks a name or kind: 1–[`MAX_AGENT_NAME`] bytes, not blank, no
+/// control characters. Sessions check the agent names they hold with it too,
+/// so a name valid in the registry is valid in a session.
+pub(crate) fn check_label(what: &str, s: &str) -> Result<()> {
     if s.trim().is_empty() || s.len() > MAX_AGENT_NAME || s.chars().any(char::is_control) {
         return Err(Error::invalid(format!(
             "bad {what} {s:?}: use 1-{MAX_AGENT_NAME} bytes without control characters"

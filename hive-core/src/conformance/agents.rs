@@ -13,11 +13,10 @@ use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::json;
 
-use super::unique_name;
+use super::{assert_conflict, assert_invalid, assert_not_found, unique_name};
 use crate::agent::{
     AgentFilter, AgentId, AgentRegistry, AgentRegistryExt, AgentSpec, AgentStatus, Liveness,
 };
-use crate::error::Error;
 
 /// Opens the backend under test.
 #[async_trait]
@@ -65,32 +64,6 @@ macro_rules! __agent_clauses {
             }
         )*
     };
-}
-
-fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: &str) {
-    match r {
-        Err(Error::InvalidInput(msg)) => {
-            assert!(
-                msg.contains(expected),
-                "{msg:?} does not mention {expected:?}"
-            )
-        }
-        other => panic!("expected InvalidInput mentioning {expected:?}, got {other:?}"),
-    }
-}
-
-fn assert_conflict<T: std::fmt::Debug>(r: crate::Result<T>) {
-    assert!(
-        matches!(r, Err(Error::Conflict(_))),
-        "expected Conflict, got {r:?}"
-    );
-}
-
-fn assert_not_found<T: std::fmt::Debug>(r: crate::Result<T>) {
-    assert!(
-        matches!(r, Err(Error::NotFound { .. })),
-        "expected NotFound, got {r:?}"
-    );
 }
 
 /// Clause 1.

@@ -19,6 +19,9 @@ pub mod broker;
 pub mod context;
 pub mod history;
 pub mod queue;
+pub mod sessions;
+
+use crate::error::Error;
 
 /// Reads a service URL for tests from `var`.
 ///
@@ -47,4 +50,34 @@ pub fn unique_name(prefix: &str) -> String {
         "{prefix}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     )
+}
+
+/// Fails unless `r` is [`Error::InvalidInput`] whose message mentions
+/// `expected`. Shared by the agent and session suites.
+pub(crate) fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: &str) {
+    match r {
+        Err(Error::InvalidInput(msg)) => {
+            assert!(
+                msg.contains(expected),
+                "{msg:?} does not mention {expected:?}"
+            )
+        }
+        other => panic!("expected InvalidInput mentioning {expected:?}, got {other:?}"),
+    }
+}
+
+/// Fails unless `r` is [`Error::Conflict`].
+pub(crate) fn assert_conflict<T: std::fmt::Debug>(r: crate::Result<T>) {
+    assert!(
+        matches!(r, Err(Error::Conflict(_))),
+        "expected Conflict, got {r:?}"
+    );
+}
+
+/// Fails unless `r` is [`Error::NotFound`].
+pub(crate) fn assert_not_found<T: std::fmt::Debug>(r: crate::Result<T>) {
+    assert!(
+        matches!(r, Err(Error::NotFound { .. })),
+        "expected NotFound, got {r:?}"
+    );
 }

@@ -17,4 +17,6 @@ mod private_redis;
 mod queue_postgres;
 mod queue_redis;
 mod queue_sqlite;
+mod sessions_postgres;
+mod sessions_sqlite;
 mod worker;

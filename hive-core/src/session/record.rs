@@ -1,0 +1,256 @@
+//! What a session is: its identity, its agents in join order, whether it is
+//! still open, and the checks every store applies before creating one.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::agent::check_label;
+use crate::error::{Error, Result};
+
+/// A UUID (v7, so ids sort by creation) newtype with `new`, `Default`,
+/// `Display`, serde as the bare UUID and a `FromStr` that names `$what`
+/// when it refuses. The two session ids are the same code under two names.
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(
+            Clone,
+            Copy,
+            Debug,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub ::uuid::Uuid);
+
+        impl $name {
+            /// A fresh id.
+            pub fn new() -> Self {
+                $name(::uuid::Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::error::Error;
+
+            fn from_str(s: &str) -> $crate::error::Result<Self> {
+                ::uuid::Uuid::parse_str(s).map($name).map_err(|e| {
+                    $crate::error::Error::invalid(format!(concat!("bad ", $what, " {:?}: {}"), s, e))
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use uuid_id;
+
+uuid_id!(
+    /// A session's identity: a fresh UUID (v7) per session.
+    SessionId,
+    "session id"
+);
+
+/// Whether a session still takes members, state and utterances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    /// Agents may join, speak and change its state.
+    Open,
+    /// Read-only: its agents, state and conversation are kept. Final.
+    Closed,
+}
+
+impl SessionStatus {
+    /// Its stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Open => "open",
+            SessionStatus::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SessionStatus {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "open" => Ok(SessionStatus::Open),
+            "closed" => Ok(SessionStatus::Closed),
+            other => Err(Error::invalid(format!(
+                "unknown session status {other:?} (expected open or closed)"
+            ))),
+        }
+    }
+}
+
+/// A session to create.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// Its name (1–128 bytes, no control characters; need not be unique).
+    pub name: String,
+    /// The agents in it from the start, in join order; each name once. May
+    /// be empty: agents can join later.
+    pub agents: Vec<String>,
+    /// A JSON object of the caller's; `{}` unless set.
+    pub state: Value,
+}
+
+impl NewSession {
+    /// A session named `name` with no agents and an empty state.
+    pub fn new(name: impl Into<String>) -> Self {
+        NewSession {
+            name: name.into(),
+            agents: Vec::new(),
+            state: Value::Object(Default::default()),
+        }
+    }
+
+    /// Sets its agents, in join order.
+    pub fn agents<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.agents = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets its state object.
+    pub fn state(mut self, state: Value) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// Checks it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the problem: a bad session or agent
+    /// name, an agent listed twice, a state that is not an object.
+    pub fn check(&self) -> Result<()> {
+        check_label("session name", &self.name)?;
+        let mut seen = HashSet::with_capacity(self.agents.len());
+        for agent in &self.agents {
+            check_label("agent name", agent)?;
+            if !seen.insert(agent.as_str()) {
+                return Err(Error::invalid(format!(
+                    "duplicate agent name {agent:?} in session {:?}",
+                    self.name
+                )));
+            }
+        }
+        check_state(&self.state)
+    }
+}
+
+/// Checks a session's state: a JSON object.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for anything else.
+pub(crate) fn check_state(state: &Value) -> Result<()> {
+    if !state.is_object() {
+        return Err(Error::invalid("session state must be a JSON object"));
+    }
+    Ok(())
+}
+
+/// A stored session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Its id.
+    pub id: SessionId,
+    /// Its name.
+    pub name: String,
+    /// Its agents' names, in join order.
+    pub agents: Vec<String>,
+    /// Open or closed.
+    pub status: SessionStatus,
+    /// The caller's JSON object.
+    pub state: Value,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was closed; `None` while open.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Session {
+    /// Whether `agent` is one of its agents.
+    pub fn has_agent(&self, agent: &str) -> bool {
+        self.agents.iter().any(|a| a == agent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn new_sessions_are_checked() {
+        assert!(NewSession::new("review").check().is_ok());
+        assert!(NewSession::new("review")
+            .agents(["planner", "coder"])
+            .state(json!({ "goal": "ship" }))
+            .check()
+            .is_ok());
+        let cases = [
+            (NewSession::new(""), "bad session name"),
+            (NewSession::new("x".repeat(129)), "bad session name"),
+            (NewSession::new("a\tb"), "bad session name"),
+            (NewSession::new("s").agents([""]), "bad agent name"),
+            (
+                NewSession::new("s").agents(["a", "b", "a"]),
+                "duplicate agent name \"a\" in session \"s\"",
+            ),
+            (NewSession::new("s").state(json!([1])), "JSON object"),
+        ];
+        for (new, expected) in cases {
+            let err = new.check().expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn ids_and_statuses_round_trip() {
+        for s in [SessionStatus::Open, SessionStatus::Closed] {
+            assert_eq!(s.as_str().parse::<SessionStatus>().expect("parse"), s);
+        }
+        assert!("ajar".parse::<SessionStatus>().is_err());
+        let id = SessionId::new();
+        assert_eq!(id.to_string().parse::<SessionId>().expect("id"), id);
+        let err = "nope"
+            .parse::<SessionId>()
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("bad session id"), "{err}");
+    }
+}

@@ -1,0 +1,4 @@
+SELECT id, name, status, state, created_at, closed_at,
+       (SELECT json_group_array(agent_name ORDER BY position)
+        FROM hive_session_agents WHERE session_id = s.id) AS agents
+FROM hive_sessions s WHERE id = ?
