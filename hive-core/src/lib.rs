@@ -13,9 +13,11 @@
 //!   memory tiers), compression.
 //! - [`openai`]: clients for OpenAI-compatible APIs (OpenAI, Ollama, vLLM,
 //!   TEI): the remote embedder and chat completions for summaries.
-//! - [`agent`]: the agent registry (being built): who exists, what they can
-//!   do, whether they are alive.
-//! - [`session`]: sessions of agents and their conversations (being built).
+//! - [`agent`]: agents — the [`agent::Agent`] trait, the registry of who
+//!   exists and is alive, and the orchestrator that runs them.
+//! - [`Hive`]: the facade wiring it all from the embedded default or from
+//!   Redis and Postgres URLs.
+//! - [`session`]: sessions of agents and their conversations.
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
@@ -25,6 +27,7 @@ pub mod conformance;
 pub mod context;
 pub(crate) mod embedded;
 pub mod error;
+pub mod hive;
 pub mod openai;
 pub(crate) mod postgres_schema;
 pub mod queue;
@@ -33,3 +36,4 @@ pub mod session;
 pub(crate) mod time;
 
 pub use error::{Error, Result};
+pub use hive::Hive;

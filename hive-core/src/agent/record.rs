@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::queue::prepare::check_capability;
+use crate::queue::WorkerId;
 
 /// The longest agent name or kind, in bytes.
 pub const MAX_AGENT_NAME: usize = 128;
@@ -27,6 +28,19 @@ impl AgentId {
     /// A fresh id.
     pub fn new() -> Self {
         AgentId(Uuid::now_v7())
+    }
+
+    /// The queue worker id this agent claims tasks under: `agent-<id>`, so
+    /// [`crate::queue::Task::worker`] names the agent that ran (or runs) a
+    /// task, and a dead agent's leases can be ended by id.
+    pub fn worker_id(&self) -> WorkerId {
+        WorkerId::from_unique(format!("agent-{}", self.0))
+    }
+
+    /// The agent behind a worker id made by [`AgentId::worker_id`].
+    pub fn from_worker(worker: &str) -> Option<AgentId> {
+        let id = worker.strip_prefix("agent-")?;
+        Uuid::parse_str(id).ok().map(AgentId)
     }
 }
 

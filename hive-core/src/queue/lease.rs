@@ -52,6 +52,12 @@ impl WorkerId {
         WorkerId(format!("{prefix}-{}", &id[..12]))
     }
 
+    /// An id made from text that is itself unique per process start (an
+    /// agent's registration id, which is never reused).
+    pub(crate) fn from_unique(id: String) -> Self {
+        WorkerId(id)
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -180,19 +180,17 @@ impl Worker {
     }
 
     async fn run(self, stop: CancellationToken) -> WorkerReport {
-        let shared = Arc::new(Shared {
-            queue: self.queue,
-            handler: self.handler,
-            claim: ClaimRequest {
+        let shared = Runner::new(
+            self.queue,
+            self.handler,
+            ClaimRequest {
                 worker: self.id.clone(),
                 capabilities: self.config.capabilities.clone(),
                 max: 1,
                 lease: self.config.lease,
             },
-            counters: Counters::default(),
-            abort: CancellationToken::new(),
-            stop: stop.clone(),
-        });
+            stop.clone(),
+        );
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let running = TaskTracker::new();
         let mut next_reap = tokio::time::Instant::now();
@@ -263,11 +261,11 @@ impl Worker {
             .is_err()
         {
             tracing::info!(worker = %self.id, "grace period over: cancelling running tasks");
-            shared.abort.cancel();
+            shared.abort();
             running.wait().await;
         }
         tracing::debug!(worker = %self.id, "worker stopped");
-        shared.counters.report()
+        shared.report()
     }
 }
 
@@ -285,8 +283,11 @@ impl WorkerHandle {
     }
 }
 
-/// What every running slot needs.
-struct Shared {
+/// Runs claimed attempts for one claimant (a [`Worker`], or an agent of the
+/// agent dispatcher): heartbeats, the hard timeout, panic capture, the answer
+/// to the queue and `complete_and_claim` chaining. What every running slot
+/// needs.
+pub(crate) struct Runner {
     queue: Arc<dyn Queue>,
     handler: Arc<dyn TaskHandler>,
     claim: ClaimRequest,
@@ -307,10 +308,43 @@ enum Outcome {
     Interrupted,
 }
 
-impl Shared {
+impl Runner {
+    /// A runner claiming with `claim` (its worker id and capabilities); it
+    /// stops chaining new work once `stop` fires.
+    pub(crate) fn new(
+        queue: Arc<dyn Queue>,
+        handler: Arc<dyn TaskHandler>,
+        claim: ClaimRequest,
+        stop: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Runner {
+            queue,
+            handler,
+            claim,
+            counters: Counters::default(),
+            abort: CancellationToken::new(),
+            stop,
+        })
+    }
+
+    /// The claim this runner makes (worker id, capabilities, lease).
+    pub(crate) fn claim(&self) -> &ClaimRequest {
+        &self.claim
+    }
+
+    /// Cancels every running attempt; their leases are given back.
+    pub(crate) fn abort(&self) {
+        self.abort.cancel();
+    }
+
+    /// What the runner did so far.
+    pub(crate) fn report(&self) -> WorkerReport {
+        self.counters.report()
+    }
+
     /// Runs leases one after another in one concurrency slot: after a success
     /// it completes and claims the next task in one call.
-    async fn run_slot(self: Arc<Self>, mut lease: Lease, _permit: OwnedSemaphorePermit) {
+    pub(crate) async fn run_slot(self: Arc<Self>, mut lease: Lease, _permit: OwnedSemaphorePermit) {
         loop {
             let key = lease.key();
             match self.run_attempt(lease).await {

@@ -8,6 +8,7 @@ mod context_engine;
 mod context_postgres;
 mod context_retrieval;
 mod context_sqlite;
+mod fleet;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;

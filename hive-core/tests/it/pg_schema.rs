@@ -50,6 +50,16 @@ impl TestSchema {
             .connect_lazy_with(options)
     }
 
+    /// A URL whose connections work in the schema (then in `public`, where
+    /// the `vector` type lives), for code that opens its own pools.
+    pub fn url(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{sep}options=-c%20search_path%3D{}%2Cpublic",
+            self.url, self.name
+        )
+    }
+
     /// Drops the schema and everything in it.
     pub async fn drop_schema(&self) {
         self.execute(&format!("DROP SCHEMA {} CASCADE", self.name))

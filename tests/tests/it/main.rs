@@ -2,6 +2,7 @@
 
 mod broker_crash;
 mod crash;
+mod fleet_processes;
 mod restart;
 mod tidy;
 
@@ -9,7 +10,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-/// A `hive-test-worker` child process, killed (SIGKILL) when dropped.
+/// A `hive-test-worker` (or `hive-test-agents`) child process, killed
+/// (SIGKILL) when dropped.
 pub struct Process {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
@@ -17,11 +19,21 @@ pub struct Process {
 
 impl Process {
     pub fn start(args: &[&str]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hive-test-worker"))
+        Self::start_bin(env!("CARGO_BIN_EXE_hive-test-worker"), args)
+    }
+
+    /// A `hive-test-agents` process (see its docs for the arguments).
+    pub fn agents(args: &[&str]) -> Process {
+        Self::start_bin(env!("CARGO_BIN_EXE_hive-test-agents"), args)
+    }
+
+    fn start_bin(bin: &str, args: &[&str]) -> Process {
+        let mut child = Command::new(bin)
             .args(args)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("start hive-test-worker");
+            .expect("start a test process");
         let stdout: ChildStdout = child.stdout.take().expect("stdout");
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -43,6 +55,44 @@ impl Process {
                 Ok(line) if line.starts_with(prefix) => return line,
                 Ok(_) => {}
                 Err(e) => panic!("no line starting with {prefix:?} within {within:?}: {e}"),
+            }
+        }
+    }
+
+    /// Every line printed from now until `within` passes or the process
+    /// ends, whichever is first.
+    pub fn lines_until(&self, within: Duration) -> Vec<String> {
+        let until = std::time::Instant::now() + within;
+        let mut lines = Vec::new();
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+        {
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// Closes its stdin (which asks `hive-test-agents` to shut down), waits
+    /// up to `within` for it to exit, and answers whether it exited
+    /// successfully and what it printed meanwhile.
+    pub fn finish(mut self, within: Duration) -> (bool, Vec<String>) {
+        drop(self.child.stdin.take());
+        let until = std::time::Instant::now() + within;
+        let mut lines = Vec::new();
+        loop {
+            while let Ok(line) = self.lines.try_recv() {
+                lines.push(line);
+            }
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    lines.extend(self.lines_until(Duration::from_millis(200)));
+                    return (status.success(), lines);
+                }
+                Ok(None) if std::time::Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => return (false, lines),
             }
         }
     }

@@ -1,0 +1,258 @@
+//! The per-process dispatch loop: claims tasks for the agents running in
+//! this process, least loaded first, and runs each on its agent.
+//!
+//! Capability routing is the queue's own: every claim is made with one
+//! agent's capabilities and worker id, so the queue never hands an agent a
+//! task it cannot do. Load preference is ours: on every wake-up the loop
+//! offers work to the local agents in the documented order — fewest running
+//! tasks first, then name — one task per agent per round, so an idle agent
+//! gets a new task before a busy one. Across processes there is no
+//! coordination: each process offers work to its own agents as fast as it
+//! can, and an agent at its concurrency limit never claims.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::behaviour::Agent;
+use super::context::{AgentContext, SESSION_HEADER};
+use super::orchestrator::Inner;
+use super::record::AgentId;
+use crate::broker::{Nack, Subscriber, SubscriberOptions, SubscriptionSpec};
+use crate::queue::worker::{Runner, TaskContext, TaskHandler};
+use crate::queue::{ClaimRequest, Task, TaskFailure};
+use crate::session::SessionId;
+
+/// An agent running in this process.
+pub(crate) struct LocalAgent {
+    pub(crate) id: AgentId,
+    pub(crate) name: Arc<str>,
+    pub(crate) capabilities: BTreeSet<String>,
+    pub(crate) agent: Arc<dyn Agent>,
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) concurrency: usize,
+    /// Its running attempts and its message loop.
+    pub(crate) running: TaskTracker,
+    /// Fired when it stops taking work (terminate, restart, shutdown).
+    pub(crate) stop: CancellationToken,
+    /// Restarts left under its policy.
+    pub(crate) restarts_left: u32,
+    pub(crate) options: super::orchestrator::SpawnOptions,
+}
+
+impl LocalAgent {
+    /// Attempts running now: the load it reports.
+    pub(crate) fn load(&self) -> u32 {
+        let used = self
+            .concurrency
+            .saturating_sub(self.slots.available_permits());
+        u32::try_from(used).unwrap_or(u32::MAX)
+    }
+}
+
+/// Runs an agent's tasks as a queue [`TaskHandler`].
+pub(crate) struct AgentTasks {
+    pub(crate) agent: Arc<dyn Agent>,
+    pub(crate) base: AgentContext,
+}
+
+#[async_trait]
+impl TaskHandler for AgentTasks {
+    async fn handle(&self, task: Task, cx: TaskContext) -> Result<Value, TaskFailure> {
+        let cx = self
+            .base
+            .with_cancellation(cx.cancelled)
+            .for_attempt(cx.lease, cx.attempt);
+        self.agent.process_task(task, cx).await
+    }
+}
+
+/// The claim loop; runs until the orchestrator stops.
+pub(crate) async fn run(inner: Arc<Inner>) {
+    let mut next_reap = tokio::time::Instant::now();
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        if inner.stop.is_cancelled() {
+            return;
+        }
+        if tokio::time::Instant::now() >= next_reap {
+            if let Err(e) = inner.queue.reap().await {
+                tracing::warn!(error = %e, "reap failed");
+            }
+            next_reap = tokio::time::Instant::now() + inner.config.reap_interval;
+        }
+        let round = claim_round(&inner).await;
+        let until_reap = next_reap.saturating_duration_since(tokio::time::Instant::now());
+        match round {
+            Round::Claimed => {
+                backoff = Duration::from_millis(50);
+            }
+            Round::Idle { free } => {
+                backoff = Duration::from_millis(50);
+                let wait = inner
+                    .config
+                    .poll_interval
+                    .min(until_reap)
+                    .max(Duration::from_millis(1));
+                // With free slots, new work is what we wait for; without,
+                // a slot freeing (or an agent arriving) is.
+                tokio::select! {
+                    r = inner.queue.wait_for_work(wait), if free => {
+                        if let Err(e) = r {
+                            tracing::warn!(error = %e, "waiting for work failed");
+                            sleep_or_stop(&inner.stop, inner.config.poll_interval).await;
+                        }
+                    }
+                    () = tokio::time::sleep(wait), if !free => {}
+                    () = inner.changed.notified() => {}
+                    () = inner.stop.cancelled() => return,
+                }
+            }
+            Round::Failed => {
+                sleep_or_stop(&inner.stop, backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+enum Round {
+    /// At least one task was claimed: go again at once.
+    Claimed,
+    /// Nothing claimed; `free` says whether any agent had a free slot.
+    Idle { free: bool },
+    /// The queue failed.
+    Failed,
+}
+
+/// One pass over the local agents, least loaded first, claiming at most one
+/// task each. An agent whose capabilities are a subset of a set that just
+/// came back empty is skipped: the queue has nothing it could take either.
+async fn claim_round(inner: &Arc<Inner>) -> Round {
+    let mut agents = inner.local_agents();
+    agents.sort_by(|a, b| a.load().cmp(&b.load()).then_with(|| a.name.cmp(&b.name)));
+    let mut exhausted: Vec<BTreeSet<String>> = Vec::new();
+    let mut claimed = false;
+    let mut free = false;
+    for agent in agents {
+        if agent.stop.is_cancelled() {
+            continue;
+        }
+        let Ok(permit) = agent.slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        free = true;
+        if exhausted
+            .iter()
+            .any(|set| agent.capabilities.is_subset(set))
+        {
+            continue;
+        }
+        let req = ClaimRequest {
+            max: 1,
+            ..agent.runner.claim().clone()
+        };
+        match inner.queue.claim(&req).await {
+            Ok(mut leases) => match leases.pop() {
+                Some(lease) => {
+                    claimed = true;
+                    let changed = inner.clone();
+                    let runner = agent.runner.clone();
+                    agent.running.spawn(async move {
+                        runner.run_slot(lease, permit).await;
+                        changed.changed.notify_one();
+                    });
+                }
+                None => exhausted.push(agent.capabilities.clone()),
+            },
+            Err(e) => {
+                tracing::warn!(agent = %agent.name, error = %e, "claim failed");
+                return Round::Failed;
+            }
+        }
+    }
+    if claimed {
+        Round::Claimed
+    } else {
+        Round::Idle { free }
+    }
+}
+
+async fn sleep_or_stop(stop: &CancellationToken, pause: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(pause) => {}
+        () = stop.cancelled() => {}
+    }
+}
+
+/// Feeds an agent's inbox (its durable subscription, named after it) to its
+/// message handler, one message at a time, until the agent stops. A handler
+/// error has the message redelivered after a pause.
+pub(crate) async fn message_loop(inner: Arc<Inner>, agent: Arc<LocalAgent>, base: AgentContext) {
+    let spec = match SubscriptionSpec::agent(&agent.name) {
+        Ok(spec) => spec,
+        Err(e) => {
+            tracing::error!(agent = %agent.name, error = %e, "cannot subscribe to the inbox");
+            return;
+        }
+    };
+    let options = SubscriberOptions {
+        consumer: format!("agent-{}", agent.id),
+        batch: 16,
+        wait: inner.config.poll_interval.max(Duration::from_millis(50)),
+        ..SubscriberOptions::default()
+    };
+    let mut inbox = match Subscriber::new(inner.services.broker.clone(), spec, options).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(agent = %agent.name, error = %e, "cannot subscribe to the inbox");
+            return;
+        }
+    };
+    loop {
+        let delivery = tokio::select! {
+            d = inbox.next() => d,
+            () = agent.stop.cancelled() => return,
+        };
+        let delivery = match delivery {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(agent = %agent.name, error = %e, "the inbox failed");
+                return;
+            }
+        };
+        let mut cx = base.with_cancellation(agent.stop.child_token());
+        if let Some(session) = delivery
+            .message
+            .headers
+            .get(SESSION_HEADER)
+            .and_then(|s| s.parse::<SessionId>().ok())
+        {
+            cx = cx.in_session(session);
+        }
+        let answer = match agent.agent.on_message(delivery.clone(), cx).await {
+            Ok(()) => inbox.ack(&delivery).await,
+            Err(failure) => {
+                tracing::info!(agent = %agent.name, error = %failure.error, "message handler failed; redelivering later");
+                inbox
+                    .nack(
+                        &delivery,
+                        Nack::Retry {
+                            after: Duration::from_secs(1),
+                        },
+                    )
+                    .await
+            }
+        };
+        if let Err(e) = answer {
+            tracing::warn!(agent = %agent.name, error = %e, "could not answer a delivery; it will be redelivered");
+        }
+    }
+}

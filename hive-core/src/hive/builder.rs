@@ -1,0 +1,190 @@
+//! [`HiveBuilder`]: where a hive keeps its state, chosen by URLs, with the
+//! embedded default when nothing is said.
+//!
+//! - `embedded(path)` (the default, at `./hive.db`): everything in one
+//!   SQLite file.
+//! - `redis(url)` + `postgres(url)`: the distributed setup — queue and
+//!   broker on Redis; registry, sessions, message history and context on
+//!   Postgres (with pgvector).
+//! - `postgres(url)` alone: queue too on Postgres; the broker then needs
+//!   Redis or the embedded file, so [`HiveBuilder::build`] refuses it with
+//!   a clear error rather than pick one silently.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Hive;
+use crate::agent::{self, AgentOrchestrator, Liveness, OrchestratorConfig, Services};
+use crate::broker::{self, BrokerConfig};
+use crate::context::{ContextEngine, EmbeddingService, OfflineEmbedder};
+use crate::error::{Error, Result};
+use crate::queue::{self, QueueConfig};
+use crate::session;
+
+/// The default embedded file.
+pub const DEFAULT_EMBEDDED_PATH: &str = "hive.db";
+
+enum ContextChoice {
+    Offline,
+    Embedder(Arc<dyn EmbeddingService>),
+    Disabled,
+}
+
+/// Configures and starts a [`Hive`]. Defaults are documented per method.
+pub struct HiveBuilder {
+    embedded: String,
+    redis: Option<String>,
+    postgres: Option<String>,
+    queue: QueueConfig,
+    broker: BrokerConfig,
+    orchestrator: OrchestratorConfig,
+    context: ContextChoice,
+}
+
+impl Default for HiveBuilder {
+    fn default() -> Self {
+        HiveBuilder {
+            embedded: format!("sqlite://{DEFAULT_EMBEDDED_PATH}"),
+            redis: None,
+            postgres: None,
+            queue: QueueConfig::default(),
+            broker: BrokerConfig::default(),
+            orchestrator: OrchestratorConfig::default(),
+            context: ContextChoice::Offline,
+        }
+    }
+}
+
+impl HiveBuilder {
+    /// Keeps everything not given a Redis or Postgres URL in the SQLite
+    /// file at `path` (created if missing). Default `./hive.db`.
+    pub fn embedded(mut self, path: impl AsRef<Path>) -> Self {
+        self.embedded = format!("sqlite://{}", path.as_ref().display());
+        self
+    }
+
+    /// Keeps the embedded state in memory: nothing survives the process.
+    pub fn memory(mut self) -> Self {
+        self.embedded = "sqlite::memory:".into();
+        self
+    }
+
+    /// Puts the queue and the broker on Redis at `url`.
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.redis = Some(url.into());
+        self
+    }
+
+    /// Puts the registry, sessions and context (and the queue, without
+    /// Redis) on Postgres at `url`.
+    pub fn postgres(mut self, url: impl Into<String>) -> Self {
+        self.postgres = Some(url.into());
+        self
+    }
+
+    /// The queue's configuration (name, lease, retries…). Default
+    /// [`QueueConfig::default`].
+    pub fn queue_config(mut self, config: QueueConfig) -> Self {
+        self.queue = config;
+        self
+    }
+
+    /// The broker's configuration. Default [`BrokerConfig::default`].
+    pub fn broker_config(mut self, config: BrokerConfig) -> Self {
+        self.broker = config;
+        self
+    }
+
+    /// The orchestrator's configuration (heartbeats, grace…). Default
+    /// [`OrchestratorConfig::default`].
+    pub fn orchestrator_config(mut self, config: OrchestratorConfig) -> Self {
+        self.orchestrator = config;
+        self
+    }
+
+    /// Heartbeat interval (unhealthy after 2 missed, dead after 4). Default
+    /// 30 s.
+    pub fn heartbeat_every(mut self, interval: std::time::Duration) -> Self {
+        self.orchestrator.liveness = Liveness::every(interval);
+        self
+    }
+
+    /// Embeds context with `embedder` instead of the offline default.
+    pub fn embedder(mut self, embedder: Arc<dyn EmbeddingService>) -> Self {
+        self.context = ContextChoice::Embedder(embedder);
+        self
+    }
+
+    /// Runs without a context engine (agents' `store_context` and
+    /// `search_context` then answer [`Error::NotSupported`]).
+    pub fn without_context(mut self) -> Self {
+        self.context = ContextChoice::Disabled;
+        self
+    }
+
+    /// Opens every store (running migrations) and starts the orchestrator
+    /// on the current Tokio runtime.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for bad URLs or configuration, or Postgres
+    /// without Redis; [`Error::Backend`] when a store cannot be reached.
+    pub async fn build(self) -> Result<Hive> {
+        let store_url = self
+            .postgres
+            .clone()
+            .unwrap_or_else(|| self.embedded.clone());
+        let queue_url = self
+            .redis
+            .clone()
+            .or_else(|| self.postgres.clone())
+            .unwrap_or_else(|| self.embedded.clone());
+        let broker_url = match (&self.redis, &self.postgres) {
+            (Some(redis), _) => redis.clone(),
+            (None, None) => self.embedded.clone(),
+            (None, Some(_)) => return Err(Error::invalid(
+                "a hive on Postgres needs a broker: add .redis(url) (there is no Postgres broker)",
+            )),
+        };
+        let queue = queue::open(&queue_url, self.queue).await?;
+        let broker = broker::open(&broker_url, self.broker).await?;
+        let registry = agent::open(&store_url).await?;
+        let sessions = session::open(&store_url).await?;
+        let context = match self.context {
+            ContextChoice::Disabled => None,
+            ContextChoice::Offline => {
+                let embedder: Arc<dyn EmbeddingService> = Arc::new(OfflineEmbedder::new()?);
+                Some(Arc::new(ContextEngine::open(&store_url, embedder).await?))
+            }
+            ContextChoice::Embedder(embedder) => {
+                Some(Arc::new(ContextEngine::open(&store_url, embedder).await?))
+            }
+        };
+        let services = Services {
+            queue: queue.clone(),
+            broker: broker.clone(),
+            sessions: sessions.clone(),
+            context: context.clone(),
+        };
+        let orchestrator =
+            AgentOrchestrator::start(queue.clone(), registry.clone(), services, self.orchestrator)?;
+        Ok(Hive {
+            queue,
+            broker,
+            registry,
+            sessions,
+            context,
+            orchestrator,
+        })
+    }
+}
+
+impl std::fmt::Debug for HiveBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // URLs may hold passwords: say only which stores are set.
+        f.debug_struct("HiveBuilder")
+            .field("redis", &self.redis.is_some())
+            .field("postgres", &self.postgres.is_some())
+            .field("queue", &self.queue.name)
+            .finish()
+    }
+}

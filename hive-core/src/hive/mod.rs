@@ -1,0 +1,158 @@
+//! The [`Hive`] facade: one value that wires the queue, the broker, the
+//! agent registry, the sessions, the context engine and the orchestrator
+//! together — from the embedded default (one SQLite file) or from Redis and
+//! Postgres URLs — and shuts them all down in order.
+//!
+//! ```
+//! use hive_core::agent::agent_fn;
+//! use hive_core::queue::{NewTask, QueueExt};
+//! use hive_core::Hive;
+//! use serde_json::json;
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> hive_core::Result<()> {
+//! let hive = Hive::builder().memory().without_context().build().await?;
+//! hive.spawn_agent(agent_fn("echo", ["echo"], |task, _cx| async move { Ok(task.payload) }))
+//!     .await?;
+//! let task = hive.submit(NewTask::new("echo", json!({"hi": 1})).requires(["echo"])).await?;
+//! let done = hive.queue().wait_until_final(task.id, Duration::from_secs(10)).await?;
+//! assert_eq!(done.result, Some(json!({"hi": 1})));
+//! hive.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod builder;
+
+use std::sync::Arc;
+
+pub use builder::HiveBuilder;
+
+use crate::agent::{
+    Agent, AgentHandle, AgentOrchestrator, AgentRegistry, SpawnOptions, StopReport, Waiting,
+};
+use crate::broker::Broker;
+use crate::context::ContextEngine;
+use crate::error::{Error, Result};
+use crate::queue::{NewTask, Queue, Submitted, TaskId};
+use crate::session::{NewSession, Session, SessionStore};
+
+/// A running hive: storage, agents and the loops that drive them.
+#[derive(Debug)]
+pub struct Hive {
+    queue: Arc<dyn Queue>,
+    broker: Arc<dyn Broker>,
+    registry: Arc<dyn AgentRegistry>,
+    sessions: Arc<dyn SessionStore>,
+    context: Option<Arc<ContextEngine>>,
+    orchestrator: AgentOrchestrator,
+}
+
+impl Hive {
+    /// Starts configuring a hive (embedded default: `./hive.db`).
+    pub fn builder() -> HiveBuilder {
+        HiveBuilder::default()
+    }
+
+    /// A hive on the embedded default at `path`, with the defaults.
+    ///
+    /// # Errors
+    /// As [`HiveBuilder::build`].
+    pub async fn embedded(path: impl AsRef<std::path::Path>) -> Result<Hive> {
+        Self::builder().embedded(path).build().await
+    }
+
+    /// Submits a task.
+    ///
+    /// # Errors
+    /// As [`Queue::submit_batch`].
+    pub async fn submit(&self, task: NewTask) -> Result<Submitted> {
+        let mut done = self.queue.submit_batch(vec![task]).await?;
+        done.pop()
+            .ok_or_else(|| Error::invalid("the queue answered no task for the submit"))
+    }
+
+    /// Submits tasks atomically (dependencies may point inside the batch).
+    ///
+    /// # Errors
+    /// As [`Queue::submit_batch`].
+    pub async fn submit_batch(&self, tasks: Vec<NewTask>) -> Result<Vec<Submitted>> {
+        self.queue.submit_batch(tasks).await
+    }
+
+    /// Registers `agent` and runs it in this process (one task at a time).
+    ///
+    /// # Errors
+    /// As [`AgentOrchestrator::spawn`].
+    pub async fn spawn_agent(&self, agent: impl Agent) -> Result<AgentHandle> {
+        self.orchestrator.spawn(agent).await
+    }
+
+    /// As [`Hive::spawn_agent`], with options (concurrency, lease, restart
+    /// policy).
+    ///
+    /// # Errors
+    /// As [`AgentOrchestrator::spawn_with`].
+    pub async fn spawn_agent_with(
+        &self,
+        agent: impl Agent,
+        options: SpawnOptions,
+    ) -> Result<AgentHandle> {
+        self.orchestrator.spawn_with(agent, options).await
+    }
+
+    /// Opens a session.
+    ///
+    /// # Errors
+    /// As [`SessionStore::create`].
+    pub async fn create_session(&self, session: NewSession) -> Result<Session> {
+        self.sessions.create(session).await
+    }
+
+    /// Why task `id` is not running.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown task; backend errors.
+    pub async fn why_waiting(&self, id: TaskId) -> Result<Waiting> {
+        let task = self.queue.get(id).await?;
+        self.orchestrator.why_waiting(&task).await
+    }
+
+    /// The task queue.
+    pub fn queue(&self) -> &Arc<dyn Queue> {
+        &self.queue
+    }
+
+    /// The message broker.
+    pub fn broker(&self) -> &Arc<dyn Broker> {
+        &self.broker
+    }
+
+    /// The agent registry (the whole fleet).
+    pub fn registry(&self) -> &Arc<dyn AgentRegistry> {
+        &self.registry
+    }
+
+    /// The sessions and their conversations.
+    pub fn sessions(&self) -> &Arc<dyn SessionStore> {
+        &self.sessions
+    }
+
+    /// The context engine, unless the hive was built without one.
+    pub fn context(&self) -> Option<&Arc<ContextEngine>> {
+        self.context.as_ref()
+    }
+
+    /// The orchestrator (spawn, list, terminate, restart, health).
+    pub fn orchestrator(&self) -> &AgentOrchestrator {
+        &self.orchestrator
+    }
+
+    /// Stops every agent of this process — each finishes its running tasks
+    /// within the grace period, after which they are cancelled and their
+    /// leases given back — marks them stopped, and ends the loops. No task
+    /// is left leased by this process.
+    pub async fn shutdown(self) -> StopReport {
+        self.orchestrator.shutdown().await
+    }
+}

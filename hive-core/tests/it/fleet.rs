@@ -1,0 +1,603 @@
+//! Agents run by the orchestrator through the `Hive` facade, on the
+//! embedded default and on Redis + Postgres: capability routing, load
+//! preference, tasks no agent can take, graceful shutdown, sessions,
+//! restarts, tools, context, and the errors a user meets first.
+//!
+//! The distributed variants need `HIVE_TEST_REDIS_URL` and
+//! `HIVE_TEST_DATABASE_URL` (set by `./scripts/test`); each test has a
+//! Postgres schema and a queue of its own.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hive_core::agent::{
+    agent_fn, tool_fn, AgentFilter, AgentStatus, OrchestratorConfig, SpawnOptions, Waiting,
+};
+use hive_core::conformance::{service_url, unique_name};
+use hive_core::context::NewEntry;
+use hive_core::hive::HiveBuilder;
+use hive_core::queue::{NewTask, QueueConfig, QueueExt, TaskStatus};
+use hive_core::session::NewSession;
+use hive_core::{Error, Hive};
+use serde_json::{json, Value};
+
+use crate::pg_schema::TestSchema;
+
+/// Where a test's hive keeps its state.
+pub enum Place {
+    Embedded(tempfile::TempDir),
+    Distributed { redis: String, schema: TestSchema },
+}
+
+impl Place {
+    fn embedded() -> Option<Place> {
+        tempfile::tempdir().ok().map(Place::Embedded)
+    }
+
+    async fn distributed() -> Option<Place> {
+        let redis = service_url("HIVE_TEST_REDIS_URL")?;
+        let schema = TestSchema::create("fleet").await?;
+        Some(Place::Distributed { redis, schema })
+    }
+
+    /// A builder on this place with fast heartbeats and polling, and no
+    /// context engine (the context test adds it back).
+    fn builder(&self, queue: &str) -> HiveBuilder {
+        let b = Hive::builder()
+            .queue_config(QueueConfig::named(queue))
+            .orchestrator_config(OrchestratorConfig {
+                liveness: hive_core::agent::Liveness::every(Duration::from_millis(200)),
+                poll_interval: Duration::from_millis(20),
+                reap_interval: Duration::from_millis(50),
+                shutdown_grace: Duration::from_secs(5),
+                ..OrchestratorConfig::default()
+            })
+            .without_context();
+        match self {
+            Place::Embedded(dir) => b.embedded(dir.path().join("hive.db")),
+            Place::Distributed { redis, schema } => b.redis(redis).postgres(schema.url()),
+        }
+    }
+
+    async fn hive(&self, queue: &str) -> Hive {
+        self.builder(queue).build().await.expect("build hive")
+    }
+
+    async fn finish(self) {
+        if let Place::Distributed { schema, .. } = self {
+            schema.drop_schema().await;
+        }
+    }
+}
+
+/// Which agent ran each task, by task type.
+type Log = Arc<Mutex<Vec<(String, String, Vec<String>)>>>;
+
+fn logging_agent(name: &str, caps: &[&str], log: &Log) -> hive_core::agent::AgentFn {
+    let log = log.clone();
+    let me = name.to_string();
+    agent_fn(name, caps.iter().copied(), move |task, _cx| {
+        let log = log.clone();
+        let me = me.clone();
+        async move {
+            log.lock().expect("log").push((
+                task.task_type.clone(),
+                me.clone(),
+                task.capabilities.clone(),
+            ));
+            if let Some(ms) = task.payload["sleep_ms"].as_u64() {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            Ok(json!({ "by": me }))
+        }
+    })
+}
+
+async fn wait_all(hive: &Hive, ids: &[hive_core::queue::TaskId]) -> Vec<hive_core::queue::Task> {
+    let mut done = Vec::new();
+    for id in ids {
+        done.push(
+            hive.queue()
+                .wait_until_final(*id, Duration::from_secs(30))
+                .await
+                .expect("task ends"),
+        );
+    }
+    done
+}
+
+pub async fn capability_routing_never_picks_an_agent_lacking_one(place: &Place) {
+    let p = unique_name("route");
+    let hive = place.hive(&p).await;
+    let log = Log::default();
+    let agents = [
+        (format!("{p}-x"), vec!["x"]),
+        (format!("{p}-xy"), vec!["x", "y"]),
+        (format!("{p}-y"), vec!["y"]),
+    ];
+    let mut held = BTreeMap::new();
+    for (name, caps) in &agents {
+        let h = hive
+            .spawn_agent_with(
+                logging_agent(name, caps, &log),
+                SpawnOptions::default().concurrency(2),
+            )
+            .await
+            .expect("spawn");
+        held.insert(name.clone(), (h.id, caps.clone()));
+    }
+    let needs: [&[&str]; 4] = [&["x"], &["y"], &["x", "y"], &[]];
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let need = needs[i % needs.len()];
+        let t = hive
+            .submit(
+                NewTask::new(format!("t{i}"), json!({ "sleep_ms": 5 }))
+                    .requires(need.iter().copied()),
+            )
+            .await
+            .expect("submit");
+        ids.push(t.id);
+    }
+    let done = wait_all(&hive, &ids).await;
+    for task in &done {
+        assert_eq!(task.status, TaskStatus::Completed, "{task:?}");
+        let by = task
+            .result
+            .as_ref()
+            .and_then(|r| r["by"].as_str())
+            .expect("by");
+        let (id, caps) = &held[by];
+        assert!(
+            task.capabilities.iter().all(|c| caps.contains(&c.as_str())),
+            "{by} with {caps:?} ran {:?} needing {:?}",
+            task.task_type,
+            task.capabilities
+        );
+        assert_eq!(task.worker.as_deref(), Some(id.worker_id().as_str()));
+    }
+    let xy_only = done
+        .iter()
+        .filter(|t| t.capabilities.len() == 2)
+        .all(|t| t.result.as_ref().map(|r| r["by"] == format!("{p}-xy")) == Some(true));
+    assert!(
+        xy_only,
+        "tasks needing x and y ran only on the agent with both"
+    );
+    hive.shutdown().await;
+}
+
+pub async fn idle_agents_are_preferred_over_busy_ones(place: &Place) {
+    let p = unique_name("load");
+    let hive = place.hive(&p).await;
+    let log = Log::default();
+    // Same capabilities, two slots each; names fix the tie-break: "a" first.
+    for name in [format!("{p}-a"), format!("{p}-b")] {
+        hive.spawn_agent_with(
+            logging_agent(&name, &["w"], &log),
+            SpawnOptions::default().concurrency(2),
+        )
+        .await
+        .expect("spawn");
+    }
+    let first = hive
+        .submit(NewTask::new("long", json!({ "sleep_ms": 3000 })).requires(["w"]))
+        .await
+        .expect("submit");
+    wait_for(|| log.lock().expect("log").len() == 1).await;
+    // "a" is now running one task, "b" none: the next task goes to "b",
+    // although "a" still has a free slot and sorts first by name.
+    let second = hive
+        .submit(NewTask::new("short", json!({})).requires(["w"]))
+        .await
+        .expect("submit");
+    let done = wait_all(&hive, &[second.id]).await;
+    let by = |t: &hive_core::queue::Task| t.result.as_ref().map(|r| r["by"].clone());
+    assert_eq!(by(&done[0]), Some(json!(format!("{p}-b"))));
+    let long = wait_all(&hive, &[first.id]).await;
+    assert_eq!(by(&long[0]), Some(json!(format!("{p}-a"))));
+    hive.shutdown().await;
+}
+
+pub async fn a_task_no_agent_can_take_stays_pending_and_says_why(place: &Place) {
+    let p = unique_name("why");
+    let hive = place.hive(&p).await;
+    let log = Log::default();
+    hive.spawn_agent(logging_agent(&format!("{p}-plain"), &["plain"], &log))
+        .await
+        .expect("spawn");
+    let t = hive
+        .submit(NewTask::new("solve", json!({})).requires(["quantum"]))
+        .await
+        .expect("submit");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        hive.queue().get(t.id).await.expect("get").status,
+        TaskStatus::Pending
+    );
+    let why = hive.why_waiting(t.id).await.expect("why");
+    assert_eq!(
+        why,
+        Waiting::NoCapableAgent {
+            required: vec!["quantum".into()]
+        }
+    );
+    assert!(why.to_string().contains("quantum"), "{why}");
+    hive.spawn_agent(logging_agent(&format!("{p}-q"), &["quantum"], &log))
+        .await
+        .expect("spawn");
+    let done = wait_all(&hive, &[t.id]).await;
+    assert_eq!(done[0].status, TaskStatus::Completed);
+    assert_eq!(
+        hive.why_waiting(t.id).await.expect("why"),
+        Waiting::NotWaiting(TaskStatus::Completed)
+    );
+    hive.shutdown().await;
+}
+
+pub async fn graceful_shutdown_leaves_no_task_leased(place: &Place) {
+    let p = unique_name("drain");
+    let hive = place
+        .builder(&p)
+        .orchestrator_config(OrchestratorConfig {
+            shutdown_grace: Duration::from_millis(300),
+            poll_interval: Duration::from_millis(20),
+            ..OrchestratorConfig::default()
+        })
+        .build()
+        .await
+        .expect("build");
+    let log = Log::default();
+    hive.spawn_agent_with(
+        logging_agent(&format!("{p}-a"), &["w"], &log),
+        SpawnOptions::default().concurrency(3),
+    )
+    .await
+    .expect("spawn");
+    let mut ids = Vec::new();
+    // Two quick tasks finish within the grace period; three hang past it.
+    for ms in [10, 10, 60_000, 60_000, 60_000] {
+        let t = hive
+            .submit(NewTask::new("job", json!({ "sleep_ms": ms })).requires(["w"]))
+            .await
+            .expect("submit");
+        ids.push(t.id);
+    }
+    wait_for(|| log.lock().expect("log").len() == 5).await;
+    let queue = hive.queue().clone();
+    let registry = hive.registry().clone();
+    let report = hive.shutdown().await;
+    assert_eq!(report.agents, 1);
+    assert_eq!(report.tasks.completed, 2);
+    assert_eq!(report.tasks.released, 3);
+    let stats = queue.stats().await.expect("stats");
+    assert_eq!(
+        stats.get(TaskStatus::Assigned) + stats.get(TaskStatus::InProgress),
+        0
+    );
+    assert_eq!(
+        stats.get(TaskStatus::Pending),
+        3,
+        "the hung tasks are pending again"
+    );
+    let agents = registry.list(&AgentFilter::any()).await.expect("list");
+    assert!(agents.iter().all(|a| a.status == AgentStatus::Stopped));
+}
+
+pub async fn sessions_record_conversations(place: &Place) {
+    let p = unique_name("talk");
+    let hive = place.hive(&p).await;
+    let (ping, pong) = (format!("{p}-ping"), format!("{p}-pong"));
+    let session = hive
+        .create_session(NewSession::new(format!("{p} chat")).agents([ping.clone(), pong.clone()]))
+        .await
+        .expect("session");
+    let sid = session.id;
+    let to = pong.clone();
+    hive.spawn_agent(agent_fn(&ping, ["ping"], move |task, cx| {
+        let to = to.clone();
+        async move {
+            cx.in_session(sid)
+                .send_message(&to, "ping", task.payload.clone())
+                .await
+                .map_err(|e| hive_core::queue::TaskFailure::retryable(e.to_string()))?;
+            Ok(json!("sent"))
+        }
+    }))
+    .await
+    .expect("spawn ping");
+    let back = ping.clone();
+    hive.spawn_agent(
+        agent_fn(&pong, ["pong"], |_t, _cx| async move { Ok(Value::Null) }).on_message(
+            move |delivery, cx| {
+                let back = back.clone();
+                async move {
+                    // The session travels with the message: this reply is
+                    // recorded in it without the handler naming it.
+                    assert!(cx.session().is_some());
+                    cx.send_message(&back, "pong", json!({ "got": delivery.message.payload }))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| hive_core::queue::TaskFailure::retryable(e.to_string()))
+                }
+            },
+        ),
+    )
+    .await
+    .expect("spawn pong");
+    let t = hive
+        .submit(NewTask::new("start", json!({ "n": 1 })).requires(["ping"]))
+        .await
+        .expect("submit");
+    wait_all(&hive, &[t.id]).await;
+    let sessions = hive.sessions().clone();
+    let mut entries = Vec::new();
+    for _ in 0..200 {
+        entries = sessions
+            .conversation(sid, 0, 100)
+            .await
+            .expect("conversation");
+        if entries.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(
+        (
+            entries[0].from_agent.as_str(),
+            entries[0].to_agent.as_deref()
+        ),
+        (ping.as_str(), Some(pong.as_str()))
+    );
+    assert_eq!(entries[0].content["payload"], json!({ "n": 1 }));
+    assert_eq!(
+        (
+            entries[1].from_agent.as_str(),
+            entries[1].to_agent.as_deref()
+        ),
+        (pong.as_str(), Some(ping.as_str()))
+    );
+    assert_eq!(entries[1].content["payload"]["got"], json!({ "n": 1 }));
+    let closed = sessions.close(sid).await.expect("close");
+    assert_eq!(sessions.get(sid).await.expect("get"), closed);
+    assert_eq!(
+        sessions
+            .conversation(sid, 0, 100)
+            .await
+            .expect("read back")
+            .len(),
+        2
+    );
+    hive.shutdown().await;
+}
+
+pub async fn bad_input_gets_clear_errors(place: &Place) {
+    let p = unique_name("bad");
+    let hive = place.hive(&p).await;
+    let noop = |name: &str, caps: &[&str]| {
+        agent_fn(name, caps.iter().copied(), |_t, _cx| async move {
+            Ok(Value::Null)
+        })
+    };
+    let none: &[&str] = &[];
+    let e = hive.spawn_agent(noop(&format!("{p}-none"), none)).await;
+    assert!(
+        matches!(&e, Err(Error::InvalidInput(m)) if m.contains("capabilit")),
+        "{e:?}"
+    );
+    hive.spawn_agent(noop(&format!("{p}-a"), &["w"]))
+        .await
+        .expect("spawn");
+    let e = hive.spawn_agent(noop(&format!("{p}-a"), &["w"])).await;
+    assert!(
+        matches!(&e, Err(Error::Conflict(m)) if m.contains(&format!("{p}-a"))),
+        "{e:?}"
+    );
+    let e = hive
+        .spawn_agent_with(
+            noop(&format!("{p}-zero"), &["w"]),
+            SpawnOptions::default().concurrency(0),
+        )
+        .await;
+    assert!(
+        matches!(&e, Err(Error::InvalidInput(m)) if m.contains("concurrency")),
+        "{e:?}"
+    );
+    let unknown = hive_core::agent::AgentId::new();
+    let e = hive.orchestrator().terminate(unknown).await;
+    assert!(
+        matches!(&e, Err(Error::NotFound { id, .. }) if id == &unknown.to_string()),
+        "{e:?}"
+    );
+    let e = hive
+        .create_session(NewSession::new("dup").agents([format!("{p}-a"), format!("{p}-a")]))
+        .await;
+    assert!(
+        matches!(&e, Err(Error::InvalidInput(m)) if m.contains("duplicate agent name")),
+        "{e:?}"
+    );
+    let e = hive.why_waiting(hive_core::queue::TaskId::new()).await;
+    assert!(matches!(e, Err(Error::NotFound { .. })), "{e:?}");
+    hive.shutdown().await;
+}
+
+pub async fn terminate_and_restart(place: &Place) {
+    let p = unique_name("life");
+    let hive = place.hive(&p).await;
+    let log = Log::default();
+    let name = format!("{p}-a");
+    let first = hive
+        .spawn_agent(logging_agent(&name, &["w"], &log))
+        .await
+        .expect("spawn");
+    // Declared dead while this process still runs it (a stall, a
+    // partition): its restart policy registers it again under a new id.
+    hive.registry()
+        .set_status(first.id, AgentStatus::Dead)
+        .await
+        .expect("mark dead");
+    wait_for(|| {
+        hive.orchestrator()
+            .local()
+            .iter()
+            .any(|h| h.name == name && h.id != first.id)
+    })
+    .await;
+    let second = hive.orchestrator().local()[0].clone();
+    let t = hive
+        .submit(NewTask::new("after", json!({})).requires(["w"]))
+        .await
+        .expect("submit");
+    let done = wait_all(&hive, &[t.id]).await;
+    assert_eq!(
+        done[0].worker.as_deref(),
+        Some(second.id.worker_id().as_str())
+    );
+    // Terminated: stopped in the registry, gone from this process, and a
+    // second terminate is a conflict.
+    let record = hive
+        .orchestrator()
+        .terminate(second.id)
+        .await
+        .expect("terminate");
+    assert_eq!(record.status, AgentStatus::Stopped);
+    assert!(hive.orchestrator().local().is_empty());
+    let e = hive.orchestrator().terminate(second.id).await;
+    assert!(matches!(e, Err(Error::Conflict(_))), "{e:?}");
+    // With the policy Never, a death is final.
+    let third = hive
+        .spawn_agent_with(
+            logging_agent(&name, &["w"], &log),
+            SpawnOptions::default().restart(hive_core::agent::RestartPolicy::Never),
+        )
+        .await
+        .expect("spawn again");
+    hive.registry()
+        .set_status(third.id, AgentStatus::Dead)
+        .await
+        .expect("mark dead");
+    wait_for(|| hive.orchestrator().local().is_empty()).await;
+    hive.shutdown().await;
+}
+
+pub async fn agents_use_tools_and_context(place: &Place) {
+    let p = unique_name("tools");
+    let hive = place
+        .builder(&p)
+        .embedder(Arc::new(
+            hive_core::context::OfflineEmbedder::new().expect("embedder"),
+        ))
+        .build()
+        .await
+        .expect("build");
+    let add = tool_fn(
+        "add",
+        "adds a and b",
+        json!({"type": "object", "required": ["a", "b"]}),
+        |args, _cx| async move {
+            Ok(json!(
+                args["a"].as_i64().unwrap_or(0) + args["b"].as_i64().unwrap_or(0)
+            ))
+        },
+    );
+    let agent = agent_fn(&format!("{p}-a"), ["calc"], |task, cx| async move {
+        let fail = |e: Error| hive_core::queue::TaskFailure::permanent(e.to_string());
+        let sum = cx
+            .execute_tool("add", json!({"a": 2, "b": 3}))
+            .await
+            .map_err(fail)?;
+        let missing = cx.execute_tool("add", json!({"a": 2})).await;
+        let unknown = cx.execute_tool("mul", json!({})).await;
+        cx.store_context(NewEntry::text(
+            task.payload["fact"].as_str().unwrap_or_default(),
+        ))
+        .await
+        .map_err(fail)?;
+        let found = cx
+            .search_context("what colour is the sky", 1)
+            .await
+            .map_err(fail)?;
+        Ok(json!({
+            "sum": sum,
+            "missing": missing.err().map(|e| e.to_string()),
+            "unknown": unknown.err().map(|e| e.to_string()),
+            "found": found.first().map(|f| f.entry.content.clone()),
+            "owner": found.first().and_then(|f| f.entry.agent.clone()),
+        }))
+    })
+    .tool(add);
+    hive.spawn_agent(agent).await.expect("spawn");
+    let t = hive
+        .submit(
+            NewTask::new("calc", json!({"fact": "The sky is blue on a clear day."}))
+                .requires(["calc"]),
+        )
+        .await
+        .expect("submit");
+    let done = wait_all(&hive, &[t.id]).await;
+    let r = done[0].result.clone().expect("result");
+    assert_eq!(r["sum"], json!(5));
+    assert!(
+        r["missing"]
+            .as_str()
+            .is_some_and(|m| m.contains("missing required argument(s) b")),
+        "{r}"
+    );
+    assert!(
+        r["unknown"]
+            .as_str()
+            .is_some_and(|m| m.contains("mul") && m.contains("add")),
+        "{r}"
+    );
+    assert_eq!(r["found"], json!("The sky is blue on a clear day."));
+    assert_eq!(r["owner"], json!(format!("{p}-a")));
+    hive.shutdown().await;
+}
+
+async fn wait_for(mut done: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("condition not met within 10 s");
+}
+
+macro_rules! fleet_tests {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(place) = super::Place::embedded() else { return };
+                    super::$name(&place).await;
+                    place.finish().await;
+                }
+            )*
+        }
+        mod distributed {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(place) = super::Place::distributed().await else { return };
+                    super::$name(&place).await;
+                    place.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+fleet_tests!(
+    capability_routing_never_picks_an_agent_lacking_one,
+    idle_agents_are_preferred_over_busy_ones,
+    a_task_no_agent_can_take_stays_pending_and_says_why,
+    graceful_shutdown_leaves_no_task_leased,
+    sessions_record_conversations,
+    bad_input_gets_clear_errors,
+    terminate_and_restart,
+    agents_use_tools_and_context,
+);
