@@ -161,6 +161,13 @@ async fn claim_round(inner: &Arc<Inner>) -> Round {
         };
         match inner.queue.claim(&req).await {
             Ok(mut leases) => match leases.pop() {
+                Some(lease) if agent.stop.is_cancelled() => {
+                    // Stopped while the claim was on its way: give the task
+                    // back rather than run it on a stopping agent.
+                    if let Err(e) = inner.queue.release(lease.key()).await {
+                        tracing::warn!(agent = %agent.name, error = %e, "could not give back a task; its lease will expire");
+                    }
+                }
                 Some(lease) => {
                     claimed = true;
                     let changed = inner.clone();

@@ -268,7 +268,10 @@ impl Inner {
         spec.check()?;
         let tools = Arc::new(ToolSet::new(agent.tools())?);
         if agent.handles_messages() {
-            crate::broker::SubscriptionSpec::agent(&spec.name)?;
+            // The inbox subscription exists before the spawn returns, so a
+            // message sent to the agent right afterwards is kept for it.
+            let inbox = crate::broker::SubscriptionSpec::agent(&spec.name)?;
+            self.services.broker.subscribe(inbox).await?;
         }
         let record = self.registry.register(spec).await?;
         let name: Arc<str> = Arc::from(record.name.as_str());
