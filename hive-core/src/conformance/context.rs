@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
-use super::unique_name;
+use super::{assert_invalid, unique_name};
 use crate::context::{
     vector, ContextEntry, ContextStore, EntryId, Filter, Kind, ModelSpec, NewEntry, Patch, Tier,
     TierCounts, VectorQuery, MAX_K,
@@ -103,18 +103,6 @@ fn ids_of(hits: &[crate::context::Hit]) -> Vec<EntryId> {
 
 async fn total(store: &dyn ContextStore) -> u64 {
     store.count(&Filter::any()).await.expect("count").total()
-}
-
-fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: &str) {
-    match r {
-        Err(Error::InvalidInput(msg)) => {
-            assert!(
-                msg.contains(expected),
-                "{msg:?} does not mention {expected:?}"
-            )
-        }
-        other => panic!("expected InvalidInput mentioning {expected:?}, got {other:?}"),
-    }
 }
 
 /// Clause 1.

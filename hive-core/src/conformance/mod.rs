@@ -53,7 +53,7 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 /// Fails unless `r` is [`Error::InvalidInput`] whose message mentions
-/// `expected`. Shared by the agent and session suites.
+/// `expected`. Shared by the agent, session and context suites.
 pub(crate) fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: &str) {
     match r {
         Err(Error::InvalidInput(msg)) => {
