@@ -556,6 +556,143 @@ pub async fn agents_use_tools_and_context(place: &Place) {
     hive.shutdown().await;
 }
 
+pub async fn another_process_can_terminate_but_not_restart(place: &Place) {
+    let p = unique_name("remote");
+    // Two hives on one store stand for two processes.
+    let here = place.hive(&p).await;
+    let there = place.hive(&p).await;
+    let log = Log::default();
+    let a = here
+        .spawn_agent(logging_agent(&format!("{p}-a"), &["w"], &log))
+        .await
+        .expect("spawn");
+    let listed = there
+        .orchestrator()
+        .list(&AgentFilter::live())
+        .await
+        .expect("list");
+    assert!(listed.iter().any(|r| r.id == a.id), "the fleet is shared");
+    let e = there.orchestrator().restart(a.id).await;
+    assert!(matches!(e, Err(Error::NotSupported { .. })), "{e:?}");
+    let stopped = there
+        .orchestrator()
+        .terminate(a.id)
+        .await
+        .expect("terminate");
+    assert_eq!(stopped.status, AgentStatus::Stopped);
+    // Its own process notices at its next heartbeat and stops running it,
+    // without restarting it (terminated is not dead).
+    wait_for(|| here.orchestrator().local().is_empty()).await;
+    let t = here
+        .submit(NewTask::new("orphan", json!({})).requires(["w"]))
+        .await
+        .expect("submit");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        here.why_waiting(t.id).await.expect("why"),
+        Waiting::NoCapableAgent {
+            required: vec!["w".into()]
+        }
+    );
+    there.shutdown().await;
+    here.shutdown().await;
+}
+
+pub async fn restart_gives_a_new_id_and_keeps_working(place: &Place) {
+    let p = unique_name("restart");
+    let hive = place.hive(&p).await;
+    let log = Log::default();
+    let old = hive
+        .spawn_agent(logging_agent(&format!("{p}-a"), &["w"], &log))
+        .await
+        .expect("spawn");
+    let new = hive.orchestrator().restart(old.id).await.expect("restart");
+    assert_ne!(new.id, old.id);
+    assert_eq!(new.name, old.name);
+    assert_eq!(
+        hive.registry().get(old.id).await.expect("old").status,
+        AgentStatus::Stopped
+    );
+    let t = hive
+        .submit(NewTask::new("after", json!({})).requires(["w"]))
+        .await
+        .expect("submit");
+    let done = wait_all(&hive, &[t.id]).await;
+    assert_eq!(done[0].worker.as_deref(), Some(new.id.worker_id().as_str()));
+    let e = hive
+        .orchestrator()
+        .restart(hive_core::agent::AgentId::new())
+        .await;
+    assert!(matches!(e, Err(Error::NotFound { .. })), "{e:?}");
+    hive.shutdown().await;
+}
+
+pub async fn failed_message_handling_is_redelivered(place: &Place) {
+    let p = unique_name("inbox");
+    let hive = place.hive(&p).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let name = format!("{p}-moody");
+    hive.spawn_agent(
+        agent_fn(&name, ["w"], |_t, _cx| async move { Ok(Value::Null) }).on_message(
+            move |delivery, cx| {
+                let log = log.clone();
+                async move {
+                    assert!(cx.session().is_none() && cx.lease().is_none());
+                    log.lock().expect("log").push(delivery.deliveries);
+                    if delivery.deliveries == 1 {
+                        Err(hive_core::queue::TaskFailure::retryable("not now"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+        ),
+    )
+    .await
+    .expect("spawn");
+    hive.broker()
+        .publish_batch(vec![hive_core::broker::Message::direct(
+            &name,
+            "hello",
+            json!({}),
+        )
+        .expect("message")])
+        .await
+        .expect("publish");
+    for _ in 0..400 {
+        if seen.lock().expect("log").len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(*seen.lock().expect("log"), vec![1, 2]);
+    // Without a context engine, context calls say so.
+    let t = hive
+        .spawn_agent(agent_fn(
+            &format!("{p}-ctx"),
+            ["ctx"],
+            |_t, cx| async move {
+                let e = cx.store_context(NewEntry::text("x")).await;
+                let f = cx.search_context("x", 1).await;
+                Ok(json!([
+                    matches!(e, Err(Error::NotSupported { .. })),
+                    matches!(f, Err(Error::NotSupported { .. })),
+                    cx.tool_names().is_empty(),
+                ]))
+            },
+        ))
+        .await;
+    t.expect("spawn");
+    let task = hive
+        .submit(NewTask::new("ctx", json!({})).requires(["ctx"]))
+        .await
+        .expect("submit");
+    let done = wait_all(&hive, &[task.id]).await;
+    assert_eq!(done[0].result, Some(json!([true, true, true])));
+    hive.shutdown().await;
+}
+
 async fn wait_for(mut done: impl FnMut() -> bool) {
     for _ in 0..400 {
         if done() {
@@ -600,4 +737,7 @@ fleet_tests!(
     bad_input_gets_clear_errors,
     terminate_and_restart,
     agents_use_tools_and_context,
+    another_process_can_terminate_but_not_restart,
+    restart_gives_a_new_id_and_keeps_working,
+    failed_message_handling_is_redelivered,
 );
