@@ -235,29 +235,7 @@ async fn forget(b: &Arc<dyn Broker>, _topic: &Topic, subs: &[String]) {
 
 /// Deletes every key under `prefix` on the Redis at `url` (best effort).
 async fn drop_prefix(url: &str, prefix: &str) {
-    use fred::interfaces::{ClientLike, KeysInterface};
-    let Ok(config) = fred::prelude::Config::from_url(url) else {
-        return;
-    };
-    let client = fred::prelude::Client::new(config, None, None, None);
-    if client.init().await.is_err() {
-        return;
-    }
-    let mut cursor = "0".to_string();
-    loop {
-        let page: Result<(String, Vec<String>), _> = client
-            .scan_page(cursor, format!("{prefix}:*"), Some(1000), None)
-            .await;
-        let Ok((next, keys)) = page else { break };
-        if !keys.is_empty() {
-            let _: Result<i64, _> = client.del(keys).await;
-        }
-        if next == "0" {
-            break;
-        }
-        cursor = next;
-    }
-    let _ = client.quit().await;
+    let _ = hive_benches::delete_redis_keys(url, &format!("{prefix}:*")).await;
 }
 
 #[tokio::main]

@@ -44,6 +44,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _, Result};
+use hive_benches::memory_mib;
 use hive_core::conformance::unique_name;
 use hive_core::context::postgres::{PostgresContextOptions, PostgresContextStore};
 use hive_core::context::sqlite::SqliteContextStore;
@@ -392,19 +393,6 @@ async fn run_sizes(
         row(backend, size, Some(rate), &m);
     }
     Ok(())
-}
-
-/// One figure of this process's `/proc/self/status` in MiB: `VmRSS`
-/// (resident now) or `VmHWM` (the peak).
-fn memory_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 /// Set (to a store URL) in the child that measures a fresh handle.

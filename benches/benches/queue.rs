@@ -165,27 +165,8 @@ async fn end_to_end(url: &str, label: &str, n: usize, concurrency: usize) -> Res
 /// Removes what the benchmark stored in a shared server: every queue named
 /// `bench-…`. (The SQLite file lives in a temporary directory.)
 async fn clean_up(label: &str, url: &str) -> Result<()> {
-    use fred::interfaces::{ClientLike, KeysInterface};
     match label {
-        "redis" => {
-            let client =
-                fred::prelude::Client::new(fred::prelude::Config::from_url(url)?, None, None, None);
-            client.init().await?;
-            let mut cursor = "0".to_string();
-            loop {
-                let (next, keys): (String, Vec<String>) = client
-                    .scan_page(cursor, "hive:{bench-*".to_string(), Some(1000), None)
-                    .await?;
-                if !keys.is_empty() {
-                    let _: i64 = client.del(keys).await?;
-                }
-                if next == "0" {
-                    break;
-                }
-                cursor = next;
-            }
-            client.quit().await?;
-        }
+        "redis" => hive_benches::delete_redis_keys(url, "hive:{bench-*").await?,
         "postgres" => {
             let pool = sqlx::PgPool::connect(url).await?;
             sqlx::query("DELETE FROM hive_tasks WHERE queue LIKE 'bench-%'")
