@@ -214,7 +214,8 @@ async fn redis_clients(url: &str) -> Result<u64> {
 }
 
 /// Counts the connections Redis accepts between calls, when there is a
-/// Redis (other clients of the same server count too).
+/// Redis (other clients of the same server count too; the counter's own
+/// do not).
 struct ConnectionCount(Option<(String, u64)>);
 
 impl ConnectionCount {
@@ -227,30 +228,33 @@ impl ConnectionCount {
         }))
     }
 
-    /// Connections accepted since the last call, or `-`.
-    async fn lap(&mut self) -> Result<String> {
-        Ok(match &mut self.0 {
-            Some((url, last)) => {
-                let now = redis_connections(url).await?;
-                let opened = now.saturating_sub(*last + 1);
-                *last = now;
-                opened.to_string()
-            }
+    /// Connections accepted since the last call, and clients connected
+    /// now; `None` without Redis.
+    async fn lap(&mut self) -> Result<Option<(u64, u64)>> {
+        let Some((url, last)) = &mut self.0 else {
+            return Ok(None);
+        };
+        let opened = redis_connections(url).await?.saturating_sub(*last + 1);
+        let clients = redis_clients(url).await?;
+        *last = redis_connections(url).await?;
+        Ok(Some((opened, clients)))
+    }
+
+    /// [`ConnectionCount::lap`] for a table cell: `opened/connected`.
+    async fn cell(&mut self) -> Result<String> {
+        Ok(match self.lap().await? {
+            Some((opened, clients)) => format!("{opened}/{clients}"),
             None => "-".into(),
         })
     }
 
-    /// As [`ConnectionCount::lap`], followed by `/` and the clients
-    /// connected now.
-    async fn lap_and_clients(&mut self) -> Result<String> {
-        let opened = self.lap().await?;
-        Ok(match &self.0 {
-            Some((url, _)) => {
-                let clients = redis_clients(url).await?;
-                self.lap().await?;
-                format!("{opened}/{clients}")
+    /// [`ConnectionCount::lap`] for the end of a line.
+    async fn note(&mut self) -> Result<String> {
+        Ok(match self.lap().await? {
+            Some((opened, clients)) => {
+                format!("; Redis: {opened} connections opened, {clients} clients connected")
             }
-            None => opened,
+            None => String::new(),
         })
     }
 }
@@ -438,12 +442,12 @@ async fn measure_configuration(backend: &Backend, agents: usize, samples: usize)
     let outcome = async {
         let mut connections = ConnectionCount::start(backend).await?;
         let mut fleet = spawn_fleet(&hive, agents, false).await?;
-        let spawned = connections.lap_and_clients().await?;
+        let spawned = connections.cell().await?;
         let [p50, p99, max] =
             percentiles(latencies(&hive, &mut fleet, samples, |c| c[0].clone()).await?);
-        let probed = connections.lap_and_clients().await?;
+        let probed = connections.cell().await?;
         let rate = throughput(&hive, &fleet).await?;
-        let ran = connections.lap_and_clients().await?;
+        let ran = connections.cell().await?;
         println!(
             "{:<12} {agents:>7} {samples:>8} {p50:>8.3} {p99:>8.3} {max:>8.3} {rate:>9.0}   \
              {spawned:>8} {probed:>8} {ran:>8}",
@@ -503,27 +507,17 @@ async fn fleet_child(which: &str) -> Result<()> {
     // Each figure is printed as soon as it is measured, so a later failure
     // leaves the earlier ones.
     let outcome = async {
-        let clients_before = match &redis {
-            Some(url) => Some(redis_clients(url).await?),
-            None => None,
-        };
         let mut connections = ConnectionCount::start(&backend).await?;
+        if let Some((_, clients)) = connections.lap().await? {
+            println!("  Redis before the spawns: {clients} clients connected");
+        }
         let mut fleet = spawn_fleet(&hive, n, distinct).await?;
         let rss_spawned = memory_mib("VmRSS:");
-        let spawn_connections = connections.lap().await?;
-        let clients = match (&redis, clients_before) {
-            (Some(url), Some(before)) => format!(
-                " (clients connected: {before} before, {} after)",
-                redis_clients(url).await?
-            ),
-            _ => String::new(),
-        };
-        connections.lap().await?;
         println!(
-            "  spawn {n} agents: {:.2} s ({:.2} ms each); Redis connections opened meanwhile: \
-             {spawn_connections}{clients}",
+            "  spawn {n} agents: {:.2} s ({:.2} ms each){}",
             fleet.spawn_time.as_secs_f64(),
-            fleet.spawn_time.as_secs_f64() * 1e3 / n as f64
+            fleet.spawn_time.as_secs_f64() * 1e3 / n as f64,
+            connections.note().await?
         );
         println!(
             "  resident memory: {rss_start:.1} MiB at start, {rss_before:.1} before the hive, \
@@ -545,23 +539,16 @@ async fn fleet_child(which: &str) -> Result<()> {
         tokio::time::sleep(IDLE).await;
         let idle_wall = idle_start.elapsed().as_secs_f64();
         let cpu = (cpu_seconds()? - cpu_before) / idle_wall * 100.0;
-        let idle_connections = connections.lap().await?;
+        let idle_connections = connections.note().await?;
         let redis_idle = match (&redis, redis_before) {
-            (Some(url), Some(before)) => {
-                let used = redis_cpu(url).await? - before;
-                format!(
-                    ", Redis server {:.1} % of a core ({} clients connected after)",
-                    used / idle_wall * 100.0,
-                    redis_clients(url).await?
-                )
-            }
+            (Some(url), Some(before)) => format!(
+                ", Redis server {:.1} % of a core",
+                (redis_cpu(url).await? - before) / idle_wall * 100.0
+            ),
             _ => String::new(),
         };
         connections.lap().await?;
-        println!(
-            "  idle for {idle_wall:.1} s: this process {cpu:.1} % of a core{redis_idle}; Redis \
-             connections opened: {idle_connections}"
-        );
+        println!("  idle for {idle_wall:.1} s: this process {cpu:.1} % of a core{redis_idle}{idle_connections}");
         // One heartbeat round, as the orchestrator's pulse sends it.
         let start = Instant::now();
         for id in &fleet.ids {
@@ -583,8 +570,8 @@ async fn fleet_child(which: &str) -> Result<()> {
         );
         println!(
             "  submit -> start with {n} agents ({samples} probes): p50 {p50:.3} ms, p99 {p99:.3} \
-             ms, max {max:.3} ms; Redis connections opened: {}",
-            connections.lap().await?
+             ms, max {max:.3} ms{}",
+            connections.note().await?
         );
         println!(
             "  resident memory after the probes {:.1} MiB, peak {:.1} MiB",
