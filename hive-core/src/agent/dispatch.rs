@@ -96,21 +96,12 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             }
             Round::Idle { free } => {
                 backoff = Duration::from_millis(50);
-                let wait = inner
-                    .config
-                    .poll_interval
-                    .min(until_reap)
-                    .max(Duration::from_millis(1));
                 // With free slots, new work is what we wait for; without,
-                // a slot freeing (or an agent arriving) is.
+                // a slot freeing (or an agent arriving) is. Either way the
+                // reaper's turn ends the wait.
                 tokio::select! {
-                    r = inner.queue.wait_for_work(wait), if free => {
-                        if let Err(e) = r {
-                            tracing::warn!(error = %e, "waiting for work failed");
-                            sleep_or_stop(&inner.stop, inner.config.poll_interval).await;
-                        }
-                    }
-                    () = tokio::time::sleep(wait), if !free => {}
+                    () = inner.work.notified(), if free => {}
+                    () = tokio::time::sleep(until_reap.max(Duration::from_millis(1))) => {}
                     () = inner.changed.notified() => {}
                     () = inner.stop.cancelled() => return,
                 }
@@ -120,6 +111,24 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// Waits for work on the queue and rings [`Inner::work`], once per wake-up
+/// or poll interval. A task of its own so the wait is never cancelled
+/// midway (a cancelled wait can swallow a wake-up meant for this process,
+/// or cost a fresh connection) — only at shutdown.
+pub(crate) async fn watch_for_work(inner: Arc<Inner>) {
+    loop {
+        let waited = tokio::select! {
+            r = inner.queue.wait_for_work(inner.config.poll_interval) => r,
+            () = inner.stop.cancelled() => return,
+        };
+        if let Err(e) = waited {
+            tracing::warn!(error = %e, "waiting for work failed");
+            sleep_or_stop(&inner.stop, inner.config.poll_interval).await;
+        }
+        inner.work.notify_one();
     }
 }
 
@@ -136,12 +145,18 @@ enum Round {
 /// task each. An agent whose capabilities are a subset of a set that just
 /// came back empty is skipped: the queue has nothing it could take either.
 async fn claim_round(inner: &Arc<Inner>) -> Round {
-    let mut agents = inner.local_agents();
-    agents.sort_by(|a, b| a.load().cmp(&b.load()).then_with(|| a.name.cmp(&b.name)));
+    // Loads are read once: they change under our feet as tasks finish on
+    // other threads, and a sort whose keys move is not a total order.
+    let mut agents: Vec<(u32, Arc<LocalAgent>)> = inner
+        .local_agents()
+        .into_iter()
+        .map(|a| (a.load(), a))
+        .collect();
+    agents.sort_by(|(la, a), (lb, b)| la.cmp(lb).then_with(|| a.name.cmp(&b.name)));
     let mut exhausted: Vec<BTreeSet<String>> = Vec::new();
     let mut claimed = false;
     let mut free = false;
-    for agent in agents {
+    for (_, agent) in agents {
         if agent.stop.is_cancelled() {
             continue;
         }

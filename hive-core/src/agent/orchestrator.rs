@@ -209,6 +209,8 @@ pub(crate) struct Inner {
     /// Rung when a slot frees or an agent arrives: the dispatch loop looks
     /// again.
     pub(crate) changed: Notify,
+    /// Rung when the queue may have new work (a wake-up or a poll).
+    pub(crate) work: Notify,
     /// Fired at shutdown: the loops end.
     pub(crate) stop: CancellationToken,
     loops: TaskTracker,
@@ -371,12 +373,14 @@ impl AgentOrchestrator {
             monitor,
             agents: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
+            work: Notify::new(),
             stop: CancellationToken::new(),
             loops: TaskTracker::new(),
         });
-        inner.loops.spawn(dispatch::run(inner.clone()));
-        inner.loops.spawn(health::pulse(inner.clone()));
-        inner.loops.spawn(health::sweep_loop(inner.clone()));
+        supervise(&inner, "dispatch", dispatch::run);
+        supervise(&inner, "work watch", dispatch::watch_for_work);
+        supervise(&inner, "heartbeat", health::pulse);
+        supervise(&inner, "health sweep", health::sweep_loop);
         Ok(AgentOrchestrator { inner })
     }
 
@@ -560,6 +564,36 @@ impl AgentOrchestrator {
         self.inner.loops.wait().await;
         total
     }
+}
+
+/// Runs one of the orchestrator's loops until shutdown. A loop that
+/// panics would silently stop dispatch (or heartbeats) for the whole
+/// process, so it is logged and started again after a pause.
+fn supervise<F, Fut>(inner: &Arc<Inner>, name: &'static str, body: F)
+where
+    F: Fn(Arc<Inner>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let inner = inner.clone();
+    let tracker = inner.loops.clone();
+    tracker.spawn(async move {
+        loop {
+            let run = tokio::spawn(body(inner.clone()));
+            match run.await {
+                Err(e) if e.is_panic() && !inner.stop.is_cancelled() => {
+                    tracing::error!(
+                        loop_name = name,
+                        "an orchestrator loop panicked; restarting it"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        () = inner.stop.cancelled() => return,
+                    }
+                }
+                _ => return,
+            }
+        }
+    });
 }
 
 impl std::fmt::Debug for AgentOrchestrator {

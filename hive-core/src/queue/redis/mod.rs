@@ -359,9 +359,26 @@ impl Waiters {
         if let Some(waiter) = idle {
             return Ok(waiter);
         }
-        let client = self.builder.build().map_err(redis_err)?;
-        let task = client.init().await.map_err(redis_err)?;
-        Ok(Waiter { client, task })
+        // The connection is made on a task of its own: a caller that gives
+        // up mid-connect (a `select!` on another wake-up) would otherwise
+        // drop `init`'s future after it spawned the connection task, which
+        // then runs, connected, for good. A result nobody waits for any
+        // more is closed here instead.
+        let builder = self.builder.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let connected = async {
+                let client = builder.build().map_err(redis_err)?;
+                let task = client.init().await.map_err(redis_err)?;
+                Ok::<_, Error>(Waiter { client, task })
+            }
+            .await;
+            if let Err(Ok(orphan)) = tx.send(connected) {
+                orphan.task.abort();
+            }
+        });
+        rx.await
+            .map_err(|_| Error::backend(BACKEND, "the connecting task ended without an answer"))?
     }
 
     fn give_back(&self, waiter: Waiter) {
