@@ -693,6 +693,76 @@ pub async fn failed_message_handling_is_redelivered(place: &Place) {
     hive.shutdown().await;
 }
 
+/// An agent written by hand, relying on every default of the trait.
+struct Doubler {
+    name: String,
+    stopped: Arc<Mutex<bool>>,
+}
+
+#[async_trait::async_trait]
+impl hive_core::agent::Agent for Doubler {
+    fn spec(&self) -> hive_core::agent::AgentSpec {
+        hive_core::agent::AgentSpec::new(&self.name, "doubler", ["double"])
+            .metadata(json!({ "version": 1 }))
+    }
+
+    async fn process_task(
+        &self,
+        task: hive_core::queue::Task,
+        cx: hive_core::agent::AgentContext,
+    ) -> Result<Value, hive_core::queue::TaskFailure> {
+        assert_eq!(cx.agent_name(), self.name);
+        assert_eq!(cx.attempt(), 1);
+        assert!(cx.lease().is_some() && !cx.cancelled().is_cancelled());
+        Ok(json!(task.payload.as_i64().unwrap_or(0) * 2))
+    }
+
+    async fn shutdown(&self) {
+        *self.stopped.lock().expect("flag") = true;
+    }
+}
+
+pub async fn a_hand_written_agent_runs_with_the_defaults(place: &Place) {
+    let p = unique_name("hand");
+    let hive = place.hive(&p).await;
+    let stopped = Arc::new(Mutex::new(false));
+    let h = hive
+        .spawn_agent(Doubler {
+            name: format!("{p}-d"),
+            stopped: stopped.clone(),
+        })
+        .await
+        .expect("spawn");
+    let record = hive.orchestrator().get(h.id).await.expect("record");
+    assert_eq!(
+        (record.kind.as_str(), record.metadata.clone()),
+        ("doubler", json!({ "version": 1 }))
+    );
+    let t = hive
+        .submit(NewTask::new("double", json!(21)).requires(["double"]))
+        .await
+        .expect("submit");
+    let done = wait_all(&hive, &[t.id]).await;
+    assert_eq!(done[0].result, Some(json!(42)));
+    let kinded = agent_fn(&format!("{p}-k"), ["k"], |_t, _cx| async move {
+        Ok(Value::Null)
+    })
+    .kind("tester")
+    .metadata(json!({ "team": "qa" }));
+    assert!(format!("{kinded:?}").contains("tester"));
+    let k = hive.spawn_agent(kinded).await.expect("spawn kinded");
+    assert_eq!(
+        hive.orchestrator().get(k.id).await.expect("record").kind,
+        "tester"
+    );
+    let report = hive.shutdown().await;
+    assert_eq!(report.agents, 2);
+    assert!(
+        *stopped.lock().expect("flag"),
+        "shutdown ran the agent's own shutdown"
+    );
+}
+
 async fn wait_for(mut done: impl FnMut() -> bool) {
     for _ in 0..400 {
         if done() {
@@ -740,4 +810,5 @@ fleet_tests!(
     another_process_can_terminate_but_not_restart,
     restart_gives_a_new_id_and_keeps_working,
     failed_message_handling_is_redelivered,
+    a_hand_written_agent_runs_with_the_defaults,
 );
