@@ -420,6 +420,15 @@ pub async fn bad_input_gets_clear_errors(place: &Place) {
     );
     let e = hive.why_waiting(hive_core::queue::TaskId::new()).await;
     assert!(matches!(e, Err(Error::NotFound { .. })), "{e:?}");
+    // Postgres alone has no broker: refused before anything is opened.
+    let e = Hive::builder()
+        .postgres("postgres://127.0.0.1:1/none")
+        .build()
+        .await;
+    assert!(
+        matches!(&e, Err(Error::InvalidInput(m)) if m.contains("redis")),
+        "{e:?}"
+    );
     hive.shutdown().await;
 }
 
