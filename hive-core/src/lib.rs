@@ -11,6 +11,8 @@
 //! - [`context`]: the context engine — [`context::ContextStore`] on SQLite
 //!   and pgvector, embedders, [`context::ContextEngine`] (ranked search,
 //!   memory tiers), compression.
+//! - [`llm`]: language models — the [`llm::LlmProvider`] contract for the
+//!   Anthropic Messages API and OpenAI-compatible chat completions.
 //! - [`openai`]: clients for OpenAI-compatible APIs (OpenAI, Ollama, vLLM,
 //!   TEI): the remote embedder and chat completions for summaries.
 //! - [`agent`]: agents — the [`agent::Agent`] trait, the registry of who
@@ -28,6 +30,7 @@ pub mod context;
 pub(crate) mod embedded;
 pub mod error;
 pub mod hive;
+pub mod llm;
 pub mod openai;
 pub(crate) mod postgres_schema;
 pub mod queue;
