@@ -221,6 +221,21 @@ impl AgentContext {
         self.tools.names()
     }
 
+    /// This agent's tools as a model sees them: name, description and
+    /// argument schema, sorted by name.
+    pub fn tool_specs(&self) -> Vec<crate::llm::ToolSpec> {
+        self.tools
+            .names()
+            .into_iter()
+            .filter_map(|name| self.tools.get(name))
+            .map(|tool| crate::llm::ToolSpec {
+                name: tool.name().to_string(),
+                description: tool.description().to_string(),
+                input_schema: tool.schema(),
+            })
+            .collect()
+    }
+
     fn engine(&self, operation: &'static str) -> Result<&ContextEngine> {
         self.services.context.as_deref().ok_or(Error::NotSupported {
             operation,

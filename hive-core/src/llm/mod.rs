@@ -7,7 +7,11 @@
 //!   [`ChatMessage`], [`ContentBlock`], [`LlmResponse`], [`StreamEvent`]).
 //! - [`Pricing`]: dollars per million tokens, per model, for
 //!   [`LlmResponse::cost_usd`].
+//! - [`agent::LlmAgent`]: an [`crate::agent::Agent`] that works by talking
+//!   to a model, with a bounded tool loop, built-in tools and spend
+//!   accounting ([`agent::UsageLedger`]).
 
+pub mod agent;
 pub mod message;
 mod pricing;
 

@@ -1,0 +1,326 @@
+//! [`LlmAgent`]: an agent whose work is a conversation with a language
+//! model — a versioned system prompt, the task as the first message, and a
+//! bounded loop of tool calls until the model answers.
+//!
+//! What the model gets wrong comes back to it, not to the queue: malformed
+//! tool arguments, an unknown tool or a path outside the workspace are
+//! answered as tool errors, and the model can try again. What the provider
+//! gets wrong goes to the queue: a transient failure (rate limit, overload,
+//! timeout) fails the attempt as retryable, a refusal as permanent.
+
+mod ledger;
+mod tools;
+mod workspace;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub use ledger::{Spend, UsageLedger};
+pub use tools::{
+    builtin_tools, ReadFile, SearchContext, SendMessage, StoreContext, WriteFile, MAX_READ_BYTES,
+};
+pub use workspace::Workspace;
+
+use super::{ChatMessage, ContentBlock, LlmProvider, LlmRequest, Role, StopReason, Usage};
+use crate::agent::{Agent, AgentContext, AgentSpec, Tool};
+use crate::error::{Error, Result};
+use crate::queue::{Task, TaskFailure};
+
+/// A system prompt with a version, so results and costs can be compared
+/// across prompt changes (the A/B testing to come keys on it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemPrompt {
+    /// E.g. `"v3"` or a date.
+    pub version: String,
+    /// The prompt.
+    pub text: String,
+}
+
+impl SystemPrompt {
+    /// Prompt `text` at `version`.
+    pub fn new(version: impl Into<String>, text: impl Into<String>) -> Self {
+        SystemPrompt {
+            version: version.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// How an LLM agent works. Defaults are documented per field.
+#[derive(Clone, Debug)]
+pub struct LlmAgentConfig {
+    /// The agent's name.
+    pub name: String,
+    /// Its capabilities (at least one).
+    pub capabilities: Vec<String>,
+    /// The system prompt.
+    pub prompt: SystemPrompt,
+    /// The model; `None` uses the provider's default. Default `None`.
+    pub model: Option<String>,
+    /// Tokens per answer. Default 4096.
+    pub max_tokens: u32,
+    /// Sampling temperature. Default `None` (the provider's).
+    pub temperature: Option<f32>,
+    /// Model calls per task before giving up (the bound on the tool loop).
+    /// Default 10.
+    pub max_turns: u32,
+    /// Where the file tools read and write; `None` offers no file tools.
+    /// Default `None`.
+    pub workspace: Option<PathBuf>,
+    /// Whether the built-in tools (context, messages, and files when there
+    /// is a workspace) are offered. Default true.
+    pub builtin_tools: bool,
+}
+
+impl LlmAgentConfig {
+    /// An agent `name` with `capabilities` and `prompt`, with the defaults.
+    pub fn new<I, S>(name: impl Into<String>, capabilities: I, prompt: SystemPrompt) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        LlmAgentConfig {
+            name: name.into(),
+            capabilities: capabilities.into_iter().map(Into::into).collect(),
+            prompt,
+            model: None,
+            max_tokens: 4096,
+            temperature: None,
+            max_turns: 10,
+            workspace: None,
+            builtin_tools: true,
+        }
+    }
+}
+
+/// An agent driven by a language model.
+pub struct LlmAgent {
+    config: LlmAgentConfig,
+    provider: Arc<dyn LlmProvider>,
+    tools: Vec<Arc<dyn Tool>>,
+    ledger: Arc<UsageLedger>,
+}
+
+impl std::fmt::Debug for LlmAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmAgent")
+            .field("config", &self.config)
+            .field("provider", &self.provider)
+            .field(
+                "tools",
+                &self.tools.iter().map(|t| t.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// What an LLM agent stores as a task's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LlmOutcome {
+    /// The model's final text.
+    pub text: String,
+    /// The model that answered last.
+    pub model: String,
+    /// Why it stopped.
+    pub stop_reason: StopReason,
+    /// Model calls made for this attempt.
+    pub turns: u32,
+    /// Tool calls made, in order: name and whether it failed.
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// Tokens used by this attempt.
+    pub usage: Usage,
+    /// Dollars, when the model's price is known.
+    pub cost_usd: Option<f64>,
+    /// The system prompt's version.
+    pub prompt_version: String,
+}
+
+/// One tool call of a task, as logged in its outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallRecord {
+    /// The tool.
+    pub name: String,
+    /// True when the tool (or its arguments) failed.
+    pub is_error: bool,
+}
+
+impl LlmAgent {
+    /// An agent using `provider`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for `max_turns` or `max_tokens` of 0, or a
+    /// workspace that is not a directory.
+    pub fn new(config: LlmAgentConfig, provider: Arc<dyn LlmProvider>) -> Result<Self> {
+        if config.max_turns == 0 || config.max_tokens == 0 {
+            return Err(Error::invalid(
+                "max_turns and max_tokens must be at least 1",
+            ));
+        }
+        let workspace = config.workspace.as_ref().map(Workspace::new).transpose()?;
+        let tools = if config.builtin_tools {
+            builtin_tools(workspace.as_ref())
+        } else {
+            Vec::new()
+        };
+        Ok(LlmAgent {
+            config,
+            provider,
+            tools,
+            ledger: Arc::new(UsageLedger::new()),
+        })
+    }
+
+    /// Gives the agent another tool.
+    pub fn tool(mut self, tool: impl Tool) -> Self {
+        self.tools.push(Arc::new(tool));
+        self
+    }
+
+    /// Records spend in `ledger` (shared with other agents) instead of a
+    /// ledger of its own.
+    pub fn ledger(mut self, ledger: Arc<UsageLedger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
+    /// The ledger this agent records its spend in.
+    pub fn spend(&self) -> &Arc<UsageLedger> {
+        &self.ledger
+    }
+
+    /// The first message: the payload's `prompt` if it is a string, else
+    /// the whole payload as JSON.
+    fn first_message(task: &Task) -> String {
+        match task.payload.get("prompt").and_then(Value::as_str) {
+            Some(p) => p.to_string(),
+            None => task.payload.to_string(),
+        }
+    }
+
+    /// Runs one tool call and answers it as a tool result block.
+    async fn run_tool(
+        &self,
+        id: &str,
+        name: &str,
+        input: &Value,
+        cx: &AgentContext,
+    ) -> (ContentBlock, bool) {
+        let answer = if input.is_object() {
+            cx.execute_tool(name, input.clone()).await
+        } else {
+            Err(Error::invalid(format!(
+                "tool {name}: the arguments must be a JSON object, got {input}"
+            )))
+        };
+        let (content, is_error) = match answer {
+            Ok(Value::String(s)) => (s, false),
+            Ok(v) => (v.to_string(), false),
+            Err(e) => (e.to_string(), true),
+        };
+        tracing::debug!(agent = %self.config.name, tool = name, is_error, "tool call");
+        (
+            ContentBlock::ToolResult {
+                tool_use_id: id.to_string(),
+                content,
+                is_error,
+            },
+            is_error,
+        )
+    }
+}
+
+/// How a provider error fails the attempt: transient ones are retried by
+/// the queue, refusals are not.
+fn failure(e: Error) -> TaskFailure {
+    if e.is_transient() {
+        TaskFailure::retryable(format!("model call failed: {e}"))
+    } else {
+        TaskFailure::permanent(format!("model call refused: {e}"))
+    }
+}
+
+#[async_trait]
+impl Agent for LlmAgent {
+    fn spec(&self) -> AgentSpec {
+        AgentSpec::new(&self.config.name, "llm", self.config.capabilities.clone()).metadata(json!({
+            "provider": self.provider.provider(),
+            "model": self.config.model.as_deref().unwrap_or(self.provider.default_model()),
+            "prompt_version": self.config.prompt.version,
+        }))
+    }
+
+    fn tools(&self) -> Vec<Arc<dyn Tool>> {
+        self.tools.clone()
+    }
+
+    async fn process_task(&self, task: Task, cx: AgentContext) -> Result<Value, TaskFailure> {
+        let mut request = LlmRequest {
+            model: self.config.model.clone(),
+            system: Some(self.config.prompt.text.clone()),
+            messages: vec![ChatMessage::user(Self::first_message(&task))],
+            tools: cx.tool_specs(),
+            max_tokens: self.config.max_tokens,
+            temperature: self.config.temperature,
+        };
+        let mut usage = Usage::default();
+        let mut cost: Option<f64> = None;
+        let mut calls = Vec::new();
+        for turn in 1..=self.config.max_turns {
+            if cx.cancelled().is_cancelled() {
+                return Err(TaskFailure::retryable("cancelled"));
+            }
+            let answer = self.provider.complete(&request).await.map_err(failure)?;
+            self.ledger.record(
+                &self.config.name,
+                Some(task.id),
+                answer.usage,
+                answer.cost_usd,
+            );
+            usage += answer.usage;
+            if let Some(c) = answer.cost_usd {
+                cost = Some(cost.unwrap_or(0.0) + c);
+            }
+            request.messages.push(answer.to_message());
+            let wanted: Vec<(String, String, Value)> = answer
+                .tool_calls()
+                .into_iter()
+                .map(|(id, name, input)| (id.to_string(), name.to_string(), input.clone()))
+                .collect();
+            if wanted.is_empty() {
+                let outcome = LlmOutcome {
+                    text: answer.text(),
+                    model: answer.model.clone(),
+                    stop_reason: answer.stop_reason.clone(),
+                    turns: turn,
+                    tool_calls: calls,
+                    usage,
+                    cost_usd: cost,
+                    prompt_version: self.config.prompt.version.clone(),
+                };
+                return serde_json::to_value(outcome)
+                    .map_err(|e| TaskFailure::permanent(format!("cannot store the outcome: {e}")));
+            }
+            let mut results = Vec::with_capacity(wanted.len());
+            for (id, name, input) in &wanted {
+                let (block, is_error) = self.run_tool(id, name, input, &cx).await;
+                calls.push(ToolCallRecord {
+                    name: name.clone(),
+                    is_error,
+                });
+                results.push(block);
+            }
+            request.messages.push(ChatMessage {
+                role: Role::User,
+                content: results,
+            });
+        }
+        Err(TaskFailure::permanent(format!(
+            "the model was still calling tools after {} turns (max_turns)",
+            self.config.max_turns
+        )))
+    }
+}
