@@ -3,11 +3,13 @@
 //! Ollama, vLLM, llama.cpp server), with tool calls, streaming, retries and
 //! token and cost accounting.
 //!
+//! - [`anthropic`]: the Anthropic Messages API ([`anthropic::AnthropicProvider`]).
 //! - [`message`]: the provider-neutral conversation ([`LlmRequest`],
 //!   [`ChatMessage`], [`ContentBlock`], [`LlmResponse`], [`StreamEvent`]).
 //! - [`Pricing`]: dollars per million tokens, per model, for
 //!   [`LlmResponse::cost_usd`].
 
+pub mod anthropic;
 pub mod message;
 mod pricing;
 
