@@ -3,6 +3,7 @@
 //! Ollama, vLLM, llama.cpp server), with tool calls, streaming, retries and
 //! token and cost accounting.
 //!
+//! - [`anthropic`]: the Anthropic Messages API ([`anthropic::AnthropicProvider`]).
 //! - [`message`]: the provider-neutral conversation ([`LlmRequest`],
 //!   [`ChatMessage`], [`ContentBlock`], [`LlmResponse`], [`StreamEvent`]).
 //! - [`Pricing`]: dollars per million tokens, per model, for
@@ -12,6 +13,7 @@
 //!   accounting ([`agent::UsageLedger`]).
 
 pub mod agent;
+pub mod anthropic;
 pub mod message;
 mod pricing;
 

@@ -412,13 +412,13 @@ struct Failure {
 }
 
 /// Rate limits, server errors and request timeouts may succeed later.
-fn is_retryable(status: StatusCode) -> bool {
+pub(crate) fn is_retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT
         || status.is_server_error()
 }
 
-fn parse_base_url(raw: &str) -> Result<Url> {
+pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {
     let url = Url::parse(raw.trim())
         .map_err(|e| Error::invalid(format!("base URL {raw:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -442,7 +442,7 @@ fn parse_base_url(raw: &str) -> Result<Url> {
 
 /// The server's advice on when to retry, from `retry-after-ms` (OpenAI's,
 /// milliseconds) or `retry-after` (seconds or an HTTP date, RFC 9110).
-fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     parse_retry_after(text("retry-after-ms"), text("retry-after"), now)
 }
@@ -467,7 +467,7 @@ fn parse_retry_after(ms: Option<&str>, after: Option<&str>, now: SystemTime) -> 
 
 /// The error text of an answer: OpenAI's `{"error":{"message":…}}`, TEI's
 /// `{"error":"…"}`, vLLM's `{"message":…}`, else the start of the body.
-fn server_message(body: &[u8]) -> Option<String> {
+pub(crate) fn server_message(body: &[u8]) -> Option<String> {
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
         let candidates = [
             json.pointer("/error/message"),
@@ -492,7 +492,7 @@ fn server_message(body: &[u8]) -> Option<String> {
 }
 
 /// The error and its causes on one line: reqwest's own message is terse.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -20,7 +20,7 @@
 //! - [`OpenAiChat`] makes one non-streaming `/chat/completions` call.
 
 mod chat;
-mod client;
+pub(crate) mod client;
 mod embeddings;
 
 pub use chat::{ChatAnswer, OpenAiChat, OpenAiChatConfig};

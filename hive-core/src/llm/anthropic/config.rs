@@ -1,0 +1,244 @@
+//! Where the Anthropic API is and how to talk to it: the key, the model, the
+//! API version, time limits, retries and prices, each with its default
+//! written where it is defined, so a provider is one struct literal away.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::llm::Pricing;
+
+/// Anthropic's own API. A gateway or a mock is another root; the client
+/// appends `/v1/messages`.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The model used when neither the config nor the request names one.
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4-20250514";
+
+/// The `anthropic-version` header: the wire format this client speaks.
+pub const DEFAULT_API_VERSION: &str = "2023-06-01";
+
+/// How to reach the Anthropic Messages API.
+///
+/// Build it with [`AnthropicConfig::from_env`] or
+/// `AnthropicConfig::default().with_api_key(…)`, then change fields directly.
+/// The key is never logged and never shown: `Debug` prints
+/// `api_key: Some("<redacted>")`, and error messages replace it wherever the
+/// server echoes it.
+///
+/// ```
+/// use std::time::Duration;
+/// use hive_core::llm::anthropic::AnthropicConfig;
+///
+/// let config = AnthropicConfig {
+///     max_retries: 2,
+///     ..AnthropicConfig::default()
+/// }
+/// .with_api_key("sk-ant-not-shown");
+/// assert_eq!(config.timeout, Duration::from_secs(120));
+/// assert_eq!(config.model, "claude-sonnet-4-20250514");
+/// assert!(!format!("{config:?}").contains("sk-ant-not-shown"));
+/// ```
+#[derive(Clone)]
+pub struct AnthropicConfig {
+    /// The API root that `/v1/messages` is appended to, without the version
+    /// segment. Default [`DEFAULT_BASE_URL`].
+    pub base_url: String,
+    /// Sent as `x-api-key`. Required: a provider without one is refused at
+    /// construction. Default none (see [`AnthropicConfig::from_env`]).
+    pub api_key: Option<String>,
+    /// The model of requests that name none. Default [`DEFAULT_MODEL`].
+    pub model: String,
+    /// The `anthropic-version` header. Default [`DEFAULT_API_VERSION`].
+    pub anthropic_version: String,
+    /// Extra headers sent with every request (`anthropic-beta`, a gateway's
+    /// routing header, a test id). Their values are treated like the key:
+    /// never logged or shown. Default none.
+    pub headers: Vec<(String, String)>,
+    /// Limit on one attempt of [`complete`](crate::llm::LlmProvider::complete),
+    /// from connecting to the last byte; for
+    /// [`stream`](crate::llm::LlmProvider::stream), the longest silence: until
+    /// the answer starts, and between two reads of it (a long answer that
+    /// keeps coming is not cut). Default 120 s.
+    pub timeout: Duration,
+    /// Attempts after the first one for a rate limit (429), an overload
+    /// (529), a server error (5xx, 408) or a failed connection or timeout.
+    /// Default 4.
+    pub max_retries: u32,
+    /// Delay before the first retry when the server gives no advice; it
+    /// doubles with every retry. Default 1 s.
+    pub backoff_base: Duration,
+    /// Longest back-off delay. Default 30 s.
+    pub backoff_cap: Duration,
+    /// Longest wait honoured when the server advises one (`retry-after`, in
+    /// seconds or as an HTTP date); longer advice is cut to this. Default
+    /// 60 s.
+    pub max_retry_after: Duration,
+    /// Prices for [`LlmResponse::cost_usd`](crate::llm::LlmResponse::cost_usd).
+    /// Default [`Pricing::list_prices`].
+    pub pricing: Pricing,
+}
+
+impl Default for AnthropicConfig {
+    fn default() -> Self {
+        AnthropicConfig {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            api_key: None,
+            model: DEFAULT_MODEL.to_string(),
+            anthropic_version: DEFAULT_API_VERSION.to_string(),
+            headers: Vec::new(),
+            timeout: Duration::from_secs(120),
+            max_retries: 4,
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+            pricing: Pricing::list_prices(),
+        }
+    }
+}
+
+impl AnthropicConfig {
+    /// The defaults, with the key from `HIVE_ANTHROPIC_API_KEY` (else
+    /// `ANTHROPIC_API_KEY`) and the root from `HIVE_ANTHROPIC_BASE_URL`
+    /// (else `ANTHROPIC_BASE_URL`, else [`DEFAULT_BASE_URL`]). Empty
+    /// variables count as unset; a missing key is reported by
+    /// [`AnthropicProvider::new`](super::AnthropicProvider::new).
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .filter_map(|n| lookup(n))
+                .find(|v| !v.trim().is_empty())
+        };
+        AnthropicConfig {
+            base_url: first(&["HIVE_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"])
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+            api_key: first(&["HIVE_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"]),
+            ..AnthropicConfig::default()
+        }
+    }
+
+    /// Sets the API key.
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets the default model.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// Adds a header sent with every request.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The delay before retry number `retry` (1-based) when the server
+    /// advised none: `min(cap, base · 2^(retry-1))`, then a random point in
+    /// its upper half (`sample` in `[0, 1]`), so clients that failed together
+    /// do not come back together.
+    pub(super) fn backoff(&self, retry: u32, sample: f64) -> Duration {
+        let doublings = retry.saturating_sub(1).min(30);
+        let full = self
+            .backoff_base
+            .saturating_mul(1u32 << doublings)
+            .min(self.backoff_cap);
+        full.mul_f64(0.5 + 0.5 * sample.clamp(0.0, 1.0))
+    }
+}
+
+impl fmt::Debug for AnthropicConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(name, _)| format!("{name}: <redacted>"))
+            .collect();
+        f.debug_struct("AnthropicConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("model", &self.model)
+            .field("anthropic_version", &self.anthropic_version)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_cap", &self.backoff_cap)
+            .field("max_retry_after", &self.max_retry_after)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_values() {
+        let c = AnthropicConfig::default();
+        assert_eq!(c.base_url, "https://api.anthropic.com");
+        assert_eq!(c.api_key, None);
+        assert_eq!(c.model, "claude-sonnet-4-20250514");
+        assert_eq!(c.anthropic_version, "2023-06-01");
+        assert_eq!(c.timeout, Duration::from_secs(120));
+        assert_eq!(c.max_retries, 4);
+        assert_eq!(c.backoff_base, Duration::from_secs(1));
+        assert_eq!(c.backoff_cap, Duration::from_secs(30));
+        assert_eq!(c.max_retry_after, Duration::from_secs(60));
+        assert_eq!(c.pricing, Pricing::list_prices());
+    }
+
+    #[test]
+    fn the_environment_names_key_and_root() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            AnthropicConfig::from_lookup(move |name| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        let c = env(&[]);
+        assert_eq!((c.base_url.as_str(), c.api_key), (DEFAULT_BASE_URL, None));
+        let c = env(&[
+            ("ANTHROPIC_API_KEY", "k2"),
+            ("HIVE_ANTHROPIC_API_KEY", "k1"),
+        ]);
+        assert_eq!(c.api_key.as_deref(), Some("k1"));
+        let c = env(&[("ANTHROPIC_API_KEY", "k2"), ("HIVE_ANTHROPIC_API_KEY", " ")]);
+        assert_eq!(c.api_key.as_deref(), Some("k2"));
+        let c = env(&[("ANTHROPIC_BASE_URL", "http://gateway:8080")]);
+        assert_eq!(c.base_url, "http://gateway:8080");
+    }
+
+    #[test]
+    fn debug_never_shows_the_key_or_header_values() {
+        let c = AnthropicConfig::default()
+            .with_api_key("sk-ant-very-secret")
+            .with_header("anthropic-beta", "beta-secret");
+        let shown = format!("{c:?}");
+        assert!(shown.contains(r#"api_key: Some("<redacted>")"#), "{shown}");
+        assert!(shown.contains("anthropic-beta: <redacted>"), "{shown}");
+        assert!(!shown.contains("sk-ant-very-secret") && !shown.contains("beta-secret"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
+        let c = AnthropicConfig {
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(4),
+            ..AnthropicConfig::default()
+        };
+        assert_eq!(c.backoff(1, 1.0), Duration::from_millis(500));
+        assert_eq!(c.backoff(1, 0.0), Duration::from_millis(250));
+        assert_eq!(c.backoff(3, 1.0), Duration::from_secs(2));
+        assert_eq!(c.backoff(9, 1.0), Duration::from_secs(4));
+        assert_eq!(c.backoff(u32::MAX, 0.0), Duration::from_secs(2));
+    }
+}
