@@ -1,0 +1,193 @@
+//! `LlmAgent` through a real `Hive` against aimock (the Anthropic wire
+//! format): a tool-use round trip that writes a file in the workspace,
+//! model mistakes answered as tool errors (malformed arguments, an unknown
+//! tool, a path escaping the workspace), a flaky server retried first by
+//! the provider and then by the queue, the bounded tool loop, and spend
+//! accounting.
+//!
+//! Needs `HIVE_TEST_LLM_URL` (set by `./scripts/test`). Fixtures:
+//! `tests/fixtures/aimock/llm_agent.json`, chosen by the task's prompt
+//! (`hive-agent-test:<case>`); the second leg of each case only matches when
+//! our tool result contains the expected text, so a passing test proves
+//! what the model was told.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hive_core::agent::OrchestratorConfig;
+use hive_core::conformance::{service_url, unique_name};
+use hive_core::llm::agent::{LlmAgent, LlmAgentConfig, LlmOutcome, SystemPrompt, UsageLedger};
+use hive_core::llm::anthropic::{AnthropicConfig, AnthropicProvider};
+use hive_core::llm::LlmProvider;
+use hive_core::queue::{NewTask, QueueConfig, QueueExt, RetryPolicy, Task, TaskStatus};
+use hive_core::Hive;
+use serde_json::json;
+
+struct Setup {
+    hive: Hive,
+    workspace: tempfile::TempDir,
+    ledger: Arc<UsageLedger>,
+    _dir: tempfile::TempDir,
+}
+
+fn provider(root: &str, test_id: &str, retries: u32) -> Arc<dyn LlmProvider> {
+    let config = AnthropicConfig {
+        base_url: root.to_string(),
+        max_retries: retries,
+        backoff_base: Duration::from_millis(10),
+        backoff_cap: Duration::from_millis(20),
+        timeout: Duration::from_secs(10),
+        ..AnthropicConfig::default()
+    }
+    .with_api_key("sk-ant-hive-agent-test")
+    .with_header("X-Test-Id", test_id);
+    Arc::new(AnthropicProvider::new(config).expect("provider"))
+}
+
+/// A hive with one LLM agent (provider retries: `retries`, max turns:
+/// `max_turns`), fast queue retries, and a workspace.
+async fn setup(retries: u32, max_turns: u32) -> Option<Setup> {
+    let url = service_url("HIVE_TEST_LLM_URL")?;
+    let root = url
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let workspace = tempfile::tempdir().expect("workspace");
+    let name = unique_name("llm");
+    let hive = Hive::builder()
+        .embedded(dir.path().join("hive.db"))
+        .queue_config(QueueConfig {
+            retry: RetryPolicy {
+                base: Duration::from_millis(20),
+                cap: Duration::from_millis(20),
+                jitter: 0.0,
+            },
+            ..QueueConfig::named(&name)
+        })
+        .orchestrator_config(OrchestratorConfig {
+            poll_interval: Duration::from_millis(20),
+            reap_interval: Duration::from_millis(20),
+            ..OrchestratorConfig::default()
+        })
+        .without_context()
+        .build()
+        .await
+        .expect("hive");
+    let mut config = LlmAgentConfig::new(
+        &name,
+        ["write"],
+        SystemPrompt::new("v1", "You write files when asked."),
+    );
+    config.workspace = Some(workspace.path().to_path_buf());
+    config.max_turns = max_turns;
+    let ledger = Arc::new(UsageLedger::new());
+    let agent = LlmAgent::new(config, provider(&root, &name, retries))
+        .expect("agent")
+        .ledger(ledger.clone());
+    hive.spawn_agent(agent).await.expect("spawn");
+    Some(Setup {
+        hive,
+        workspace,
+        ledger,
+        _dir: dir,
+    })
+}
+
+impl Setup {
+    async fn run(&self, case: &str) -> Task {
+        let t = self
+            .hive
+            .submit(
+                NewTask::new(
+                    "llm",
+                    json!({ "prompt": format!("hive-agent-test:{case}") }),
+                )
+                .requires(["write"])
+                .max_attempts(3),
+            )
+            .await
+            .expect("submit");
+        self.hive
+            .queue()
+            .wait_until_final(t.id, Duration::from_secs(30))
+            .await
+            .expect("final")
+    }
+}
+
+fn outcome(task: &Task) -> LlmOutcome {
+    assert_eq!(task.status, TaskStatus::Completed, "{task:?}");
+    serde_json::from_value(task.result.clone().expect("result")).expect("an LlmOutcome")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_round_trip_writes_a_file_in_the_workspace() {
+    let Some(s) = setup(1, 5).await else { return };
+    let task = s.run("write").await;
+    let out = outcome(&task);
+    assert_eq!(out.text, "Wrote the file.");
+    assert_eq!(out.turns, 2);
+    assert_eq!(out.tool_calls.len(), 1);
+    assert!(!out.tool_calls[0].is_error, "{out:?}");
+    assert_eq!(out.prompt_version, "v1");
+    let written = std::fs::read_to_string(s.workspace.path().join("notes/hello.txt"))
+        .expect("the file the model asked for");
+    assert_eq!(written, "hello from the model");
+    // Spend: two calls, recorded by agent and by task, and in the result.
+    let spend = s.ledger.task(task.id);
+    assert_eq!(spend.calls, 2);
+    assert_eq!(spend.usage, out.usage);
+    assert_eq!(s.ledger.total().calls, 2);
+    s.hive.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_mistakes_go_back_to_the_model_as_tool_errors() {
+    let Some(s) = setup(1, 5).await else { return };
+    for (case, answer) in [
+        ("malformed", "Sorry, I will fix the arguments."),
+        ("unknown", "No such tool, understood."),
+        ("escape", "Refused, fine."),
+    ] {
+        let task = s.run(case).await;
+        let out = outcome(&task);
+        // The second fixture only answers if our tool result carried the
+        // error text, so this text proves what the model was told.
+        assert_eq!(out.text, answer, "{case}");
+        assert_eq!(out.tool_calls.len(), 1, "{case}");
+        assert!(out.tool_calls[0].is_error, "{case}: {out:?}");
+        assert_eq!(task.attempts, 1, "{case}: not a failed attempt");
+    }
+    let escaped = s.workspace.path().parent().map(|p| p.join("escaped.txt"));
+    assert!(
+        escaped.is_some_and(|p| !p.exists()),
+        "nothing was written outside the workspace"
+    );
+    s.hive.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_server_is_retried_by_the_provider_then_by_the_queue() {
+    // The fixture fails the first two requests with 500. With one provider
+    // retry, the first attempt makes both and fails (transient: retryable);
+    // the queue's second attempt gets the answer.
+    let Some(s) = setup(1, 5).await else { return };
+    let task = s.run("flaky").await;
+    let out = outcome(&task);
+    assert_eq!(out.text, "Recovered on the second attempt.");
+    assert_eq!(task.attempts, 2, "{task:?}");
+    s.hive.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tool_loop_is_bounded() {
+    let Some(s) = setup(0, 3).await else { return };
+    let task = s.run("loop").await;
+    assert_eq!(task.status, TaskStatus::DeadLettered, "{task:?}");
+    let error = task.error.clone().unwrap_or_default();
+    assert!(error.contains("3 turns"), "{error}");
+    assert_eq!(task.attempts, 1, "a runaway loop is not retried");
+    assert_eq!(s.ledger.task(task.id).calls, 3);
+    s.hive.shutdown().await;
+}
