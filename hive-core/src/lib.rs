@@ -15,6 +15,8 @@
 //!   Anthropic Messages API and OpenAI-compatible chat completions.
 //! - [`openai`]: clients for OpenAI-compatible APIs (OpenAI, Ollama, vLLM,
 //!   TEI): the remote embedder and chat completions for summaries.
+//! - [`coding`]: coding agents — [`coding::CliAgent`] runs Claude Code (or
+//!   any coding CLI) headless in a fresh git worktree per task.
 //! - [`agent`]: agents — the [`agent::Agent`] trait, the registry of who
 //!   exists and is alive, and the orchestrator that runs them.
 //! - [`Hive`]: the facade wiring it all from the embedded default or from
@@ -25,6 +27,7 @@
 
 pub mod agent;
 pub mod broker;
+pub mod coding;
 pub mod conformance;
 pub mod context;
 pub(crate) mod embedded;

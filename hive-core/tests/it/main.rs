@@ -4,6 +4,7 @@ mod agents_postgres;
 mod agents_sqlite;
 mod broker_redis;
 mod broker_sqlite;
+mod cli_agent;
 mod context_engine;
 mod context_postgres;
 mod context_retrieval;
