@@ -168,6 +168,25 @@ async fn model_mistakes_go_back_to_the_model_as_tool_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_run_in_the_workspace_with_a_timeout() {
+    let Some(s) = setup(1, 5).await else { return };
+    let out = outcome(&s.run("command").await);
+    assert_eq!(out.text, "Ran it.");
+    assert!(
+        s.workspace.path().join("made.txt").exists(),
+        "ran in the workspace"
+    );
+    let started = std::time::Instant::now();
+    let out = outcome(&s.run("slow-command").await);
+    assert_eq!(out.text, "Too slow, noted.");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "killed at its 1 s timeout"
+    );
+    s.hive.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flaky_server_is_retried_by_the_provider_then_by_the_queue() {
     // The fixture fails the first two requests with 500. With one provider
     // retry, the first attempt makes both and fails (transient: retryable);

@@ -21,7 +21,8 @@ use serde_json::{json, Value};
 
 pub use ledger::{Spend, UsageLedger};
 pub use tools::{
-    builtin_tools, ReadFile, SearchContext, SendMessage, StoreContext, WriteFile, MAX_READ_BYTES,
+    builtin_tools, ReadFile, RunCommand, SearchContext, SendMessage, StoreContext, WriteFile,
+    MAX_COMMAND_SECS, MAX_READ_BYTES,
 };
 pub use workspace::Workspace;
 

@@ -208,8 +208,71 @@ impl Tool for SendMessage {
     }
 }
 
-/// The built-in tools: the file tools when there is a workspace, and the
-/// context and message tools always.
+/// The longest `run_command` may run.
+pub const MAX_COMMAND_SECS: u64 = 600;
+
+/// `run_command {argv, timeout_secs?}`: runs a program in the workspace —
+/// no shell, a scrubbed environment (PATH, HOME, LANG… only), its whole
+/// process group killed at the timeout (default 60 s, at most
+/// [`MAX_COMMAND_SECS`]) or when the task is cancelled, output capped.
+#[derive(Debug)]
+pub struct RunCommand(pub Workspace);
+
+#[async_trait]
+impl Tool for RunCommand {
+    fn name(&self) -> &str {
+        "run_command"
+    }
+
+    fn description(&self) -> &str {
+        "Runs a program (argv list, no shell) in the workspace with a timeout; answers its exit code and output."
+    }
+
+    fn schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "argv": { "type": "array", "items": { "type": "string" } },
+                "timeout_secs": { "type": "integer" }
+            },
+            "required": ["argv"]
+        })
+    }
+
+    async fn call(&self, args: Value, cx: &AgentContext) -> Result<Value> {
+        let argv: Vec<String> = args
+            .get("argv")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .unwrap_or(None)
+            .ok_or_else(|| Error::invalid("argument \"argv\" must be a list of strings"))?;
+        let secs = args
+            .get("timeout_secs")
+            .and_then(Value::as_u64)
+            .unwrap_or(60)
+            .clamp(1, MAX_COMMAND_SECS);
+        let outcome = crate::coding::ScrubbedCommand::new(argv, self.0.root())?
+            .env(crate::coding::EnvPolicy::base())
+            .timeout(std::time::Duration::from_secs(secs))
+            .output_limit(64 * 1024)
+            .run(cx.cancelled())
+            .await?;
+        Ok(json!({
+            "exit_code": outcome.exit_code,
+            "timed_out": outcome.timed_out,
+            "stdout": outcome.stdout,
+            "stderr": outcome.stderr,
+        }))
+    }
+}
+
+/// The built-in tools: the file and command tools when there is a
+/// workspace, and the context and message tools always.
 pub fn builtin_tools(workspace: Option<&Workspace>) -> Vec<Arc<dyn Tool>> {
     let mut tools: Vec<Arc<dyn Tool>> = vec![
         Arc::new(SearchContext),
@@ -219,6 +282,7 @@ pub fn builtin_tools(workspace: Option<&Workspace>) -> Vec<Arc<dyn Tool>> {
     if let Some(ws) = workspace {
         tools.push(Arc::new(ReadFile(ws.clone())));
         tools.push(Arc::new(WriteFile(ws.clone())));
+        tools.push(Arc::new(RunCommand(ws.clone())));
     }
     tools
 }
