@@ -7,6 +7,8 @@
 //!   [`ChatMessage`], [`ContentBlock`], [`LlmResponse`], [`StreamEvent`]).
 //! - [`Pricing`]: dollars per million tokens, per model, for
 //!   [`LlmResponse::cost_usd`].
+//! - [`OpenAiProvider`](crate::openai::OpenAiProvider): OpenAI-compatible
+//!   chat completions (OpenAI, Ollama, vLLM, llama.cpp server).
 
 pub mod message;
 mod pricing;

@@ -12,6 +12,7 @@ mod fleet;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;
+mod llm_openai;
 mod openai;
 mod pg_schema;
 mod private_redis;
