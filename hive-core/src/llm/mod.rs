@@ -11,6 +11,8 @@
 //! - [`agent::LlmAgent`]: an [`crate::agent::Agent`] that works by talking
 //!   to a model, with a bounded tool loop, built-in tools and spend
 //!   accounting ([`agent::UsageLedger`]).
+//! - [`OpenAiProvider`](crate::openai::OpenAiProvider): OpenAI-compatible
+//!   chat completions (OpenAI, Ollama, vLLM, llama.cpp server).
 
 pub mod agent;
 pub mod anthropic;

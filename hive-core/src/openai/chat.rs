@@ -1,12 +1,13 @@
-//! One question, one answer: a non-streaming chat completion over
-//! `POST {base}/chat/completions`, enough for the context engine's
-//! summaries. Tools, streaming and cost accounting belong to the LLM
-//! provider that will grow from it.
+//! One question, one answer: a non-streaming chat completion, enough for
+//! the context engine's summaries. A thin layer over [`OpenAiProvider`],
+//! which owns the wire format; tools, streaming and cost accounting are the
+//! provider's.
 
-use serde::{Deserialize, Serialize};
-
-use super::client::{OpenAiClient, OpenAiConfig, BACKEND};
+use super::client::{OpenAiConfig, BACKEND};
+use super::provider::{OpenAiProvider, OpenAiProviderConfig};
+use super::wire::REFUSAL;
 use crate::error::{Error, Result};
+use crate::llm::{LlmProvider, LlmRequest, LlmResponse, StopReason};
 
 /// Which chat model to ask.
 #[derive(Clone, Debug)]
@@ -63,26 +64,30 @@ pub struct ChatAnswer {
 /// ```
 #[derive(Clone, Debug)]
 pub struct OpenAiChat {
-    client: OpenAiClient,
-    config: OpenAiChatConfig,
+    provider: OpenAiProvider,
+    temperature: Option<f32>,
 }
 
 impl OpenAiChat {
     /// A chat client for `config`. Sends nothing yet.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a malformed base URL or an unnamed model.
+    /// [`Error::InvalidInput`] for a malformed base URL, an unnamed model,
+    /// or OpenAI's own API without a key (see [`OpenAiProvider::new`]).
     pub fn new(config: OpenAiChatConfig) -> Result<Self> {
         if config.model.trim().is_empty() {
             return Err(Error::invalid("the chat model must be named"));
         }
-        let client = OpenAiClient::new(config.client.clone())?;
-        Ok(OpenAiChat { client, config })
+        let provider = OpenAiProvider::new(OpenAiProviderConfig::new(config.client, config.model))?;
+        Ok(OpenAiChat {
+            provider,
+            temperature: config.temperature,
+        })
     }
 
     /// The model it asks.
     pub fn model(&self) -> &str {
-        &self.config.model
+        self.provider.default_model()
     }
 
     /// Asks `user` under the instructions `system` (left out when empty),
@@ -96,130 +101,58 @@ impl OpenAiChat {
         if user.trim().is_empty() {
             return Err(Error::invalid("the user message is empty"));
         }
-        if max_tokens == 0 {
-            return Err(Error::invalid("max_tokens must be at least 1"));
-        }
-        let request = self.request(system, user, max_tokens);
-        let answer: ChatResponse = self.client.post_json("chat/completions", &request).await?;
-        read_answer(&self.config.model, answer)
-    }
-
-    fn request<'a>(&'a self, system: &'a str, user: &'a str, max_tokens: u32) -> ChatRequest<'a> {
-        let mut messages = Vec::with_capacity(2);
-        if !system.trim().is_empty() {
-            messages.push(Message {
-                role: "system",
-                content: system,
-            });
-        }
-        messages.push(Message {
-            role: "user",
-            content: user,
-        });
-        ChatRequest {
-            model: &self.config.model,
-            messages,
-            max_tokens,
-            temperature: self.config.temperature,
-            stream: false,
-        }
+        let mut request = LlmRequest::new(user).system(system).max_tokens(max_tokens);
+        request.temperature = self.temperature;
+        let response = self.provider.complete(&request).await?;
+        read_answer(self.model(), response)
     }
 }
 
-#[derive(Serialize)]
-struct ChatRequest<'a> {
-    model: &'a str,
-    messages: Vec<Message<'a>>,
-    max_tokens: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    temperature: Option<f32>,
-    stream: bool,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: &'a str,
-}
-
-#[derive(Deserialize)]
-struct ChatResponse {
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    choices: Vec<Choice>,
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-struct Choice {
-    message: AnswerMessage,
-    #[serde(default)]
-    finish_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct AnswerMessage {
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    refusal: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Usage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
-}
-
-fn read_answer(asked: &str, answer: ChatResponse) -> Result<ChatAnswer> {
-    let usage = answer.usage.unwrap_or(Usage {
-        prompt_tokens: 0,
-        completion_tokens: 0,
-    });
-    let choice = answer
-        .choices
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::backend(BACKEND, format!("{asked} answered no choices")))?;
-    let text = match (choice.message.content, choice.message.refusal) {
-        (Some(text), _) if !text.is_empty() => text,
-        (_, Some(refusal)) => {
-            return Err(Error::backend(
-                BACKEND,
-                format!("{asked} refused to answer: {refusal}"),
-            ))
-        }
-        _ => return Err(Error::backend(BACKEND, format!("{asked} answered no text"))),
-    };
+/// The answer's text, or why there is none.
+fn read_answer(asked: &str, response: LlmResponse) -> Result<ChatAnswer> {
+    let text = response.text();
+    if matches!(&response.stop_reason, StopReason::Other(r) if r == REFUSAL) {
+        return Err(Error::backend(
+            BACKEND,
+            format!("{asked} refused to answer: {text}"),
+        ));
+    }
+    if text.is_empty() {
+        return Err(Error::backend(BACKEND, format!("{asked} answered no text")));
+    }
     Ok(ChatAnswer {
         text,
-        input_tokens: usage.prompt_tokens,
-        output_tokens: usage.completion_tokens,
-        model: answer.model.unwrap_or_else(|| asked.to_string()),
-        truncated: choice.finish_reason.as_deref() == Some("length"),
+        input_tokens: response.usage.input_tokens,
+        output_tokens: response.usage.output_tokens,
+        truncated: response.stop_reason == StopReason::MaxTokens,
+        model: response.model,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::llm::{ContentBlock, Usage};
 
-    fn read(value: serde_json::Value) -> Result<ChatAnswer> {
-        read_answer("gpt-x", serde_json::from_value(value).expect("shape"))
+    fn response(content: Vec<ContentBlock>, stop_reason: StopReason) -> LlmResponse {
+        LlmResponse {
+            model: "gpt-x-2024".into(),
+            content,
+            stop_reason,
+            usage: Usage {
+                input_tokens: 12,
+                output_tokens: 3,
+            },
+            cost_usd: None,
+        }
     }
 
     #[test]
     fn an_answer_gives_text_tokens_and_model() {
-        let a = read(json!({
-            "model": "gpt-x-2024",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
-        }))
+        let a = read_answer(
+            "gpt-x",
+            response(vec![ContentBlock::text("Hi.")], StopReason::EndTurn),
+        )
         .expect("answer");
         assert_eq!(
             (
@@ -231,54 +164,28 @@ mod tests {
             ),
             ("Hi.", 12, 3, "gpt-x-2024", false)
         );
-        let a = read(json!({
-            "choices": [{"message": {"content": "cut"}, "finish_reason": "length"}]
-        }))
+        let a = read_answer(
+            "gpt-x",
+            response(vec![ContentBlock::text("cut")], StopReason::MaxTokens),
+        )
         .expect("answer");
-        assert_eq!(
-            (a.model.as_str(), a.input_tokens, a.truncated),
-            ("gpt-x", 0, true)
-        );
+        assert!(a.truncated);
     }
 
     #[test]
     fn an_answer_without_text_is_a_backend_error() {
-        for (body, says) in [
-            (json!({"choices": []}), "no choices"),
+        for (content, stop, says) in [
+            (vec![], StopReason::EndTurn, "no text"),
             (
-                json!({"choices": [{"message": {"content": null}}]}),
-                "no text",
-            ),
-            (
-                json!({"choices": [{"message": {"content": null, "refusal": "no"}}]}),
+                vec![ContentBlock::text("no")],
+                StopReason::Other("refusal".into()),
                 "refused to answer: no",
             ),
         ] {
-            let err = read(body).expect_err(says);
+            let err = read_answer("gpt-x", response(content, stop)).expect_err(says);
             assert!(matches!(err, Error::Backend { .. }), "{err}");
             assert!(err.to_string().contains(says), "{err}");
         }
-    }
-
-    #[test]
-    fn the_request_leaves_out_an_empty_system_prompt() {
-        let mut config = OpenAiChatConfig::new(OpenAiConfig::default(), "m");
-        let chat = OpenAiChat::new(config.clone()).expect("chat");
-        let json = |r: ChatRequest<'_>| serde_json::to_value(&r).expect("json");
-        assert_eq!(
-            json(chat.request(" ", "hi", 5)),
-            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "stream": false})
-        );
-        config.temperature = Some(0.5);
-        let chat = OpenAiChat::new(config).expect("chat");
-        assert_eq!(
-            json(chat.request("be brief", "hi", 5)),
-            json!({
-                "model": "m",
-                "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
-                "max_tokens": 5, "temperature": 0.5, "stream": false
-            })
-        );
     }
 
     #[tokio::test]
@@ -296,5 +203,8 @@ mod tests {
         let err = OpenAiChat::new(OpenAiChatConfig::new(OpenAiConfig::default(), ""))
             .expect_err("unnamed");
         assert!(err.to_string().contains("must be named"), "{err}");
+        let err = OpenAiChat::new(OpenAiChatConfig::new(OpenAiConfig::default(), "m"))
+            .expect_err("no key");
+        assert!(err.to_string().contains("needs an API key"), "{err}");
     }
 }

@@ -1,11 +1,15 @@
 //! The one HTTP path to an OpenAI-compatible server: where it is, how the
-//! key travels, and when a failed request is tried again. The embedder and
-//! the chat client only build bodies and read answers; every status code,
-//! back-off and error text is decided here, so they cannot drift apart.
+//! key travels, and when a failed request is tried again. The embedder, the
+//! chat client and the LLM provider only build bodies and read answers;
+//! every status code, back-off, time limit and error text is decided here,
+//! so they cannot drift apart.
 
 use std::fmt;
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures::stream::{BoxStream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -19,6 +23,9 @@ pub(crate) const BACKEND: &str = "openai";
 /// OpenAI's own API; Ollama, vLLM, TEI, LiteLLM and the like are other base
 /// URLs (e.g. `http://localhost:11434/v1` for Ollama).
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// The host of [`DEFAULT_BASE_URL`]: the one server known to need a key.
+const OPENAI_HOST: &str = "api.openai.com";
 
 /// Longest part of a non-JSON error body quoted in an error message.
 const MAX_QUOTED_BODY: usize = 200;
@@ -55,6 +62,8 @@ pub struct OpenAiConfig {
     /// the key: never logged or shown. Default none.
     pub headers: Vec<(String, String)>,
     /// Limit on one attempt, from connecting to the last byte of the answer.
+    /// A streamed answer may take longer as a whole: there the limit bounds
+    /// the wait for the response and every silence between two chunks.
     /// Default 60 s.
     pub timeout: Duration,
     /// Attempts after the first one for a rate limit (429), a server error
@@ -128,6 +137,37 @@ impl OpenAiConfig {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// True when the base URL is OpenAI's own API, which refuses every
+    /// request without a key (local servers such as Ollama need none).
+    pub fn needs_api_key(&self) -> bool {
+        Url::parse(self.base_url.trim())
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.eq_ignore_ascii_case(OPENAI_HOST)))
+            .unwrap_or(false)
+    }
+
+    /// Fails unless an API key is set, so a server that needs one is refused
+    /// when the client is configured rather than at its first request.
+    /// [`OpenAiProvider::new`](super::OpenAiProvider::new) calls it when
+    /// [`needs_api_key`](Self::needs_api_key); call it yourself for a
+    /// gateway that wants a key too.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the variables that set the key.
+    pub fn require_api_key(&self) -> Result<()> {
+        match self.api_key.as_deref().map(str::trim) {
+            Some(key) if !key.is_empty() => Ok(()),
+            _ => Err(Error::invalid(format!(
+                "{} needs an API key and none is set: set OPENAI_API_KEY (or \
+                 HIVE_OPENAI_API_KEY) or OpenAiConfig::api_key",
+                Url::parse(self.base_url.trim())
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_else(|| "the server".to_string())
+            ))),
+        }
     }
 
     /// The delay before retry number `retry` (1-based) when the server
@@ -221,8 +261,9 @@ impl OpenAiClient {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
+        // No client-wide timeout: a whole answer is bounded per request in
+        // `post_json`, while a stream is bounded per silence in `post_sse`.
         let http = reqwest::Client::builder()
-            .timeout(config.timeout)
             // An API does not redirect; following one could carry the key to
             // a host nobody configured.
             .redirect(reqwest::redirect::Policy::none())
@@ -258,32 +299,96 @@ impl OpenAiClient {
         B: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let url = self.endpoint(path)?;
+        let (url, body) = self.prepare(path, body)?;
         let path = url.path();
-        let body = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid(format!("cannot encode the request to {path}: {e}")))?;
-        let attempts = self.config.max_retries.saturating_add(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let failure = match self.send(&url, &body).await {
-                Outcome::Success(bytes) => {
-                    return serde_json::from_slice(&bytes).map_err(|e| {
-                        Error::backend(
-                            BACKEND,
-                            format!("POST {path} answered JSON of an unexpected shape: {e}"),
-                        )
-                    })
+        let bytes = self
+            .retrying(path, || async {
+                match self.respond(&url, &body, Some(self.config.timeout)).await {
+                    Outcome::Success(response) => match response.bytes().await {
+                        Ok(bytes) => Outcome::Success(bytes),
+                        Err(e) => self.transport_failure(&e),
+                    },
+                    Outcome::Transient(failure) => Outcome::Transient(failure),
+                    Outcome::Refused(err) => Outcome::Refused(err),
                 }
+            })
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::backend(
+                BACKEND,
+                format!("POST {path} answered JSON of an unexpected shape: {e}"),
+            )
+        })
+    }
+
+    /// POSTs `body` as JSON to `{base_url}/{path}` and streams the answer's
+    /// server-sent events: the `data` of each event, in order (comments and
+    /// events without data are skipped; `[DONE]` markers are passed on).
+    ///
+    /// Until the server answers with a success status the request is retried
+    /// exactly as [`post_json`](Self::post_json) retries; each attempt may
+    /// wait [`OpenAiConfig::timeout`] for the response. Once the stream has
+    /// begun nothing is retried: part of the answer has been handed on.
+    ///
+    /// # Errors
+    /// The same as [`post_json`](Self::post_json) before the stream starts.
+    /// In the stream, [`Error::Backend`] when the connection fails, the
+    /// server is silent for longer than the timeout, or the bytes are not
+    /// UTF-8 server-sent events; the stream ends after its first error.
+    pub async fn post_sse<B>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<BoxStream<'static, Result<String>>>
+    where
+        B: Serialize + ?Sized,
+    {
+        let (url, body) = self.prepare(path, body)?;
+        let timeout = self.config.timeout;
+        let response = self
+            .retrying(url.path(), || async {
+                // The request's own timeout would cut the whole stream short;
+                // this one ends with the response's head.
+                tokio::time::timeout(timeout, self.respond(&url, &body, None))
+                    .await
+                    .unwrap_or_else(|_| Outcome::Transient(Failure::timed_out(timeout)))
+            })
+            .await?;
+        Ok(sse_data(response, url.path().to_string(), timeout))
+    }
+
+    /// The endpoint's URL and the encoded body.
+    fn prepare<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<(Url, Vec<u8>)> {
+        let url = self.endpoint(path)?;
+        let body = serde_json::to_vec(body).map_err(|e| {
+            Error::invalid(format!("cannot encode the request to {}: {e}", url.path()))
+        })?;
+        Ok((url, body))
+    }
+
+    /// Runs `attempt` until it succeeds, is refused, or the retries are used
+    /// up, sleeping between attempts as the server advised or the back-off
+    /// says.
+    async fn retrying<T, F, Fut>(&self, path: &str, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Outcome<T>>,
+    {
+        let attempts = self.config.max_retries.saturating_add(1);
+        let mut tried = 0;
+        loop {
+            tried += 1;
+            let failure = match attempt().await {
+                Outcome::Success(value) => return Ok(value),
                 Outcome::Refused(err) => return Err(err),
                 Outcome::Transient(failure) => failure,
             };
-            if attempt >= attempts {
+            if tried >= attempts {
                 return Err(Error::backend(
                     BACKEND,
                     format!(
-                        "POST {path} failed after {attempt} attempt{}; the last: {}",
-                        if attempt == 1 { "" } else { "s" },
+                        "POST {path} failed after {tried} attempt{}; the last: {}",
+                        if tried == 1 { "" } else { "s" },
                         failure.describe
                     ),
                 ));
@@ -291,11 +396,11 @@ impl OpenAiClient {
             let delay = failure
                 .advised
                 .map(|d| d.min(self.config.max_retry_after))
-                .unwrap_or_else(|| self.config.backoff(attempt, rand::random_range(0.0..=1.0)));
+                .unwrap_or_else(|| self.config.backoff(tried, rand::random_range(0.0..=1.0)));
             tracing::warn!(
                 path,
                 status = failure.status.map(|s| s.as_u16()),
-                attempt,
+                attempt = tried,
                 attempts,
                 delay_ms = delay.as_millis() as u64,
                 "openai request failed; retrying"
@@ -313,28 +418,36 @@ impl OpenAiClient {
         Url::parse(&joined).map_err(|e| Error::invalid(format!("bad endpoint {path:?}: {e}")))
     }
 
-    /// One attempt, classified.
-    async fn send(&self, url: &Url, body: &[u8]) -> Outcome {
-        let sent = self
+    /// One attempt as far as the response's status: a success is handed
+    /// back unread, anything else is read and classified. `timeout` bounds
+    /// the whole exchange when given.
+    async fn respond(
+        &self,
+        url: &Url,
+        body: &[u8],
+        timeout: Option<Duration>,
+    ) -> Outcome<reqwest::Response> {
+        let mut request = self
             .http
             .post(url.clone())
             .headers(self.headers.clone())
-            .body(body.to_vec())
-            .send()
-            .await;
-        let response = match sent {
+            .body(body.to_vec());
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => return self.transport_failure(&e),
         };
         let status = response.status();
+        if status.is_success() {
+            return Outcome::Success(response);
+        }
         let advised = retry_after(response.headers(), SystemTime::now());
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => return self.transport_failure(&e),
         };
-        if status.is_success() {
-            return Outcome::Success(bytes.to_vec());
-        }
         let message = server_message(&bytes).map(|m| self.scrub(&m));
         let said = message
             .as_deref()
@@ -365,7 +478,7 @@ impl OpenAiClient {
         })
     }
 
-    fn transport_failure(&self, e: &reqwest::Error) -> Outcome {
+    fn transport_failure<T>(&self, e: &reqwest::Error) -> Outcome<T> {
         // reqwest's messages name the URL, never headers; the base URL holds
         // no credentials (refused at construction).
         let describe = if e.is_timeout() {
@@ -388,16 +501,22 @@ impl OpenAiClient {
 
     /// Replaces the key wherever a server message echoes it.
     fn scrub(&self, message: &str) -> String {
-        match self.config.api_key.as_deref().filter(|k| !k.is_empty()) {
-            Some(key) => message.replace(key, "<redacted>"),
-            None => message.to_string(),
-        }
+        scrub(message, self.config.api_key.as_deref())
+    }
+}
+
+/// `message` with `key` replaced wherever it occurs, for quoting a server
+/// that echoes the key.
+pub(crate) fn scrub(message: &str, key: Option<&str>) -> String {
+    match key.filter(|k| !k.is_empty()) {
+        Some(key) => message.replace(key, "<redacted>"),
+        None => message.to_string(),
     }
 }
 
 /// How one attempt ended.
-enum Outcome {
-    Success(Vec<u8>),
+enum Outcome<T> {
+    Success(T),
     /// Worth another attempt.
     Transient(Failure),
     /// Final: retrying cannot help.
@@ -409,6 +528,84 @@ struct Failure {
     /// The server's advice on when to come back.
     advised: Option<Duration>,
     describe: String,
+}
+
+impl Failure {
+    fn timed_out(timeout: Duration) -> Self {
+        Failure {
+            status: None,
+            advised: None,
+            describe: format!("timed out after {timeout:?}"),
+        }
+    }
+}
+
+/// Why a streamed body stopped early.
+#[derive(Debug)]
+enum BodyError {
+    /// The connection failed.
+    Transport(String),
+    /// Nothing arrived for the whole timeout.
+    Stalled(Duration),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Transport(e) => write!(f, "the connection failed: {e}"),
+            BodyError::Stalled(t) => write!(f, "the stream stalled: nothing arrived for {t:?}"),
+        }
+    }
+}
+
+/// The `data` of each server-sent event of `response`, with every silence
+/// bounded by `idle`. Ends after the first error.
+fn sse_data(
+    response: reqwest::Response,
+    path: String,
+    idle: Duration,
+) -> BoxStream<'static, Result<String>> {
+    let body = response.bytes_stream().boxed();
+    let bounded = futures::stream::unfold(Some(body), move |body| async move {
+        let mut body = body?;
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(Ok(bytes))) => Some((Ok(bytes), Some(body))),
+            Ok(Some(Err(e))) => Some((Err(BodyError::Transport(error_chain(&e))), None)),
+            Ok(None) => None,
+            Err(_) => Some((Err(BodyError::Stalled(idle)), None)),
+        }
+    });
+    bounded
+        .eventsource()
+        .filter_map(move |event| {
+            let item = match event {
+                Ok(event) if event.data.is_empty() => None,
+                Ok(event) => Some(Ok(event.data)),
+                Err(e) => {
+                    let why = match e {
+                        EventStreamError::Transport(e) => e.to_string(),
+                        EventStreamError::Utf8(e) => format!("the stream is not UTF-8: {e}"),
+                        EventStreamError::Parser(e) => {
+                            format!("the stream is not server-sent events: {e}")
+                        }
+                    };
+                    Some(Err(Error::backend(
+                        BACKEND,
+                        format!("POST {path}: the streamed answer broke off: {why}"),
+                    )))
+                }
+            };
+            futures::future::ready(item)
+        })
+        // Once broken, a stream has nothing more worth reading.
+        .scan(false, |broken, item| {
+            let next = (!*broken).then(|| {
+                *broken = item.is_err();
+                item
+            });
+            futures::future::ready(next)
+        })
+        .boxed()
 }
 
 /// Rate limits, server errors and request timeouts may succeed later.

@@ -1,4 +1,5 @@
-//! Clients for OpenAI-compatible HTTP APIs: the remote embedder and a small
+//! Clients for OpenAI-compatible HTTP APIs: the chat-completions
+//! [`LlmProvider`](crate::llm::LlmProvider), the remote embedder and a small
 //! chat completion for summaries.
 //!
 //! "OpenAI-compatible" covers OpenAI itself and the servers that copy its
@@ -17,12 +18,21 @@
 //! - [`OpenAiEmbedder`] is an
 //!   [`EmbeddingService`](crate::context::EmbeddingService) over
 //!   `/embeddings`, batching large inputs.
-//! - [`OpenAiChat`] makes one non-streaming `/chat/completions` call.
+//! - [`OpenAiProvider`] is an [`LlmProvider`](crate::llm::LlmProvider)
+//!   over `/chat/completions`: tool calls, streaming, token and cost
+//!   accounting.
+//! - [`OpenAiChat`] makes one non-streaming `/chat/completions` call, for
+//!   summaries, through the provider.
 
 mod chat;
 pub(crate) mod client;
 mod embeddings;
+mod provider;
+mod stream;
+mod wire;
 
 pub use chat::{ChatAnswer, OpenAiChat, OpenAiChatConfig};
 pub use client::{OpenAiClient, OpenAiConfig, DEFAULT_BASE_URL};
 pub use embeddings::{OpenAiEmbedder, OpenAiEmbedderConfig};
+pub use provider::{OpenAiProvider, OpenAiProviderConfig};
+pub use wire::TokenLimitField;

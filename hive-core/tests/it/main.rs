@@ -15,6 +15,7 @@ mod history_recorder;
 mod history_sqlite;
 mod llm_agent;
 mod llm_anthropic;
+mod llm_openai;
 mod openai;
 mod pg_schema;
 mod private_redis;

@@ -23,13 +23,13 @@ use hive_core::openai::{
 use hive_core::Error;
 use serde_json::Value;
 
-/// One test's view of the shared aimock.
-struct Mock {
+/// One test's view of the shared aimock (also used by `llm_openai`).
+pub(crate) struct Mock {
     base_url: String,
     test_id: String,
 }
 
-fn aimock() -> Option<Mock> {
+pub(crate) fn aimock() -> Option<Mock> {
     service_url("HIVE_TEST_LLM_URL").map(|base_url| Mock {
         base_url,
         test_id: unique_name("openai"),
@@ -38,7 +38,7 @@ fn aimock() -> Option<Mock> {
 
 impl Mock {
     /// Fast retries so a test that exhausts them takes milliseconds.
-    fn config(&self) -> OpenAiConfig {
+    pub(crate) fn config(&self) -> OpenAiConfig {
         OpenAiConfig {
             max_retries: 2,
             backoff_base: Duration::from_millis(10),
@@ -59,7 +59,7 @@ impl Mock {
     }
 
     /// What aimock received from this test, oldest first.
-    async fn journal(&self) -> Vec<Value> {
+    pub(crate) async fn journal(&self) -> Vec<Value> {
         let root = self.base_url.trim_end_matches('/').trim_end_matches("/v1");
         let url = format!("{root}/__aimock/journal?testId={}", self.test_id);
         let entries: Value = reqwest::get(&url)
@@ -71,7 +71,16 @@ impl Mock {
         entries.as_array().cloned().expect("journal is a list")
     }
 
-    async fn requests(&self) -> usize {
+    /// The HTTP status of each answer aimock gave this test, oldest first.
+    pub(crate) async fn statuses(&self) -> Vec<u64> {
+        self.journal()
+            .await
+            .iter()
+            .map(|e| e["response"]["status"].as_u64().expect("status"))
+            .collect()
+    }
+
+    pub(crate) async fn requests(&self) -> usize {
         self.journal().await.len()
     }
 }
@@ -80,7 +89,7 @@ fn texts(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-fn assert_backend(err: &Error, says: &[&str]) {
+pub(crate) fn assert_backend(err: &Error, says: &[&str]) {
     assert!(
         matches!(
             err,
@@ -96,7 +105,7 @@ fn assert_backend(err: &Error, says: &[&str]) {
     }
 }
 
-fn assert_invalid(err: &Error, says: &[&str]) {
+pub(crate) fn assert_invalid(err: &Error, says: &[&str]) {
     assert!(
         matches!(err, Error::InvalidInput(_)),
         "expected InvalidInput, got {err:?}"
@@ -165,13 +174,7 @@ async fn a_rate_limit_is_retried_after_the_advised_delay() {
         started.elapsed()
     );
     assert_eq!(v, vec![vec![0.6, 0.8, 0.0, 0.0]]);
-    let statuses: Vec<u64> = mock
-        .journal()
-        .await
-        .iter()
-        .map(|e| e["response"]["status"].as_u64().expect("status"))
-        .collect();
-    assert_eq!(statuses, [429, 200]);
+    assert_eq!(mock.statuses().await, [429, 200]);
 }
 
 #[tokio::test]
