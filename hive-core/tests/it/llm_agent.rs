@@ -1,5 +1,5 @@
-//! `LlmAgent` through a real `Hive` against aimock (the Anthropic wire
-//! format): a tool-use round trip that writes a file in the workspace,
+//! `LlmAgent` through a real `Hive` against aimock, once with the Anthropic
+//! provider and once with the OpenAI-compatible one: a tool-use round trip that writes a file in the workspace,
 //! model mistakes answered as tool errors (malformed arguments, an unknown
 //! tool, a path escaping the workspace), a flaky server retried first by
 //! the provider and then by the queue, the bounded tool loop, and spend
@@ -19,6 +19,7 @@ use hive_core::conformance::{service_url, unique_name};
 use hive_core::llm::agent::{LlmAgent, LlmAgentConfig, LlmOutcome, SystemPrompt, UsageLedger};
 use hive_core::llm::anthropic::{AnthropicConfig, AnthropicProvider};
 use hive_core::llm::LlmProvider;
+use hive_core::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig};
 use hive_core::queue::{NewTask, QueueConfig, QueueExt, RetryPolicy, Task, TaskStatus};
 use hive_core::Hive;
 use serde_json::json;
@@ -30,7 +31,28 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
-fn provider(root: &str, test_id: &str, retries: u32) -> Arc<dyn LlmProvider> {
+/// Which wire format the agent's provider speaks.
+#[derive(Clone, Copy, Debug)]
+pub enum Wire {
+    Anthropic,
+    OpenAi,
+}
+
+fn provider(wire: Wire, root: &str, test_id: &str, retries: u32) -> Arc<dyn LlmProvider> {
+    if let Wire::OpenAi = wire {
+        let client = OpenAiConfig {
+            max_retries: retries,
+            backoff_base: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(20),
+            timeout: Duration::from_secs(10),
+            ..OpenAiConfig::new(format!("{root}/v1"))
+        }
+        .with_header("X-Test-Id", test_id);
+        return Arc::new(
+            OpenAiProvider::new(OpenAiProviderConfig::new(client, "gpt-4o-mini"))
+                .expect("provider"),
+        );
+    }
     let config = AnthropicConfig {
         base_url: root.to_string(),
         max_retries: retries,
@@ -46,7 +68,7 @@ fn provider(root: &str, test_id: &str, retries: u32) -> Arc<dyn LlmProvider> {
 
 /// A hive with one LLM agent (provider retries: `retries`, max turns:
 /// `max_turns`), fast queue retries, and a workspace.
-async fn setup(retries: u32, max_turns: u32) -> Option<Setup> {
+async fn setup(wire: Wire, retries: u32, max_turns: u32) -> Option<Setup> {
     let url = service_url("HIVE_TEST_LLM_URL")?;
     let root = url
         .trim_end_matches('/')
@@ -82,7 +104,7 @@ async fn setup(retries: u32, max_turns: u32) -> Option<Setup> {
     config.workspace = Some(workspace.path().to_path_buf());
     config.max_turns = max_turns;
     let ledger = Arc::new(UsageLedger::new());
-    let agent = LlmAgent::new(config, provider(&root, &name, retries))
+    let agent = LlmAgent::new(config, provider(wire, &root, &name, retries))
         .expect("agent")
         .ledger(ledger.clone());
     hive.spawn_agent(agent).await.expect("spawn");
@@ -121,9 +143,10 @@ fn outcome(task: &Task) -> LlmOutcome {
     serde_json::from_value(task.result.clone().expect("result")).expect("an LlmOutcome")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tool_round_trip_writes_a_file_in_the_workspace() {
-    let Some(s) = setup(1, 5).await else { return };
+pub async fn a_tool_round_trip_writes_a_file_in_the_workspace(wire: Wire) {
+    let Some(s) = setup(wire, 1, 5).await else {
+        return;
+    };
     let task = s.run("write").await;
     let out = outcome(&task);
     assert_eq!(out.text, "Wrote the file.");
@@ -142,9 +165,10 @@ async fn a_tool_round_trip_writes_a_file_in_the_workspace() {
     s.hive.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn model_mistakes_go_back_to_the_model_as_tool_errors() {
-    let Some(s) = setup(1, 5).await else { return };
+pub async fn model_mistakes_go_back_to_the_model_as_tool_errors(wire: Wire) {
+    let Some(s) = setup(wire, 1, 5).await else {
+        return;
+    };
     for (case, answer) in [
         ("malformed", "Sorry, I will fix the arguments."),
         ("unknown", "No such tool, understood."),
@@ -167,9 +191,10 @@ async fn model_mistakes_go_back_to_the_model_as_tool_errors() {
     s.hive.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commands_run_in_the_workspace_with_a_timeout() {
-    let Some(s) = setup(1, 5).await else { return };
+pub async fn commands_run_in_the_workspace_with_a_timeout(wire: Wire) {
+    let Some(s) = setup(wire, 1, 5).await else {
+        return;
+    };
     let out = outcome(&s.run("command").await);
     assert_eq!(out.text, "Ran it.");
     assert!(
@@ -186,12 +211,13 @@ async fn commands_run_in_the_workspace_with_a_timeout() {
     s.hive.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flaky_server_is_retried_by_the_provider_then_by_the_queue() {
+pub async fn a_flaky_server_is_retried_by_the_provider_then_by_the_queue(wire: Wire) {
     // The fixture fails the first two requests with 500. With one provider
     // retry, the first attempt makes both and fails (transient: retryable);
     // the queue's second attempt gets the answer.
-    let Some(s) = setup(1, 5).await else { return };
+    let Some(s) = setup(wire, 1, 5).await else {
+        return;
+    };
     let task = s.run("flaky").await;
     let out = outcome(&task);
     assert_eq!(out.text, "Recovered on the second attempt.");
@@ -199,9 +225,10 @@ async fn a_flaky_server_is_retried_by_the_provider_then_by_the_queue() {
     s.hive.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tool_loop_is_bounded() {
-    let Some(s) = setup(0, 3).await else { return };
+pub async fn the_tool_loop_is_bounded(wire: Wire) {
+    let Some(s) = setup(wire, 0, 3).await else {
+        return;
+    };
     let task = s.run("loop").await;
     assert_eq!(task.status, TaskStatus::DeadLettered, "{task:?}");
     let error = task.error.clone().unwrap_or_default();
@@ -210,3 +237,32 @@ async fn the_tool_loop_is_bounded() {
     assert_eq!(s.ledger.task(task.id).calls, 3);
     s.hive.shutdown().await;
 }
+
+macro_rules! per_wire {
+    ($($name:ident),* $(,)?) => {
+        mod anthropic {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Wire::Anthropic).await;
+                }
+            )*
+        }
+        mod openai {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Wire::OpenAi).await;
+                }
+            )*
+        }
+    };
+}
+
+per_wire!(
+    a_tool_round_trip_writes_a_file_in_the_workspace,
+    model_mistakes_go_back_to_the_model_as_tool_errors,
+    commands_run_in_the_workspace_with_a_timeout,
+    a_flaky_server_is_retried_by_the_provider_then_by_the_queue,
+    the_tool_loop_is_bounded,
+);
