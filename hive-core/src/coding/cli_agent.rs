@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,6 +22,8 @@ use super::process::{EnvPolicy, ProcessOutcome, ScrubbedCommand};
 use super::worktree::{Worktree, WorktreePolicy, Worktrees, WorktreesConfig};
 use crate::agent::{Agent, AgentContext, AgentSpec};
 use crate::error::{Error, Result};
+use crate::llm::agent::UsageLedger;
+use crate::llm::Usage;
 use crate::queue::{Task, TaskFailure};
 
 /// How a [`CliAgent`] runs. Build with [`CliAgentConfig::new`] and change
@@ -142,6 +145,7 @@ impl CliAgentConfig {
 pub struct CliAgent {
     config: CliAgentConfig,
     worktrees: Worktrees,
+    ledger: Arc<UsageLedger>,
 }
 
 /// Characters of the CLI's output quoted in a task's error.
@@ -165,9 +169,25 @@ impl CliAgent {
             ));
         }
         let worktrees = Worktrees::open(&config.repo, config.worktrees.clone()).await?;
-        let agent = CliAgent { config, worktrees };
+        let agent = CliAgent {
+            config,
+            worktrees,
+            ledger: Arc::new(UsageLedger::new()),
+        };
         agent.spec().check()?;
         Ok(agent)
+    }
+
+    /// Records what the CLI reports it spent (tokens, dollars) in `ledger`,
+    /// shared with other agents, instead of a ledger of its own.
+    pub fn ledger(mut self, ledger: Arc<UsageLedger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
+    /// The ledger this agent records its spend in.
+    pub fn spend(&self) -> &Arc<UsageLedger> {
+        &self.ledger
     }
 
     /// The agent's configuration.
@@ -271,6 +291,24 @@ impl CliAgent {
                 .map_err(failure)?;
         }
         let head_commit = self.worktrees.head(worktree).await.map_err(failure)?;
+        let tokens = |field: &str| {
+            verdict
+                .usage
+                .get(field)
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        self.ledger.record(
+            cx.agent_name(),
+            Some(task.id),
+            Usage {
+                input_tokens: tokens("input_tokens")
+                    + tokens("cache_read_input_tokens")
+                    + tokens("cache_creation_input_tokens"),
+                output_tokens: tokens("output_tokens"),
+            },
+            verdict.cost_usd.as_f64(),
+        );
         let mut result = Map::new();
         result.insert("text".into(), json!(verdict.text));
         result.insert("session_id".into(), verdict.session_id);

@@ -7,6 +7,9 @@
 //! default template and prints what the fake prints; `docs/cli-agents.md`
 //! says how to check that by hand.
 
+use std::sync::Arc;
+
+use hive_core::llm::agent::UsageLedger;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +27,7 @@ struct Bench {
     repo: PathBuf,
     bin: PathBuf,
     hive: Hive,
+    ledger: Arc<UsageLedger>,
 }
 
 impl Bench {
@@ -55,6 +59,7 @@ impl Bench {
             repo,
             bin,
             hive,
+            ledger: Arc::new(UsageLedger::new()),
         }
     }
 
@@ -74,7 +79,10 @@ impl Bench {
     }
 
     async fn spawn(&self, config: CliAgentConfig) {
-        let agent = CliAgent::new(config).await.expect("agent");
+        let agent = CliAgent::new(config)
+            .await
+            .expect("agent")
+            .ledger(self.ledger.clone());
         self.hive
             .spawn_agent_with(agent, SpawnOptions::default())
             .await
@@ -193,6 +201,17 @@ echo '{RESULT_JSON}'
     assert_eq!(r["cost_usd"], 0.0123);
     assert_eq!(r["usage"]["input_tokens"], 120);
     assert_eq!(r["num_turns"], 3);
+    // What the CLI reported spending is in the shared ledger, by task.
+    let spend = bench.ledger.task(task.id);
+    assert_eq!(
+        (
+            spend.calls,
+            spend.usage.input_tokens,
+            spend.usage.output_tokens
+        ),
+        (1, 120, 40)
+    );
+    assert!((spend.cost_usd - 0.0123).abs() < 1e-12, "{spend:?}");
     assert_eq!(r["changed_files"], json!(["prompt.txt", "src/main.rs"]));
     assert_eq!(r["base"], "main");
     assert_eq!(r["base_commit"], git(&bench.repo, &["rev-parse", "main"]));

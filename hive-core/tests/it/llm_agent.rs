@@ -18,7 +18,7 @@ use hive_core::agent::OrchestratorConfig;
 use hive_core::conformance::{service_url, unique_name};
 use hive_core::llm::agent::{LlmAgent, LlmAgentConfig, LlmOutcome, SystemPrompt, UsageLedger};
 use hive_core::llm::anthropic::{AnthropicConfig, AnthropicProvider};
-use hive_core::llm::LlmProvider;
+use hive_core::llm::{ContentBlock, LlmProvider, Role};
 use hive_core::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig};
 use hive_core::queue::{NewTask, QueueConfig, QueueExt, RetryPolicy, Task, TaskStatus};
 use hive_core::Hive;
@@ -154,6 +154,20 @@ pub async fn a_tool_round_trip_writes_a_file_in_the_workspace(wire: Wire) {
     assert_eq!(out.tool_calls.len(), 1);
     assert!(!out.tool_calls[0].is_error, "{out:?}");
     assert_eq!(out.prompt_version, "v1");
+    // The transcript: the task, the tool call, its result, the answer.
+    let roles: Vec<Role> = out.transcript.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [Role::User, Role::Assistant, Role::User, Role::Assistant]
+    );
+    assert!(matches!(
+        &out.transcript[2].content[0],
+        ContentBlock::ToolResult {
+            is_error: false,
+            ..
+        }
+    ));
+    assert_eq!(out.transcript[3].text(), "Wrote the file.");
     let written = std::fs::read_to_string(s.workspace.path().join("notes/hello.txt"))
         .expect("the file the model asked for");
     assert_eq!(written, "hello from the model");

@@ -75,6 +75,10 @@ pub struct LlmAgentConfig {
     /// Whether the built-in tools (context, messages, and files when there
     /// is a workspace) are offered. Default true.
     pub builtin_tools: bool,
+    /// Whether the task's result keeps the whole conversation (every
+    /// message after the system prompt, tool calls and results included).
+    /// Default true: it is the record of what the agent did.
+    pub keep_transcript: bool,
 }
 
 impl LlmAgentConfig {
@@ -94,6 +98,7 @@ impl LlmAgentConfig {
             max_turns: 10,
             workspace: None,
             builtin_tools: true,
+            keep_transcript: true,
         }
     }
 }
@@ -138,6 +143,10 @@ pub struct LlmOutcome {
     pub cost_usd: Option<f64>,
     /// The system prompt's version.
     pub prompt_version: String,
+    /// The conversation after the system prompt, when
+    /// [`LlmAgentConfig::keep_transcript`] is on (else empty).
+    #[serde(default)]
+    pub transcript: Vec<ChatMessage>,
 }
 
 /// One tool call of a task, as logged in its outcome.
@@ -275,6 +284,15 @@ impl Agent for LlmAgent {
                 return Err(TaskFailure::retryable("cancelled"));
             }
             let answer = self.provider.complete(&request).await.map_err(failure)?;
+            tracing::info!(
+                agent = %self.config.name,
+                task = %task.id,
+                turn,
+                stop = ?answer.stop_reason,
+                input_tokens = answer.usage.input_tokens,
+                output_tokens = answer.usage.output_tokens,
+                "model answered"
+            );
             self.ledger.record(
                 &self.config.name,
                 Some(task.id),
@@ -301,6 +319,11 @@ impl Agent for LlmAgent {
                     usage,
                     cost_usd: cost,
                     prompt_version: self.config.prompt.version.clone(),
+                    transcript: if self.config.keep_transcript {
+                        std::mem::take(&mut request.messages)
+                    } else {
+                        Vec::new()
+                    },
                 };
                 return serde_json::to_value(outcome)
                     .map_err(|e| TaskFailure::permanent(format!("cannot store the outcome: {e}")));
