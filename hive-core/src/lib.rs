@@ -33,6 +33,7 @@ pub mod context;
 pub(crate) mod embedded;
 pub mod error;
 pub mod hive;
+pub(crate) mod http_api;
 pub mod llm;
 pub mod openai;
 pub(crate) mod postgres_schema;

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::http_api::{self, RedactedHeaders, RedactedKey, RetrySettings};
 use crate::llm::Pricing;
 
 /// Anthropic's own API. A gateway or a mock is another root; the client
@@ -107,12 +108,7 @@ impl AnthropicConfig {
     }
 
     pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let first = |names: &[&str]| {
-            names
-                .iter()
-                .filter_map(|n| lookup(n))
-                .find(|v| !v.trim().is_empty())
-        };
+        let first = |names: &[&str]| http_api::first_set(&lookup, names);
         AnthropicConfig {
             base_url: first(&["HIVE_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"])
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
@@ -139,39 +135,29 @@ impl AnthropicConfig {
         self
     }
 
-    /// The delay before retry number `retry` (1-based) when the server
-    /// advised none: `min(cap, base · 2^(retry-1))`, then a random point in
-    /// its upper half (`sample` in `[0, 1]`), so clients that failed together
-    /// do not come back together.
-    pub(super) fn backoff(&self, retry: u32, sample: f64) -> Duration {
-        let doublings = retry.saturating_sub(1).min(30);
-        let full = self
-            .backoff_base
-            .saturating_mul(1u32 << doublings)
-            .min(self.backoff_cap);
-        full.mul_f64(0.5 + 0.5 * sample.clamp(0.0, 1.0))
+    /// The retry fields, for the shared retry loop.
+    pub(super) fn retry_settings(&self) -> RetrySettings {
+        RetrySettings {
+            max_retries: self.max_retries,
+            backoff_base: self.backoff_base,
+            backoff_cap: self.backoff_cap,
+            max_retry_after: self.max_retry_after,
+        }
     }
 }
 
 impl fmt::Debug for AnthropicConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<String> = self
-            .headers
-            .iter()
-            .map(|(name, _)| format!("{name}: <redacted>"))
-            .collect();
-        f.debug_struct("AnthropicConfig")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+        let mut d = f.debug_struct("AnthropicConfig");
+        d.field("base_url", &self.base_url)
+            .field("api_key", &RedactedKey(&self.api_key))
             .field("model", &self.model)
             .field("anthropic_version", &self.anthropic_version)
-            .field("headers", &headers)
-            .field("timeout", &self.timeout)
-            .field("max_retries", &self.max_retries)
-            .field("backoff_base", &self.backoff_base)
-            .field("backoff_cap", &self.backoff_cap)
-            .field("max_retry_after", &self.max_retry_after)
-            .finish_non_exhaustive()
+            .field("headers", &RedactedHeaders(&self.headers));
+        http_api::debug_limits(&mut d, self.timeout, self.retry_settings());
+        // The prices are left out: a long table that says nothing about
+        // how the API is reached.
+        d.finish_non_exhaustive()
     }
 }
 
@@ -197,12 +183,7 @@ mod tests {
     #[test]
     fn the_environment_names_key_and_root() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            AnthropicConfig::from_lookup(move |name| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.to_string())
-            })
+            AnthropicConfig::from_lookup(http_api::table_lookup(pairs))
         };
         let c = env(&[]);
         assert_eq!((c.base_url.as_str(), c.api_key), (DEFAULT_BASE_URL, None));
@@ -226,19 +207,5 @@ mod tests {
         assert!(shown.contains(r#"api_key: Some("<redacted>")"#), "{shown}");
         assert!(shown.contains("anthropic-beta: <redacted>"), "{shown}");
         assert!(!shown.contains("sk-ant-very-secret") && !shown.contains("beta-secret"));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
-        let c = AnthropicConfig {
-            backoff_base: Duration::from_millis(500),
-            backoff_cap: Duration::from_secs(4),
-            ..AnthropicConfig::default()
-        };
-        assert_eq!(c.backoff(1, 1.0), Duration::from_millis(500));
-        assert_eq!(c.backoff(1, 0.0), Duration::from_millis(250));
-        assert_eq!(c.backoff(3, 1.0), Duration::from_secs(2));
-        assert_eq!(c.backoff(9, 1.0), Duration::from_secs(4));
-        assert_eq!(c.backoff(u32::MAX, 0.0), Duration::from_secs(2));
     }
 }

@@ -1,10 +1,10 @@
 //! The Anthropic Messages API as an [`LlmProvider`]: `POST /v1/messages`,
 //! whole or streamed, with tool calls, retries and cost.
 //!
-//! The HTTP path follows the OpenAI client's ([`crate::openai`]): rate
-//! limits (429), overload (529), server errors (5xx, 408), timeouts and
-//! failed connections are retried with exponential back-off, honouring
-//! `retry-after`; what is left is [`Error::Backend`] with
+//! The HTTP path is the OpenAI client's ([`crate::openai`]), shared in
+//! `crate::http_api`: rate limits (429), overload (529), server errors
+//! (5xx, 408), timeouts and failed connections are retried with exponential
+//! back-off, honouring `retry-after`; what is left is [`Error::Backend`] with
 //! `backend: "anthropic"` (transient). Any other refusal is
 //! [`Error::InvalidInput`] carrying Anthropic's message, with the key cut
 //! out. A stream is retried only until its answer starts: once deltas have
@@ -19,24 +19,26 @@ mod stream;
 mod wire;
 
 use std::fmt;
-use std::future::Future;
-use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 
 pub use config::{AnthropicConfig, DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_MODEL};
 
 use super::{LlmProvider, LlmRequest, LlmResponse, StreamEvent};
 use crate::error::{Error, Result};
-use crate::openai::client::{
-    error_chain, is_retryable, parse_base_url, retry_after, server_message,
-};
+use crate::http_api::{self, describe_transport, parse_base_url, ApiName, HttpApi, Outcome};
 
 /// The `backend` named by every [`Error::Backend`] this module returns.
 pub(crate) const BACKEND: &str = "anthropic";
+
+/// How errors and logs name this API.
+const API: ApiName = ApiName {
+    backend: BACKEND,
+    label: "Anthropic",
+};
 
 /// The path of the Messages API under the root.
 const MESSAGES_PATH: &str = "/v1/messages";
@@ -59,8 +61,7 @@ const MESSAGES_PATH: &str = "/v1/messages";
 pub struct AnthropicProvider {
     config: AnthropicConfig,
     url: Url,
-    headers: HeaderMap,
-    http: reqwest::Client,
+    api: HttpApi,
 }
 
 impl fmt::Debug for AnthropicProvider {
@@ -104,27 +105,9 @@ impl AnthropicProvider {
                 "the default Anthropic model must not be empty",
             ));
         }
-        if config.timeout.is_zero() {
-            return Err(Error::invalid(
-                "the Anthropic request timeout must be above zero",
-            ));
-        }
-        if config.backoff_cap < config.backoff_base {
-            return Err(Error::invalid(
-                "the Anthropic backoff_cap must not be below backoff_base",
-            ));
-        }
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        for (name, value) in &config.headers {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::invalid(format!("{name:?} is not a valid HTTP header name")))?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| {
-                Error::invalid(format!("the value of header {name} is not valid in HTTP"))
-            })?;
-            value.set_sensitive(true);
-            headers.append(header, value);
-        }
+        let retry = config.retry_settings();
+        http_api::check_limits(API.label, config.timeout, &retry)?;
+        let mut headers = http_api::request_headers(&config.headers)?;
         let version = HeaderValue::from_str(&config.anthropic_version).map_err(|_| {
             Error::invalid(format!(
                 "anthropic_version {:?} is not valid in an HTTP header",
@@ -132,30 +115,17 @@ impl AnthropicProvider {
             ))
         })?;
         headers.insert("anthropic-version", version);
-        let mut key = HeaderValue::from_str(key).map_err(|_| {
-            // Not quoted: it is the key.
-            Error::invalid("the Anthropic API key has characters that cannot be sent in HTTP")
-        })?;
-        key.set_sensitive(true);
-        headers.insert("x-api-key", key);
-        let http = reqwest::Client::builder()
+        headers.insert("x-api-key", http_api::key_header(key, API.label)?);
+        // The key as sent (trimmed) is what a server would echo.
+        let key = Some(key.to_string());
+        let builder = reqwest::Client::builder()
             .connect_timeout(config.timeout)
             // Bounds every wait for bytes, including the headers; `complete`
             // adds a limit on the whole attempt, a stream does not (a long
             // answer that keeps coming must not be cut).
-            .read_timeout(config.timeout)
-            // An API does not redirect; following one could carry the key to
-            // a host nobody configured.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("agent-hive/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::backend(BACKEND, format!("cannot build the HTTP client: {e}")))?;
-        Ok(AnthropicProvider {
-            config,
-            url,
-            headers,
-            http,
-        })
+            .read_timeout(config.timeout);
+        let api = HttpApi::new(API, retry, config.timeout, key, headers, builder)?;
+        Ok(AnthropicProvider { config, url, api })
     }
 
     /// The configuration it was built from.
@@ -175,134 +145,27 @@ impl AnthropicProvider {
             .map_err(|e| Error::invalid(format!("cannot encode the Anthropic request: {e}")))
     }
 
-    /// Runs `attempt` until it succeeds, is refused, or the retries are used
-    /// up, sleeping between attempts as the server advised or the back-off
-    /// says.
-    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Outcome<T>>,
-    {
-        let attempts = self.config.max_retries.saturating_add(1);
-        let mut tried = 0;
-        loop {
-            tried += 1;
-            let failure = match attempt().await {
-                Outcome::Success(answer) => return Ok(answer),
-                Outcome::Refused(err) => return Err(err),
-                Outcome::Transient(failure) => failure,
-            };
-            if tried >= attempts {
-                return Err(Error::backend(
-                    BACKEND,
-                    format!(
-                        "POST {MESSAGES_PATH} failed after {tried} attempt{}; the last: {}",
-                        if tried == 1 { "" } else { "s" },
-                        failure.describe
-                    ),
-                ));
-            }
-            let delay = failure
-                .advised
-                .map(|d| d.min(self.config.max_retry_after))
-                .unwrap_or_else(|| self.config.backoff(tried, rand::random_range(0.0..=1.0)));
-            tracing::warn!(
-                status = failure.status.map(|s| s.as_u16()),
-                attempt = tried,
-                attempts,
-                delay_ms = delay.as_millis() as u64,
-                "anthropic request failed; retrying"
-            );
-            tokio::time::sleep(delay).await;
-        }
-    }
-
     /// One attempt, up to the answer's headers: a success hands the
-    /// response over unread.
+    /// response over unread. `whole` bounds the whole exchange by the
+    /// timeout (for `complete`); a stream is bounded per read instead.
     async fn send(&self, body: &[u8], whole: bool) -> Outcome<reqwest::Response> {
-        let mut request = self
-            .http
-            .post(self.url.clone())
-            .headers(self.headers.clone())
-            .body(body.to_vec());
-        if whole {
-            request = request.timeout(self.config.timeout);
-        }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return self.transport_failure(&e),
-        };
-        let status = response.status();
-        if status.is_success() {
-            return Outcome::Success(response);
-        }
-        let advised = retry_after(response.headers(), SystemTime::now());
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return self.transport_failure(&e),
-        };
-        let said = server_message(&bytes)
-            .map(|m| format!(": {}", self.scrub(&m)))
-            .unwrap_or_default();
-        if is_retryable(status) {
-            return Outcome::Transient(Failure {
-                status: Some(status),
-                advised,
-                describe: format!("{status}{said}"),
-            });
-        }
+        let timeout = whole.then_some(self.config.timeout);
         let host = self.url.host_str().unwrap_or("the server");
-        Outcome::Refused(match status.as_u16() {
-            401 => Error::invalid(format!(
-                "the API key was refused by {host} ({status}){said}"
-            )),
-            403 => Error::invalid(format!(
-                "the API key may not do this on {host} ({status}){said}"
-            )),
-            300..=399 => Error::invalid(format!(
-                "POST {MESSAGES_PATH} was redirected ({status}); set base_url to the final address"
-            )),
-            400..=499 => {
-                Error::invalid(format!("POST {MESSAGES_PATH} was refused ({status}){said}"))
-            }
-            _ => Error::backend(
-                BACKEND,
-                format!("POST {MESSAGES_PATH} answered {status}{said}"),
-            ),
-        })
-    }
-
-    /// One attempt of `complete`: the whole answer, read.
-    async fn send_whole(&self, body: &[u8]) -> Outcome<Vec<u8>> {
-        match self.send(body, true).await {
-            Outcome::Success(response) => match response.bytes().await {
-                Ok(bytes) => Outcome::Success(bytes.to_vec()),
-                Err(e) => self.transport_failure(&e),
-            },
-            Outcome::Transient(failure) => Outcome::Transient(failure),
-            Outcome::Refused(err) => Outcome::Refused(err),
-        }
-    }
-
-    fn transport_failure<T>(&self, e: &reqwest::Error) -> Outcome<T> {
-        let describe = describe_transport(e, self.config.timeout);
-        if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() || e.is_decode() {
-            Outcome::Transient(Failure {
-                status: None,
-                advised: None,
-                describe,
+        self.api
+            .send(&self.url, body, timeout, MESSAGES_PATH, |status, said| {
+                // Anthropic answers 401 for a bad key and 403 for a good key
+                // without the permission asked for.
+                if status == StatusCode::UNAUTHORIZED {
+                    Error::invalid(format!(
+                        "the API key was refused by {host} ({status}){said}"
+                    ))
+                } else {
+                    Error::invalid(format!(
+                        "the API key may not do this on {host} ({status}){said}"
+                    ))
+                }
             })
-        } else {
-            Outcome::Refused(Error::backend(BACKEND, describe))
-        }
-    }
-
-    /// Replaces the key wherever a server message echoes it.
-    fn scrub(&self, message: &str) -> String {
-        match self.config.api_key.as_deref().map(str::trim) {
-            Some(key) if !key.is_empty() => message.replace(key, "<redacted>"),
-            _ => message.to_string(),
-        }
+            .await
     }
 }
 
@@ -318,7 +181,13 @@ impl LlmProvider for AnthropicProvider {
 
     async fn complete(&self, request: &LlmRequest) -> Result<LlmResponse> {
         let body = self.body(request, false)?;
-        let bytes = self.with_retries(|| self.send_whole(&body)).await?;
+        let bytes = self
+            .api
+            .retrying(MESSAGES_PATH, || async {
+                let sent = self.send(&body, true).await;
+                self.api.read_whole(sent).await
+            })
+            .await?;
         let answer: wire::MessagesResponse = serde_json::from_slice(&bytes).map_err(|e| {
             Error::backend(
                 BACKEND,
@@ -333,7 +202,10 @@ impl LlmProvider for AnthropicProvider {
         request: &LlmRequest,
     ) -> Result<BoxStream<'static, Result<StreamEvent>>> {
         let body = self.body(request, true)?;
-        let response = self.with_retries(|| self.send(&body, false)).await?;
+        let response = self
+            .api
+            .retrying(MESSAGES_PATH, || self.send(&body, false))
+            .await?;
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
@@ -353,37 +225,10 @@ impl LlmProvider for AnthropicProvider {
     }
 }
 
-/// How one attempt ended.
-enum Outcome<T> {
-    Success(T),
-    /// Worth another attempt.
-    Transient(Failure),
-    /// Final: retrying cannot help.
-    Refused(Error),
-}
-
-struct Failure {
-    status: Option<StatusCode>,
-    /// The server's advice on when to come back.
-    advised: Option<Duration>,
-    describe: String,
-}
-
-/// A transport error in words. reqwest's messages name the URL, never
-/// headers; the base URL holds no credentials (refused at construction).
-fn describe_transport(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        format!("timed out after {timeout:?}")
-    } else if e.is_connect() {
-        format!("could not connect: {}", error_chain(e))
-    } else {
-        format!("the connection failed: {}", error_chain(e))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn keyed() -> AnthropicConfig {
         AnthropicConfig::default().with_api_key("sk-ant-very-secret")
@@ -408,11 +253,12 @@ mod tests {
     fn the_key_travels_only_in_a_sensitive_header() {
         let provider =
             AnthropicProvider::new(keyed().with_header("X-Test-Id", "t-1")).expect("provider");
-        let key = provider.headers.get("x-api-key").expect("x-api-key");
+        let headers = provider.api.headers();
+        let key = headers.get("x-api-key").expect("x-api-key");
         assert_eq!(key, "sk-ant-very-secret");
         assert!(key.is_sensitive(), "kept out of hyper's logs");
-        assert_eq!(provider.headers["anthropic-version"], "2023-06-01");
-        assert_eq!(provider.headers["x-test-id"], "t-1");
+        assert_eq!(headers["anthropic-version"], "2023-06-01");
+        assert_eq!(headers["x-test-id"], "t-1");
         assert_eq!(
             provider.url.as_str(),
             "https://api.anthropic.com/v1/messages"
@@ -420,7 +266,7 @@ mod tests {
         let shown = format!("{provider:?}");
         assert!(!shown.contains("sk-ant-very-secret"), "{shown}");
         assert_eq!(
-            provider.scrub("invalid x-api-key sk-ant-very-secret"),
+            provider.api.scrub("invalid x-api-key sk-ant-very-secret"),
             "invalid x-api-key <redacted>"
         );
         assert_eq!(provider.provider(), "anthropic");
