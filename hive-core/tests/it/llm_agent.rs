@@ -252,6 +252,91 @@ pub async fn the_tool_loop_is_bounded(wire: Wire) {
     s.hive.shutdown().await;
 }
 
+pub async fn refusals_are_permanent_and_payloads_without_a_prompt_go_as_json(wire: Wire) {
+    let Some(s) = setup(wire, 1, 5).await else {
+        return;
+    };
+    let t = s
+        .hive
+        .submit(
+            NewTask::new("llm", json!({ "prompt": "hive-agent-test:refused" })).requires(["write"]),
+        )
+        .await
+        .expect("submit");
+    let task = s
+        .hive
+        .queue()
+        .wait_until_final(t.id, Duration::from_secs(30))
+        .await
+        .expect("final");
+    assert_eq!(task.status, TaskStatus::DeadLettered, "{task:?}");
+    assert_eq!(task.attempts, 1, "a refusal is not retried");
+    assert!(
+        task.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("refused"),
+        "{task:?}"
+    );
+    // No `prompt` string: the payload goes to the model as JSON text, which
+    // here contains the write case's marker.
+    let t = s
+        .hive
+        .submit(NewTask::new("llm", json!({ "ask": "hive-agent-test:write" })).requires(["write"]))
+        .await
+        .expect("submit");
+    let task = s
+        .hive
+        .queue()
+        .wait_until_final(t.id, Duration::from_secs(30))
+        .await
+        .expect("final");
+    let out = outcome(&task);
+    assert_eq!(out.text, "Wrote the file.");
+    assert!(
+        out.transcript[0].text().starts_with('{'),
+        "{:?}",
+        out.transcript[0]
+    );
+    s.hive.shutdown().await;
+}
+
+#[test]
+fn bad_agent_configs_are_refused() {
+    let base = || LlmAgentConfig::new("a", ["w"], SystemPrompt::new("v1", "p"));
+    let provider = || -> Arc<dyn LlmProvider> {
+        Arc::new(
+            OpenAiProvider::new(OpenAiProviderConfig::new(
+                OpenAiConfig::new("http://127.0.0.1:1/v1"),
+                "m",
+            ))
+            .expect("provider"),
+        )
+    };
+    let mut zero = base();
+    zero.max_turns = 0;
+    assert!(matches!(
+        LlmAgent::new(zero, provider()),
+        Err(hive_core::Error::InvalidInput(_))
+    ));
+    let mut nowhere = base();
+    nowhere.workspace = Some("/definitely/not/here".into());
+    assert!(matches!(
+        LlmAgent::new(nowhere, provider()),
+        Err(hive_core::Error::InvalidInput(_))
+    ));
+    let mut quiet = base();
+    quiet.builtin_tools = false;
+    quiet.keep_transcript = false;
+    let agent = LlmAgent::new(quiet, provider()).expect("agent");
+    use hive_core::agent::Agent;
+    assert!(agent.tools().is_empty());
+    assert_eq!(agent.spec().kind, "llm");
+    assert_eq!(agent.spec().metadata["prompt_version"], "v1");
+    assert!(format!("{agent:?}").contains("LlmAgent"));
+    assert_eq!(agent.spend().total().calls, 0);
+}
+
 macro_rules! per_wire {
     ($($name:ident),* $(,)?) => {
         mod anthropic {
@@ -279,4 +364,5 @@ per_wire!(
     commands_run_in_the_workspace_with_a_timeout,
     a_flaky_server_is_retried_by_the_provider_then_by_the_queue,
     the_tool_loop_is_bounded,
+    refusals_are_permanent_and_payloads_without_a_prompt_go_as_json,
 );
