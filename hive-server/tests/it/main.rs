@@ -1,0 +1,319 @@
+//! The router driven with `oneshot`, on an in-memory embedded hive: every
+//! route, and the errors a client meets (malformed JSON, unknown fields,
+//! wrong types, invalid and unknown ids, conflicts, unknown routes) — each
+//! a 4xx with the JSON error body, never a 5xx.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use hive_core::Hive;
+use hive_server::{router, AppState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+async fn app() -> Router {
+    let hive = Hive::builder()
+        .memory()
+        .without_context()
+        .build()
+        .await
+        .expect("hive");
+    router(AppState {
+        hive: Arc::new(hive),
+    })
+}
+
+/// Sends one request; answers the status and the JSON body (Null if none).
+async fn call(app: &Router, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    let status = res.status();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value)
+}
+
+/// A 4xx with `{ "error": { "code": code, "message": … } }`.
+fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(got.0, status, "{got:?}");
+    assert_eq!(got.1["error"]["code"], code, "{got:?}");
+    assert!(got.1["error"]["message"].is_string(), "{got:?}");
+}
+
+#[tokio::test]
+async fn health_answers() {
+    let app = app().await;
+    let (status, body) = call(&app, "GET", "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["queue"], "sqlite");
+}
+
+#[tokio::test]
+async fn tasks_are_submitted_read_cancelled_and_explained() {
+    let app = app().await;
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/tasks",
+        Some(r#"{"type": "summarise", "payload": {"doc": 1}, "priority": 3, "capabilities": ["llm"], "idempotency_key": "k1"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["task"]["id"].as_str().expect("id").to_string();
+    assert_eq!(body["task"]["status"], "pending");
+    assert_eq!(body["task"]["priority"], 3);
+    let (status, again) = call(
+        &app,
+        "POST",
+        "/tasks",
+        Some(r#"{"type": "summarise", "idempotency_key": "k1"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, again["deduplicated"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    assert_eq!(again["task"]["id"], id.as_str());
+    let (status, got) = call(&app, "GET", &format!("/tasks/{id}"), None).await;
+    assert_eq!(
+        (status, got["payload"].clone()),
+        (StatusCode::OK, json!({"doc": 1}))
+    );
+    let (status, why) = call(&app, "GET", &format!("/tasks/{id}/why"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        why["reason"].as_str().is_some_and(|r| r.contains("llm")),
+        "{why}"
+    );
+    let (status, stats) = call(&app, "GET", "/queue/stats", None).await;
+    assert_eq!((status, stats["total"].clone()), (StatusCode::OK, json!(1)));
+    let (status, cancelled) = call(&app, "POST", &format!("/tasks/{id}/cancel"), None).await;
+    assert_eq!(
+        (status, cancelled["status"].clone()),
+        (StatusCode::OK, json!("cancelled"))
+    );
+    let again = call(&app, "POST", &format!("/tasks/{id}/cancel"), None).await;
+    assert_error(&again, StatusCode::CONFLICT, "conflict");
+    let (status, dep) = call(
+        &app,
+        "POST",
+        "/tasks",
+        Some(&format!(r#"{{"type": "after", "depends_on": ["{id}"], "delay_ms": 10, "max_attempts": 2, "timeout_ms": 5000}}"#)),
+    )
+    .await;
+    // Its dependency was cancelled, so it fails at once.
+    assert_eq!(status, StatusCode::CREATED, "{dep}");
+}
+
+#[tokio::test]
+async fn bad_task_requests_are_4xx_with_a_json_error() {
+    let app = app().await;
+    let cases: [(&str, &str, Option<&str>, StatusCode, &str); 11] = [
+        (
+            "POST",
+            "/tasks",
+            Some("{not json"),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/tasks",
+            Some(r#"{"type": "x", "colour": "red"}"#),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/tasks",
+            Some(r#"{"type": "x", "priority": "high"}"#),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/tasks",
+            Some(r#"{"payload": {}}"#),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/tasks",
+            Some(r#"{"type": "x", "priority": 12}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "POST",
+            "/tasks",
+            Some(r#"{"type": ""}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "POST",
+            "/tasks",
+            Some(r#"{"type": "x", "depends_on": ["nope"]}"#),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/tasks",
+            Some(r#"{"type": "x", "depends_on": ["01a20caa-7a8c-756e-9496-96920d84b2cd"]}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "GET",
+            "/tasks/not-an-id",
+            None,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "GET",
+            "/tasks/01a20caa-7a8c-756e-9496-96920d84b2cd",
+            None,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/no/such/route",
+            None,
+            StatusCode::NOT_FOUND,
+            "no_route",
+        ),
+    ];
+    for (method, uri, body, status, code) in cases {
+        let got = call(&app, method, uri, body).await;
+        assert_error(&got, status, code);
+    }
+    // A body without a JSON content type is refused too (415), as JSON.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/tasks")
+        .body(Body::from(r#"{"type": "x"}"#))
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    assert!(res.status().is_client_error(), "{}", res.status());
+}
+
+#[tokio::test]
+async fn agents_register_heartbeat_list_and_terminate() {
+    let app = app().await;
+    let (status, agent) = call(
+        &app,
+        "POST",
+        "/agents",
+        Some(r#"{"name": "remote-1", "capabilities": ["code"]}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{agent}");
+    assert_eq!(
+        (agent["kind"].clone(), agent["status"].clone()),
+        (json!("remote"), json!("healthy"))
+    );
+    let id = agent["id"].as_str().expect("id").to_string();
+    let dup = call(
+        &app,
+        "POST",
+        "/agents",
+        Some(r#"{"name": "remote-1", "capabilities": ["code"]}"#),
+    )
+    .await;
+    assert_error(&dup, StatusCode::CONFLICT, "conflict");
+    let none = call(
+        &app,
+        "POST",
+        "/agents",
+        Some(r#"{"name": "lazy", "capabilities": []}"#),
+    )
+    .await;
+    assert_error(&none, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, beat) = call(
+        &app,
+        "POST",
+        &format!("/agents/{id}/heartbeat"),
+        Some(r#"{"load": 2}"#),
+    )
+    .await;
+    assert_eq!((status, beat["load"].clone()), (StatusCode::OK, json!(2)));
+    let (status, list) = call(&app, "GET", "/agents?status=healthy&capability=code", None).await;
+    assert_eq!(
+        (status, list.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+    let bogus = call(&app, "GET", "/agents?status=sleepy", None).await;
+    assert_error(&bogus, StatusCode::BAD_REQUEST, "bad_request");
+    let (status, one) = call(&app, "GET", &format!("/agents/{id}"), None).await;
+    assert_eq!(
+        (status, one["name"].clone()),
+        (StatusCode::OK, json!("remote-1"))
+    );
+    let (status, stopped) = call(&app, "DELETE", &format!("/agents/{id}"), None).await;
+    assert_eq!(
+        (status, stopped["status"].clone()),
+        (StatusCode::OK, json!("stopped"))
+    );
+    let again = call(&app, "DELETE", &format!("/agents/{id}"), None).await;
+    assert_error(&again, StatusCode::CONFLICT, "conflict");
+    let unknown = call(
+        &app,
+        "DELETE",
+        "/agents/01a20caa-7a8c-756e-9496-96920d84b2cd",
+        None,
+    )
+    .await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, "not_found");
+    let bad = call(&app, "GET", "/agents/xyz", None).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+}
+
+#[tokio::test]
+async fn sessions_open_read_back_and_close() {
+    let app = app().await;
+    let (status, s) = call(
+        &app,
+        "POST",
+        "/sessions",
+        Some(r#"{"name": "chat", "agents": ["a", "b"], "state": {"step": 1}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let id = s["id"].as_str().expect("id").to_string();
+    let dup = call(
+        &app,
+        "POST",
+        "/sessions",
+        Some(r#"{"name": "chat", "agents": ["a", "a"]}"#),
+    )
+    .await;
+    assert_error(&dup, StatusCode::BAD_REQUEST, "invalid_input");
+    assert!(dup.1["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("duplicate agent name")));
+    let (status, got) = call(&app, "GET", &format!("/sessions/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["session"]["agents"], json!(["a", "b"]));
+    assert_eq!(got["conversation"], json!([]));
+    let (status, closed) = call(&app, "POST", &format!("/sessions/{id}/close"), None).await;
+    assert_eq!(
+        (status, closed["status"].clone()),
+        (StatusCode::OK, json!("closed"))
+    );
+    let again = call(&app, "POST", &format!("/sessions/{id}/close"), None).await;
+    assert_error(&again, StatusCode::CONFLICT, "conflict");
+}
