@@ -14,6 +14,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod binary;
+
 async fn app() -> Router {
     let hive = Hive::builder()
         .memory()

@@ -1,0 +1,98 @@
+//! The `hive` binary end to end: `hive serve` on a free port answers over
+//! real HTTP, keeps what it was given in its embedded file, and stops
+//! cleanly (exit 0) on SIGTERM.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(db: &std::path::Path) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_hive"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .arg("--db")
+            .arg(db)
+            .env_remove("HIVE_REDIS_URL")
+            .env_remove("HIVE_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start hive serve");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let until = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < until {
+            if let Ok(r) = reqwest::get(format!("{}/health", server.base)).await {
+                if r.status().is_success() {
+                    return server;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("hive serve did not answer /health within 60 s");
+    }
+
+    /// SIGTERM, then the exit status (None if it did not exit in 30 s).
+    fn terminate(mut self) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        None
+    }
+}
+
+#[tokio::test]
+async fn hive_serve_answers_keeps_its_data_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("hive.db");
+    let server = Server::start(&db).await;
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/tasks", server.base))
+        .json(&json!({ "type": "later", "payload": { "n": 1 } }))
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("json");
+    let id = created["task"]["id"].as_str().expect("id").to_string();
+    let status = server.terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit on SIGTERM: {status:?}"
+    );
+
+    // A new server on the same file still has the task.
+    let server = Server::start(&db).await;
+    let got: Value = reqwest::get(format!("{}/tasks/{id}", server.base))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(got["payload"], json!({ "n": 1 }));
+    assert!(server.terminate().is_some_and(|s| s.success()));
+}
