@@ -18,6 +18,8 @@ pub enum ApiError {
     BadRequest(String),
     /// No such route.
     NoRoute,
+    /// A token is configured and the request lacks it (or has another).
+    Unauthorized(&'static str),
 }
 
 impl From<hive_core::Error> for ApiError {
@@ -50,6 +52,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "no_route", "no such route".into()),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", (*m).into()),
             ApiError::Core(e) => match e {
                 E::InvalidInput(m) => (StatusCode::BAD_REQUEST, "invalid_input", m.clone()),
                 E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", e.to_string()),

@@ -4,6 +4,7 @@
 //!
 //! Errors become responses in exactly one place, [`error::ApiError`].
 
+mod auth;
 pub mod error;
 mod routes;
 
@@ -12,13 +13,44 @@ use std::sync::Arc;
 use axum::Router;
 
 /// What every handler shares.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     /// The runtime the API serves.
     pub hive: Arc<hive_core::Hive>,
+    /// When set, every route but `/health` needs `Authorization: Bearer`
+    /// with it.
+    pub token: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// State serving `hive` without a token.
+    pub fn new(hive: Arc<hive_core::Hive>) -> Self {
+        AppState { hive, token: None }
+    }
+
+    /// Requires `token` on every route but `/health`.
+    pub fn with_token(mut self, token: impl Into<Arc<str>>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    // Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("hive", &self.hive)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
-    routes::router().with_state(state)
+    routes::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state)
 }

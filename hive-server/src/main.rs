@@ -41,6 +41,10 @@ struct Serve {
     /// Postgres URL: the registry, sessions and context move there.
     #[arg(long, env = "HIVE_DATABASE_URL")]
     postgres: Option<String>,
+    /// Bearer token every route but /health requires. Without one the
+    /// server only binds to loopback addresses.
+    #[arg(long, env = "HIVE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[tokio::main]
@@ -57,6 +61,13 @@ async fn main() -> Result<()> {
 }
 
 async fn serve(args: Serve) -> Result<()> {
+    let token = args.token.clone().filter(|t| !t.is_empty());
+    if token.is_none() && !args.addr.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to serve on {} without a token: set --token (or HIVE_TOKEN), or bind to 127.0.0.1",
+            args.addr
+        );
+    }
     let mut builder = Hive::builder().embedded(&args.db);
     if let Some(url) = &args.redis {
         builder = builder.redis(url);
@@ -68,8 +79,15 @@ async fn serve(args: Serve) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
+    if token.is_none() {
+        tracing::warn!(addr = %args.addr, "no token configured: serving on loopback only, without authentication");
+    }
     tracing::info!(addr = %args.addr, "serving the Agent Hive API");
-    let app = router(AppState { hive: hive.clone() });
+    let mut state = AppState::new(hive.clone());
+    if let Some(t) = token {
+        state = state.with_token(t);
+    }
+    let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal())
         .await

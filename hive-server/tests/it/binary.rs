@@ -96,3 +96,18 @@ async fn hive_serve_answers_keeps_its_data_and_stops_on_sigterm() {
     assert_eq!(got["payload"], json!({ "n": 1 }));
     assert!(server.terminate().is_some_and(|s| s.success()));
 }
+
+#[test]
+fn without_a_token_it_refuses_a_public_address() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_hive"))
+        .args(["serve", "--addr", &format!("0.0.0.0:{}", free_port())])
+        .arg("--db")
+        .arg(dir.path().join("hive.db"))
+        .env_remove("HIVE_TOKEN")
+        .output()
+        .expect("run hive serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without a token"), "{stderr}");
+}

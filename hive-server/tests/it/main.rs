@@ -23,9 +23,7 @@ async fn app() -> Router {
         .build()
         .await
         .expect("hive");
-    router(AppState {
-        hive: Arc::new(hive),
-    })
+    router(AppState::new(Arc::new(hive)))
 }
 
 /// Sends one request; answers the status and the JSON body (Null if none).
@@ -318,4 +316,40 @@ async fn sessions_open_read_back_and_close() {
     );
     let again = call(&app, "POST", &format!("/sessions/{id}/close"), None).await;
     assert_error(&again, StatusCode::CONFLICT, "conflict");
+}
+
+#[tokio::test]
+async fn a_configured_token_guards_every_route_but_health() {
+    let hive = Hive::builder()
+        .memory()
+        .without_context()
+        .build()
+        .await
+        .expect("hive");
+    let app = router(AppState::new(Arc::new(hive)).with_token("s3cret"));
+    let (status, _) = call(&app, "GET", "/health", None).await;
+    assert_eq!(status, StatusCode::OK, "health stays open");
+    let missing = call(&app, "GET", "/queue/stats", None).await;
+    assert_error(&missing, StatusCode::UNAUTHORIZED, "unauthorized");
+    let missing_route = call(&app, "GET", "/no/such/route", None).await;
+    assert_error(&missing_route, StatusCode::UNAUTHORIZED, "unauthorized");
+    for (header, ok) in [
+        ("Bearer s3cret", true),
+        ("Bearer s3cre", false),
+        ("Bearer s3cret ", false),
+        ("s3cret", false),
+    ] {
+        let req = Request::builder()
+            .uri("/queue/stats")
+            .header("authorization", header)
+            .body(Body::empty())
+            .expect("request");
+        let res = app.clone().oneshot(req).await.expect("response");
+        assert_eq!(
+            res.status() == StatusCode::OK,
+            ok,
+            "{header:?}: {}",
+            res.status()
+        );
+    }
 }

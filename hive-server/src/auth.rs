@@ -1,0 +1,66 @@
+//! Bearer-token authentication: when a token is configured, every route
+//! but `/health` needs `Authorization: Bearer <token>`; anything else is a
+//! 401 with the JSON error body. The comparison takes the same time
+//! wherever the first difference is, so response timing does not reveal
+//! how much of a guess was right.
+
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Routes open without a token.
+const OPEN: &[&str] = &["/health"];
+
+/// The middleware: passes the request on, or answers 401.
+pub(crate) async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = state.token.as_deref() else {
+        return next.run(request).await;
+    };
+    if OPEN.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        Some(token) if same(token.as_bytes(), expected.as_bytes()) => next.run(request).await,
+        Some(_) => ApiError::Unauthorized("the bearer token is wrong").into_response(),
+        None => ApiError::Unauthorized("this server needs Authorization: Bearer <token>")
+            .into_response(),
+    }
+}
+
+/// Equal contents, compared in time that depends only on the lengths.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn comparison_is_exact() {
+        assert!(same(b"s3cret", b"s3cret"));
+        assert!(!same(b"s3cret", b"s3creT"));
+        assert!(!same(b"s3cret", b"s3cret!"));
+        assert!(!same(b"", b"x"));
+        assert!(same(b"", b""));
+    }
+}
