@@ -16,6 +16,9 @@ pub enum ApiError {
     Core(hive_core::Error),
     /// The request itself is malformed (body, path or query).
     BadRequest(String),
+    /// The body was refused before parsing: too large (413) or not JSON
+    /// (415).
+    Rejected(StatusCode, String),
     /// No such route.
     NoRoute,
     /// A token is configured and the request lacks it (or has another).
@@ -30,7 +33,12 @@ impl From<hive_core::Error> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
-        ApiError::BadRequest(e.body_text())
+        match e.status() {
+            s @ (StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) => {
+                ApiError::Rejected(s, e.body_text())
+            }
+            _ => ApiError::BadRequest(e.body_text()),
+        }
     }
 }
 
@@ -51,6 +59,14 @@ impl ApiError {
         use hive_core::Error as E;
         match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            ApiError::Rejected(status, m) => {
+                let code = if *status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "payload_too_large"
+                } else {
+                    "unsupported_media_type"
+                };
+                (*status, code, m.clone())
+            }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "no_route", "no such route".into()),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", (*m).into()),
             ApiError::Core(e) => match e {

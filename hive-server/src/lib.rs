@@ -45,9 +45,13 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// The largest request body accepted (1 MiB); larger ones are a 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
     routes::router()
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -201,14 +201,30 @@ async fn bad_task_requests_are_4xx_with_a_json_error() {
         let got = call(&app, method, uri, body).await;
         assert_error(&got, status, code);
     }
-    // A body without a JSON content type is refused too (415), as JSON.
+    // A body without a JSON content type is a 415, as JSON.
     let req = Request::builder()
         .method("POST")
         .uri("/tasks")
         .body(Body::from(r#"{"type": "x"}"#))
         .expect("request");
     let res = app.clone().oneshot(req).await.expect("response");
-    assert!(res.status().is_client_error(), "{}", res.status());
+    let status = res.status();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_error(
+        &(status, body),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    // A body over the limit is a 413, as JSON, and stores nothing.
+    let big = format!(
+        r#"{{"type": "x", "payload": "{}"}}"#,
+        "a".repeat(hive_server::MAX_BODY_BYTES)
+    );
+    let got = call(&app, "POST", "/tasks", Some(&big)).await;
+    assert_error(&got, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    let (_, stats) = call(&app, "GET", "/queue/stats", None).await;
+    assert_eq!(stats["total"], 0);
 }
 
 #[tokio::test]
