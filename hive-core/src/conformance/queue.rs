@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::error::Error;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, Queue, QueueConfig, QueueExt,
-    RetryPolicy, TaskFailure, TaskId, TaskPriority, TaskStatus, WorkerId,
+    RetryPolicy, TaskFailure, TaskFilter, TaskId, TaskPriority, TaskStatus, WorkerId,
 };
 
 /// Opens the backend under test.
@@ -62,6 +62,7 @@ macro_rules! queue_conformance_tests {
             expiring_a_worker_redelivers_its_tasks,
             release_returns_the_task_uncounted,
             idempotency_key_deduplicates,
+            list_filters_and_pages,
             stats_count_each_status,
             wait_for_work_wakes_on_submit,
             queues_are_isolated_by_name,
@@ -96,6 +97,13 @@ async fn claim_one(q: &dyn Queue, req: &ClaimRequest) -> Option<Lease> {
     let mut got = q.claim(&req.clone().max(1)).await.expect("claim");
     assert!(got.len() <= 1, "claim returned more than max");
     got.pop()
+}
+
+/// This test's queue and a second one, under another name.
+async fn open_two_queues(h: &dyn QueueHarness) -> (Arc<dyn Queue>, Arc<dyn Queue>) {
+    let base = h.config();
+    let other = QueueConfig::named(format!("{}-other", base.name));
+    (h.open(base).await, h.open(other).await)
 }
 
 async fn status(q: &dyn Queue, id: TaskId) -> TaskStatus {
@@ -1026,6 +1034,175 @@ pub async fn idempotency_key_deduplicates(h: &dyn QueueHarness) {
     );
 }
 
+/// The ids `list` answers for `filter`.
+async fn listed(q: &dyn Queue, filter: TaskFilter) -> Vec<TaskId> {
+    q.list(&filter)
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+/// `list` filters by status, type and worker, in submit order, and pages
+/// with `after` and `limit`.
+pub async fn list_filters_and_pages(h: &dyn QueueHarness) {
+    let (q, other) = open_two_queues(h).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let ty = if i % 2 == 0 { "alpha" } else { "beta" };
+        ids.push(q.submit(task(ty)).await.expect("submit").id);
+    }
+    let pick = |at: &[usize]| at.iter().map(|&i| ids[i]).collect::<Vec<_>>();
+
+    // Claims go in submit order: w1 takes 0..3, w2 takes 3..6.
+    let (w1, w2) = (worker().max(3), worker().max(3));
+    let one = q.claim(&w1).await.expect("claim");
+    let two = q.claim(&w2).await.expect("claim");
+    let taken: Vec<TaskId> = one.iter().chain(&two).map(|l| l.task.id).collect();
+    assert_eq!(taken, pick(&[0, 1, 2, 3, 4, 5]));
+    q.complete(one[0].key(), json!(null))
+        .await
+        .expect("complete");
+    q.fail(one[1].key(), TaskFailure::permanent("no"))
+        .await
+        .expect("fail");
+    q.complete(two[0].key(), json!(null))
+        .await
+        .expect("complete");
+    q.complete(two[1].key(), json!(null))
+        .await
+        .expect("complete");
+
+    let everything = listed(q.as_ref(), TaskFilter::new()).await;
+    assert_eq!(everything, ids, "no filter: every task, in submit order");
+    let listed_tasks = q.list(&TaskFilter::new()).await.expect("list");
+    assert_eq!(listed_tasks[0], q.get(ids[0]).await.expect("get"));
+
+    let by_status = |s: &[TaskStatus]| s.iter().fold(TaskFilter::new(), |f, &st| f.status(st));
+    assert_eq!(
+        listed(q.as_ref(), by_status(&[TaskStatus::Completed])).await,
+        pick(&[0, 3, 4])
+    );
+    assert_eq!(
+        listed(q.as_ref(), by_status(&[TaskStatus::DeadLettered])).await,
+        pick(&[1])
+    );
+    assert_eq!(
+        listed(
+            q.as_ref(),
+            by_status(&[TaskStatus::Assigned, TaskStatus::Completed])
+        )
+        .await,
+        pick(&[0, 2, 3, 4, 5])
+    );
+    assert_eq!(
+        listed(q.as_ref(), by_status(&[TaskStatus::Pending])).await,
+        pick(&[6, 7, 8, 9, 10, 11])
+    );
+    assert!(listed(q.as_ref(), by_status(&[TaskStatus::Waiting]))
+        .await
+        .is_empty());
+
+    assert_eq!(
+        listed(q.as_ref(), TaskFilter::new().task_type("alpha")).await,
+        pick(&[0, 2, 4, 6, 8, 10])
+    );
+    assert!(listed(q.as_ref(), TaskFilter::new().task_type("gamma"))
+        .await
+        .is_empty());
+    assert_eq!(
+        listed(q.as_ref(), TaskFilter::new().worker(w1.worker.as_str())).await,
+        pick(&[0, 1, 2]),
+        "the worker that holds or last held each task"
+    );
+    assert_eq!(
+        listed(q.as_ref(), TaskFilter::new().worker(w2.worker.as_str())).await,
+        pick(&[3, 4, 5])
+    );
+    assert!(listed(q.as_ref(), TaskFilter::new().worker("agent-nobody"))
+        .await
+        .is_empty());
+
+    assert_eq!(
+        listed(
+            q.as_ref(),
+            TaskFilter::new()
+                .task_type("alpha")
+                .worker(w2.worker.as_str())
+        )
+        .await,
+        pick(&[4])
+    );
+    assert_eq!(
+        listed(
+            q.as_ref(),
+            TaskFilter::new()
+                .status(TaskStatus::Pending)
+                .task_type("beta")
+                .limit(2)
+        )
+        .await,
+        pick(&[7, 9])
+    );
+    assert_eq!(
+        listed(
+            q.as_ref(),
+            TaskFilter::new()
+                .status(TaskStatus::Completed)
+                .worker(w1.worker.as_str())
+        )
+        .await,
+        pick(&[0])
+    );
+
+    // Paging: each page continues after the last id of the one before.
+    for filter in [TaskFilter::new(), TaskFilter::new().task_type("beta")] {
+        let want = listed(q.as_ref(), filter.clone()).await;
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let mut page = filter.clone().limit(5);
+            page.after = after;
+            let got = listed(q.as_ref(), page).await;
+            assert!(got.len() <= 5, "a page holds at most its limit");
+            match got.last() {
+                Some(&last) => after = Some(last),
+                None => break,
+            }
+            walked.extend(got);
+        }
+        assert_eq!(walked, want, "paging visits every task once, in order");
+    }
+    assert_eq!(
+        listed(q.as_ref(), TaskFilter::new().after(ids[9])).await,
+        pick(&[10, 11])
+    );
+    assert!(
+        listed(q.as_ref(), TaskFilter::new().after(TaskId::new()))
+            .await
+            .is_empty(),
+        "a cursor naming no task is a place in the order, not an error"
+    );
+
+    for bad in [0, 1001] {
+        assert_invalid(q.list(&TaskFilter::new().limit(bad)).await, "limit");
+    }
+
+    // Purged tasks leave the listing.
+    assert_eq!(q.purge_dead_letters(None).await.expect("purge"), 1);
+    assert_eq!(
+        listed(q.as_ref(), TaskFilter::new()).await,
+        pick(&[0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    );
+
+    // Isolation.
+    assert!(listed(other.as_ref(), TaskFilter::new()).await.is_empty());
+    let theirs = other.submit(task("alpha")).await.expect("submit").id;
+    assert_eq!(listed(other.as_ref(), TaskFilter::new()).await, [theirs]);
+    assert_eq!(listed(q.as_ref(), TaskFilter::new()).await.len(), 11);
+}
+
 /// `stats` counts tasks per status.
 pub async fn stats_count_each_status(h: &dyn QueueHarness) {
     let q = h.open(h.config()).await;
@@ -1116,11 +1293,7 @@ pub async fn wait_for_work_wakes_on_submit(h: &dyn QueueHarness) {
 
 /// Different queue names never see each other's tasks.
 pub async fn queues_are_isolated_by_name(h: &dyn QueueHarness) {
-    let base = h.config();
-    let mine = h.open(base.clone()).await;
-    let theirs = h
-        .open(QueueConfig::named(format!("{}-other", base.name)))
-        .await;
+    let (mine, theirs) = open_two_queues(h).await;
     let id = mine.submit(task("mine")).await.expect("submit").id;
     assert!(claim_one(theirs.as_ref(), &worker()).await.is_none());
     assert_eq!(theirs.stats().await.expect("stats").total(), 0);

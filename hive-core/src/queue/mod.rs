@@ -8,6 +8,7 @@
 
 mod config;
 mod lease;
+mod listing;
 pub(crate) mod prepare;
 mod row;
 mod rules;
@@ -29,6 +30,7 @@ pub use config::{QueueConfig, RetryPolicy};
 pub use lease::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, TaskFailure, WorkerId,
 };
+pub use listing::{TaskFilter, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub use prepare::{MAX_BATCH, MAX_CAPABILITY_LEN, MAX_IDEMPOTENCY_KEY_LEN, MAX_TYPE_LEN};
 pub use task::{NewTask, RunAt, Submitted, Task, TaskId, TaskPriority, TaskStatus};
 
@@ -110,6 +112,15 @@ use crate::error::{Error, Result};
 /// - **Idempotency.** A submit whose idempotency key matches a task of this
 ///   queue returns that task, marked `deduplicated`, and stores nothing new.
 ///   (`idempotency_key_deduplicates`)
+/// - **Listing.** `list` answers the tasks of this queue that pass a
+///   [`TaskFilter`] (any of its statuses, its type, its worker, each only
+///   when given) in id order, which for ids from [`TaskId::new`] (UUID v7)
+///   is submit order; at most `limit` of them, and only those whose id is
+///   greater than `after`. So passing the last id of one page as the next
+///   page's `after` visits every task once; the cursor is a comparison, not
+///   a lookup, so a cursor naming no task (purged, say) is not an error. A
+///   limit outside 1 to [`MAX_LIST_LIMIT`] is [`Error::InvalidInput`].
+///   (`list_filters_and_pages`)
 /// - **Statistics.** `stats` counts the tasks in each status.
 ///   (`stats_count_each_status`)
 /// - **Wake-ups.** `wait_for_work` returns soon after a submit (or another
@@ -181,6 +192,14 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
 
     /// Counts of tasks per status.
     async fn stats(&self) -> Result<QueueStats>;
+
+    /// Tasks passing `filter`, in id order (submit order for ids from
+    /// [`TaskId::new`]), at most `filter.limit`, starting after
+    /// `filter.after`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `filter.validate()` refuses it.
+    async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>>;
 
     /// Dead-lettered tasks, newest first.
     async fn dead_letters(&self, limit: usize, offset: usize) -> Result<Vec<Task>>;

@@ -54,8 +54,8 @@ mod particular {
 
     use hive_core::queue::sqlite::{Durability, SqliteOptions, SqliteQueue};
     use hive_core::queue::{
-        self, ClaimRequest, NewTask, Queue, QueueConfig, QueueExt, TaskFailure, TaskStatus,
-        WorkerId,
+        self, ClaimRequest, NewTask, Queue, QueueConfig, QueueExt, TaskFailure, TaskFilter,
+        TaskStatus, WorkerId,
     };
     use hive_core::Error;
     use serde_json::json;
@@ -113,6 +113,11 @@ mod particular {
             1
         );
         assert_eq!(q.dead_letters(5, 0).await.expect("list").len(), 1);
+        let listed = q
+            .list(&TaskFilter::new().status(TaskStatus::DeadLettered))
+            .await
+            .expect("list");
+        assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [id]);
     }
 
     #[tokio::test]

@@ -10,8 +10,8 @@ use hive_core::queue::sqlite::SqliteQueue;
 use hive_core::queue::worker::{handler_fn, Worker, WorkerConfig};
 use hive_core::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueExt, QueueStats, ReapReport, RetryPolicy, Submitted, Task, TaskFailure, TaskId,
-    TaskStatus, WorkerId,
+    QueueExt, QueueStats, ReapReport, RetryPolicy, Submitted, Task, TaskFailure, TaskFilter,
+    TaskId, TaskStatus, WorkerId,
 };
 use hive_core::{Error, Result};
 use serde_json::json;
@@ -384,6 +384,9 @@ impl Queue for Outage {
     }
     async fn dead_letters(&self, limit: usize, offset: usize) -> Result<Vec<Task>> {
         self.inner.dead_letters(limit, offset).await
+    }
+    async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        self.inner.list(filter).await
     }
     async fn retry_dead_letter(&self, id: TaskId) -> Result<Task> {
         self.inner.retry_dead_letter(id).await

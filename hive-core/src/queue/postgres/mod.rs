@@ -55,11 +55,13 @@ use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 
 use self::batching::{Batcher, Claim, Completion, Step, StepOutcome};
 use self::wakeups::Wakeups;
+use super::listing::list_statement;
 use super::prepare::{prepare, serialise_result};
 use super::row::TaskRow;
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId, TaskStatus, WorkerId, MAX_BATCH,
+    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, TaskStatus, WorkerId,
+    MAX_BATCH,
 };
 use crate::error::{Error, Result};
 use crate::time::{duration_ms, from_ms};
@@ -440,6 +442,21 @@ impl Queue for PostgresQueue {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
+        rows.into_iter().map(|r| r.into_task(BACKEND)).collect()
+    }
+
+    async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        filter.validate()?;
+        let rows: Vec<TaskRow> = list_statement::<Postgres>(
+            include_str!("sql/list.sql"),
+            "::uuid",
+            &self.config.name,
+            filter,
+        )
+        .build_query_as()
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         rows.into_iter().map(|r| r.into_task(BACKEND)).collect()
     }
 

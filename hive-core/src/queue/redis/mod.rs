@@ -45,8 +45,8 @@ use super::prepare::{prepare, serialise_result, PreparedTask};
 use super::rules::{self, AfterFailure, DependencyEnd};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, NewTask, Queue,
-    QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskFailure, TaskId, TaskStatus,
-    WorkerId,
+    QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskFailure, TaskFilter, TaskId,
+    TaskStatus, WorkerId,
 };
 use crate::error::{Error, Result};
 use crate::redis_connection::{self, COMMAND_TIMEOUT};
@@ -58,6 +58,9 @@ const REAP_BATCH: usize = 1_000;
 const REAP_ROUNDS: usize = 10;
 /// Dead letters deleted per purge script, so one script stays short.
 const PURGE_BATCH: usize = 1_000;
+/// Task ids one `list` script looks at, so one script stays short however
+/// few of them pass the filter.
+const LIST_SCAN_BUDGET: i64 = 1_000;
 /// Idle blocking connections kept for later `wait_for_work` calls.
 const MAX_IDLE_WAITERS: usize = 64;
 
@@ -715,6 +718,50 @@ impl Queue for RedisQueue {
             )
             .await?;
         array(reply).into_iter().map(reply::task).collect()
+    }
+
+    async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        filter.validate()?;
+        let statuses = filter
+            .statuses
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let given = |v: &Option<String>| {
+            [
+                Value::from(if v.is_some() { "1" } else { "0" }),
+                Value::from(v.clone().unwrap_or_default()),
+            ]
+        };
+        let mut cursor = filter.after.map(|id| id.to_string()).unwrap_or_default();
+        let mut tasks = Vec::new();
+        // Each script call looks at a bounded number of ids (see list.lua);
+        // sparse matches take several calls. Pages of a listing are never
+        // one snapshot, on any backend, so neither are these steps.
+        while tasks.len() < filter.limit {
+            let mut args = vec![
+                Value::from(cursor.clone()),
+                Value::from(i64::try_from(filter.limit - tasks.len()).unwrap_or(i64::MAX)),
+                Value::from(LIST_SCAN_BUDGET),
+                Value::from(statuses.clone()),
+            ];
+            args.extend(given(&filter.task_type));
+            args.extend(given(&filter.worker));
+            let reply = self.run(&SCRIPTS.list, self.keys.queue(), args).await?;
+            let mut items = array(reply).into_iter();
+            let (Some(last), Some(ran_out)) = (items.next(), items.next()) else {
+                return Err(reply::malformed("list", &Value::Null));
+            };
+            for hash in items {
+                tasks.push(reply::task(hash)?);
+            }
+            cursor = text(&last).unwrap_or_default();
+            if int(&ran_out) != Some(0) {
+                break;
+            }
+        }
+        Ok(tasks)
     }
 
     async fn retry_dead_letter(&self, id: TaskId) -> Result<Task> {

@@ -40,11 +40,12 @@ pub(super) struct Scripts {
     pub reap_apply: Script,
     pub expire_worker: Script,
     pub dead_letters: Script,
+    pub list: Script,
 }
 
 impl Scripts {
     /// All of them, to load them up front.
-    pub fn all(&self) -> [&Script; 14] {
+    pub fn all(&self) -> [&Script; 15] {
         [
             &self.submit,
             &self.claim,
@@ -60,6 +61,7 @@ impl Scripts {
             &self.reap_apply,
             &self.expire_worker,
             &self.dead_letters,
+            &self.list,
         ]
     }
 }
@@ -79,6 +81,7 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     reap_apply: lua!("reap_apply.lua"),
     expire_worker: lua!("expire_worker.lua"),
     dead_letters: lua!("dead_letters.lua"),
+    list: lua!("list.lua"),
 });
 
 /// The keys of one queue. All of them start with `hive:{<queue name>}:`;
@@ -93,6 +96,7 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 /// | `delayed` | sorted set | delayed task ids by `run_at` |
 /// | `leased` | sorted set | leased task ids by lease expiry (never after the deadline) |
 /// | `dead` | sorted set | dead-lettered task ids by when they died |
+/// | `all` | sorted set | every task id, scored 0, for listing in id order (ZRANGEBYLEX) |
 /// | `dependents:<id>` | set | waiting tasks that depend on `<id>` |
 /// | `idempotency` | hash | idempotency key → task id |
 /// | `stats` | hash | status → number of tasks |

@@ -21,7 +21,7 @@ use self::writer::{Job, Op, Reply};
 use super::prepare::{prepare, serialise_result};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskId, WorkerId,
+    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, WorkerId,
 };
 use crate::error::{Error, Result};
 
@@ -229,6 +229,20 @@ impl Queue for SqliteQueue {
             None => match self.call(Op::DeadLetters(limit, offset)).await? {
                 Reply::Tasks(t) => Ok(t),
                 _ => Err(unexpected("dead_letters")),
+            },
+        }
+    }
+
+    async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        filter.validate()?;
+        match &self.readers {
+            Some(pool) => {
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                transitions::list(&mut conn, &self.config.name, filter).await
+            }
+            None => match self.call(Op::List(Box::new(filter.clone()))).await? {
+                Reply::Tasks(t) => Ok(t),
+                _ => Err(unexpected("list")),
             },
         }
     }

@@ -12,12 +12,13 @@ use sqlx::{Row, SqliteConnection};
 
 use super::db_err;
 use crate::error::{Error, Result};
+use crate::queue::listing::list_statement;
 use crate::queue::prepare::PreparedTask;
 use crate::queue::row::TaskRow;
 use crate::queue::rules::{self, AfterFailure, DependencyEnd, DependencyScan, LeaseState};
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, QueueConfig, QueueStats,
-    ReapReport, Submitted, Task, TaskFailure, TaskId, TaskStatus,
+    ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, TaskStatus,
 };
 use crate::time::{duration_ms, from_ms};
 
@@ -66,6 +67,22 @@ pub(super) async fn dead_letters(
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
+    rows.into_iter().map(|r| r.into_task("sqlite")).collect()
+}
+
+/// A page of [`Queue::list`](crate::queue::Queue::list); the filter is
+/// already validated.
+pub(super) async fn list(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    filter: &TaskFilter,
+) -> Result<Vec<Task>> {
+    let rows: Vec<TaskRow> =
+        list_statement::<sqlx::Sqlite>(include_str!("sql/list.sql"), "", queue, filter)
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
     rows.into_iter().map(|r| r.into_task("sqlite")).collect()
 }
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::queue::prepare::PreparedTask;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, QueueConfig, QueueStats, ReapReport,
-    Submitted, Task, TaskFailure, TaskId, WorkerId,
+    Submitted, Task, TaskFailure, TaskFilter, TaskId, WorkerId,
 };
 use crate::time::now_ms;
 
@@ -46,6 +46,7 @@ pub(super) enum Op {
     Get(TaskId),
     Stats,
     DeadLetters(usize, usize),
+    List(Box<TaskFilter>),
 }
 
 /// What an operation answers.
@@ -85,7 +86,10 @@ impl Op {
     }
 
     fn is_read(&self) -> bool {
-        matches!(self, Op::Get(_) | Op::Stats | Op::DeadLetters(..))
+        matches!(
+            self,
+            Op::Get(_) | Op::Stats | Op::DeadLetters(..) | Op::List(_)
+        )
     }
 }
 
@@ -322,5 +326,6 @@ async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> 
         Op::DeadLetters(limit, offset) => {
             Reply::Tasks(transitions::dead_letters(conn, q, *limit, *offset).await?)
         }
+        Op::List(filter) => Reply::Tasks(transitions::list(conn, q, filter).await?),
     })
 }

@@ -20,6 +20,7 @@ for _, id in ipairs(ids) do
       redis.call('HDEL', K_IDEM, f[2])
     end
     redis.call('ZREM', K_DEAD, id)
+    redis.call('ZREM', K_ALL, id)
     purged = purged + 1
   elseif everything then
     -- Not a dead letter (any more): a stale index entry, dropped so the

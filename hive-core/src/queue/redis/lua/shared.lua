@@ -15,6 +15,13 @@
 local K_STATS, K_CAPSETS, K_DELAYED, K_LEASED, K_DEAD, K_IDEM, K_WAKE, K_SEQ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local PREFIX = ARGV[1]
+-- Every task id of the queue, all scored 0 so that ZRANGEBYLEX walks them in
+-- id order (the listing order of `Queue::list`). Derived from the prefix
+-- like the per-task keys, rather than a ninth fixed KEY, so that the
+-- scripts that never touch it keep their calling convention; it carries
+-- the same hash tag. Kept by submit (add) and purge_dead_letters (remove),
+-- the only scripts that create or delete task hashes.
+local K_ALL = PREFIX .. 'all'
 
 -- Ready sets are scored priority * 2^44 + submit sequence: lower priority
 -- numbers first, submit order within a priority. 10 * 2^44 stays below 2^53,

@@ -112,6 +112,7 @@ for _, p in ipairs(plans) do
     end
     local key = task_key(p.id)
     redis.call('HSET', key, unpack(fields))
+    redis.call('ZADD', K_ALL, 0, p.id)
     if p.status == 'pending' then
       local caps = ARGV[a + 6]
       enqueue(p.id, tonumber(ARGV[a + 4]), seq, caps)
