@@ -5,16 +5,17 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hive_core::queue::{NewTask, Task, TaskId, TaskPriority};
+use hive_core::agent::AgentId;
+use hive_core::queue::{NewTask, Task, TaskFilter, TaskId, TaskPriority, TaskStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::parse_id;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 /// The body of `POST /tasks`.
@@ -104,4 +105,58 @@ pub(crate) async fn why(
 pub(crate) async fn stats(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let stats = state.hive.queue().stats().await?;
     Ok(Json(json!({ "stats": stats, "total": stats.total() })))
+}
+
+/// Filters and paging of `GET /tasks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Comma-separated statuses, e.g. `pending,in_progress`.
+    status: Option<String>,
+    #[serde(rename = "type")]
+    task_type: Option<String>,
+    /// The agent that holds (or last held) the task.
+    agent: Option<String>,
+    limit: Option<usize>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+}
+
+/// Tasks in submit order, filtered, a page at a time: `next` is the
+/// cursor for the following page (absent on the last).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query?;
+    let mut filter = TaskFilter::new();
+    for s in q
+        .status
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.is_empty())
+    {
+        let status: TaskStatus = s
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("unknown task status {s:?}")))?;
+        filter = filter.status(status);
+    }
+    if let Some(t) = q.task_type {
+        filter = filter.task_type(t);
+    }
+    if let Some(a) = q.agent {
+        let agent: AgentId = parse_id("agent", &a)?;
+        filter = filter.worker(agent.worker_id().as_str());
+    }
+    if let Some(n) = q.limit {
+        filter = filter.limit(n);
+    }
+    if let Some(after) = q.after {
+        filter = filter.after(parse_id::<TaskId>("task", &after)?);
+    }
+    let tasks = state.hive.queue().list(&filter).await?;
+    let next = (tasks.len() == filter.limit)
+        .then(|| tasks.last().map(|t| t.id))
+        .flatten();
+    Ok(Json(json!({ "tasks": tasks, "next": next })))
 }

@@ -369,3 +369,61 @@ async fn a_configured_token_guards_every_route_but_health() {
         );
     }
 }
+
+#[tokio::test]
+async fn tasks_are_listed_filtered_and_paged() {
+    let app = app().await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let kind = if i % 2 == 0 { "even" } else { "odd" };
+        let (_, body) = call(
+            &app,
+            "POST",
+            "/tasks",
+            Some(&format!(r#"{{"type": "{kind}", "payload": {i}}}"#)),
+        )
+        .await;
+        ids.push(body["task"]["id"].as_str().expect("id").to_string());
+    }
+    call(&app, "POST", &format!("/tasks/{}/cancel", ids[0]), None).await;
+    let (status, page) = call(&app, "GET", "/tasks?limit=3", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut seen: Vec<String> = Vec::new();
+    let mut page = page;
+    loop {
+        for t in page["tasks"].as_array().expect("tasks") {
+            seen.push(t["id"].as_str().expect("id").to_string());
+        }
+        let Some(next) = page["next"].as_str() else {
+            break;
+        };
+        page = call(&app, "GET", &format!("/tasks?limit=3&after={next}"), None)
+            .await
+            .1;
+    }
+    assert_eq!(seen, ids, "every task once, in submit order");
+    let (_, odd) = call(&app, "GET", "/tasks?type=odd", None).await;
+    assert_eq!(odd["tasks"].as_array().map(Vec::len), Some(3));
+    let (_, cancelled) = call(&app, "GET", "/tasks?status=cancelled,completed", None).await;
+    assert_eq!(cancelled["tasks"][0]["id"], ids[0].as_str());
+    assert_eq!(cancelled["next"], Value::Null);
+    let (_, none) = call(
+        &app,
+        "GET",
+        "/tasks?agent=01a20caa-7a8c-756e-9496-96920d84b2cd",
+        None,
+    )
+    .await;
+    assert_eq!(none["tasks"], json!([]));
+    for bad in [
+        "/tasks?status=sleepy",
+        "/tasks?limit=0",
+        "/tasks?limit=x",
+        "/tasks?after=nope",
+        "/tasks?colour=red",
+    ] {
+        let got = call(&app, "GET", bad, None).await;
+        assert!(got.0 == StatusCode::BAD_REQUEST, "{bad}: {got:?}");
+        assert!(got.1["error"]["code"].is_string(), "{bad}: {got:?}");
+    }
+}
