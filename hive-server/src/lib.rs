@@ -6,6 +6,7 @@
 
 mod auth;
 pub mod error;
+mod metrics;
 mod routes;
 
 use std::sync::Arc;
@@ -50,7 +51,10 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
+    metrics::install();
     routes::router()
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route_layer(axum::middleware::from_fn(metrics::record))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -427,3 +427,35 @@ async fn tasks_are_listed_filtered_and_paged() {
         assert!(got.1["error"]["code"].is_string(), "{bad}: {got:?}");
     }
 }
+
+#[tokio::test]
+async fn metrics_show_requests_tasks_and_agents() {
+    let app = app().await;
+    call(&app, "POST", "/tasks", Some(r#"{"type": "m"}"#)).await;
+    call(
+        &app,
+        "POST",
+        "/agents",
+        Some(r#"{"name": "metered", "capabilities": ["x"]}"#),
+    )
+    .await;
+    call(&app, "GET", "/tasks/not-an-id", None).await;
+    let req = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains(r#"hive_tasks{status="pending"} "#), "{text}");
+    assert!(text.contains(r#"hive_agents{status="healthy"} "#), "{text}");
+    assert!(
+        text.contains(r#"route="/tasks/{id}""#) && text.contains(r#"status="400""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("hive_http_request_duration_seconds"),
+        "{text}"
+    );
+}
