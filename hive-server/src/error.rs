@@ -23,6 +23,8 @@ pub enum ApiError {
     NoRoute,
     /// A token is configured and the request lacks it (or has another).
     Unauthorized(&'static str),
+    /// The request ran past its deadline.
+    Timeout(std::time::Duration),
 }
 
 impl From<hive_core::Error> for ApiError {
@@ -69,6 +71,11 @@ impl ApiError {
             }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "no_route", "no such route".into()),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", (*m).into()),
+            ApiError::Timeout(d) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("the request did not finish within {d:?}; retry later"),
+            ),
             ApiError::Core(e) => match e {
                 E::InvalidInput(m) => (StatusCode::BAD_REQUEST, "invalid_input", m.clone()),
                 E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", e.to_string()),

@@ -6,6 +6,7 @@
 
 mod auth;
 pub mod error;
+pub mod hygiene;
 mod metrics;
 mod routes;
 
@@ -21,12 +22,19 @@ pub struct AppState {
     /// When set, every route but `/health` needs `Authorization: Bearer`
     /// with it.
     pub token: Option<Arc<str>>,
+    /// How long a request may take before it is answered with a 503.
+    /// Default [`hygiene::DEFAULT_REQUEST_TIMEOUT`] (30 s).
+    pub request_timeout: std::time::Duration,
 }
 
 impl AppState {
     /// State serving `hive` without a token.
     pub fn new(hive: Arc<hive_core::Hive>) -> Self {
-        AppState { hive, token: None }
+        AppState {
+            hive,
+            token: None,
+            request_timeout: hygiene::DEFAULT_REQUEST_TIMEOUT,
+        }
     }
 
     /// Requires `token` on every route but `/health`.
@@ -42,6 +50,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("hive", &self.hive)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }
@@ -59,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hygiene::around,
         ))
         .with_state(state)
 }

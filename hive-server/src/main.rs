@@ -45,6 +45,9 @@ struct Serve {
     /// server only binds to loopback addresses.
     #[arg(long, env = "HIVE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Seconds a request may take before it is answered with a 503.
+    #[arg(long, env = "HIVE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
 }
 
 #[tokio::main]
@@ -84,6 +87,7 @@ async fn serve(args: Serve) -> Result<()> {
     }
     tracing::info!(addr = %args.addr, "serving the Agent Hive API");
     let mut state = AppState::new(hive.clone());
+    state.request_timeout = std::time::Duration::from_secs(args.request_timeout_secs.max(1));
     if let Some(t) = token {
         state = state.with_token(t);
     }

@@ -459,3 +459,43 @@ async fn metrics_show_requests_tasks_and_agents() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn requests_carry_ids_and_a_deadline() {
+    let app = app().await;
+    let req = Request::builder()
+        .uri("/health")
+        .header("x-request-id", "trace-42")
+        .body(Body::empty())
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    assert_eq!(
+        res.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("trace-42")
+    );
+    let req = Request::builder()
+        .uri("/health")
+        .body(Body::empty())
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "a fresh id: {id:?}");
+    // A deadline of zero: every request is answered with the timeout error.
+    let hive = Hive::builder()
+        .memory()
+        .without_context()
+        .build()
+        .await
+        .expect("hive");
+    let mut state = AppState::new(Arc::new(hive));
+    state.request_timeout = std::time::Duration::ZERO;
+    let slow = router(state);
+    let got = call(&slow, "GET", "/queue/stats", None).await;
+    assert_error(&got, StatusCode::SERVICE_UNAVAILABLE, "timeout");
+}

@@ -1,0 +1,57 @@
+//! Request hygiene: every request gets an id (the client's `x-request-id`
+//! if it sent a sane one, else a fresh UUID), echoed in the response and
+//! carried by one structured log line per request; and every request has a
+//! deadline, after which the client gets a 503 with the JSON error body
+//! instead of waiting on a stuck store.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The request-id header, in and out.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Ids, the deadline and the log line.
+pub(crate) async fn around(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, v);
+    }
+    let started = Instant::now();
+    let mut response = match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::Timeout(state.request_timeout).into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    tracing::info!(
+        request_id = %id,
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+/// The default request deadline.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
