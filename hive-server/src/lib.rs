@@ -5,6 +5,7 @@
 //! Errors become responses in exactly one place, [`error::ApiError`].
 
 mod auth;
+pub mod client;
 pub mod error;
 pub mod hygiene;
 mod metrics;

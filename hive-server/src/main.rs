@@ -1,6 +1,8 @@
-//! The `hive` binary: parses flags (with `HIVE_…` environment fallbacks),
-//! builds the hive, and serves [`hive_server::router`] until SIGTERM or
-//! Ctrl-C, then drains the agents. Everything else lives in the library.
+//! The `hive` binary: parses flags (with `HIVE_…` environment fallbacks)
+//! and either serves [`hive_server::router`] over a hive until SIGTERM or
+//! Ctrl-C (then drains the agents), or talks to a running server as a
+//! client (`hive task …`, `hive agent list`, `hive status`). Everything
+//! else lives in the library.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,7 +10,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use hive_core::Hive;
+use hive_server::client::{ApiClient, ClientError};
 use hive_server::{router, AppState};
+use serde_json::json;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -17,6 +21,18 @@ use hive_server::{router, AppState};
     about = "Agent Hive: a durable runtime for fleets of AI agents"
 )]
 struct Cli {
+    /// The server the client commands talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "HIVE_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    server: String,
+    /// Bearer token for the server (and, for `serve`, the one it requires;
+    /// without one it binds only to loopback addresses).
+    #[arg(long, global = true, env = "HIVE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,6 +41,63 @@ struct Cli {
 enum Command {
     /// Serves the HTTP API.
     Serve(Serve),
+    /// Tasks on a running server.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Agents on a running server.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// The server's health and the queue's counts.
+    Status,
+}
+
+#[derive(Subcommand, Debug)]
+enum TaskCommand {
+    /// Submits a task and prints it (with --wait, follows it to the end).
+    Submit {
+        /// The task's type.
+        task_type: String,
+        /// Its payload, as JSON.
+        #[arg(long, default_value = "null")]
+        payload: String,
+        /// Capabilities it requires, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        requires: Vec<String>,
+        /// Priority, 1 (most urgent) to 9.
+        #[arg(long)]
+        priority: Option<u8>,
+        /// Prints each status change until the task ends.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Prints one task.
+    Get {
+        /// Its id.
+        id: String,
+    },
+    /// Lists tasks, oldest first.
+    List {
+        /// Only these statuses (comma-separated).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this type.
+        #[arg(long = "type")]
+        task_type: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Cancels a task.
+    Cancel {
+        /// Its id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AgentCommand {
+    /// Lists the fleet's agents.
+    List,
 }
 
 #[derive(clap::Args, Debug)]
@@ -41,10 +114,6 @@ struct Serve {
     /// Postgres URL: the registry, sessions and context move there.
     #[arg(long, env = "HIVE_DATABASE_URL")]
     postgres: Option<String>,
-    /// Bearer token every route but /health requires. Without one the
-    /// server only binds to loopback addresses.
-    #[arg(long, env = "HIVE_TOKEN", hide_env_values = true)]
-    token: Option<String>,
     /// Seconds a request may take before it is answered with a 503.
     #[arg(long, env = "HIVE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     request_timeout_secs: u64,
@@ -58,13 +127,106 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args, cli.token).await,
+        command => {
+            let client = ApiClient::new(&cli.server, cli.token)?;
+            if let Err(e) = run_client(&client, command).await {
+                eprintln!("hive: {e}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 
-async fn serve(args: Serve) -> Result<()> {
-    let token = args.token.clone().filter(|t| !t.is_empty());
+/// One client command; prints the server's JSON.
+async fn run_client(client: &ApiClient, command: Command) -> Result<(), ClientError> {
+    let out = match command {
+        Command::Serve(_) => return Ok(()),
+        Command::Status => {
+            let health = client.get("/health").await?;
+            let stats = client.get("/queue/stats").await?;
+            json!({ "health": health, "queue": stats })
+        }
+        Command::Agent(AgentCommand::List) => client.get("/agents").await?,
+        Command::Task(TaskCommand::Get { id }) => client.get(&format!("/tasks/{id}")).await?,
+        Command::Task(TaskCommand::Cancel { id }) => {
+            client
+                .post(&format!("/tasks/{id}/cancel"), &json!({}))
+                .await?
+        }
+        Command::Task(TaskCommand::List {
+            status,
+            task_type,
+            limit,
+        }) => {
+            let mut path = format!("/tasks?limit={limit}");
+            if let Some(s) = status {
+                path.push_str(&format!("&status={s}"));
+            }
+            if let Some(t) = task_type {
+                path.push_str(&format!("&type={t}"));
+            }
+            client.get(&path).await?
+        }
+        Command::Task(TaskCommand::Submit {
+            task_type,
+            payload,
+            requires,
+            priority,
+            wait,
+        }) => {
+            let payload: serde_json::Value = serde_json::from_str(&payload)
+                .map_err(|e| ClientError(format!("--payload is not JSON: {e}")))?;
+            let mut body =
+                json!({ "type": task_type, "payload": payload, "capabilities": requires });
+            if let Some(p) = priority {
+                body["priority"] = json!(p);
+            }
+            let created = client.post("/tasks", &body).await?;
+            if !wait {
+                created
+            } else {
+                follow(client, &created).await?
+            }
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    Ok(())
+}
+
+/// Polls a submitted task, printing each status change to stderr (the
+/// progress), until it ends; answers the final task.
+async fn follow(
+    client: &ApiClient,
+    created: &serde_json::Value,
+) -> Result<serde_json::Value, ClientError> {
+    let id = created["task"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut last = String::new();
+    loop {
+        let task = client.get(&format!("/tasks/{id}")).await?;
+        let status = task["status"].as_str().unwrap_or_default().to_string();
+        if status != last {
+            eprintln!("{id}: {status}");
+            last = status.clone();
+        }
+        if matches!(
+            status.as_str(),
+            "completed" | "failed" | "dead_lettered" | "cancelled"
+        ) {
+            return Ok(task);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn serve(args: Serve, token: Option<String>) -> Result<()> {
+    let token = token.filter(|t| !t.is_empty());
     if token.is_none() && !args.addr.ip().is_loopback() {
         anyhow::bail!(
             "refusing to serve on {} without a token: set --token (or HIVE_TOKEN), or bind to 127.0.0.1",

@@ -27,6 +27,7 @@ impl Server {
             .arg(db)
             .env_remove("HIVE_REDIS_URL")
             .env_remove("HIVE_DATABASE_URL")
+            .env_remove("HIVE_TOKEN")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -110,4 +111,109 @@ fn without_a_token_it_refuses_a_public_address() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("without a token"), "{stderr}");
+}
+
+/// Runs the `hive` CLI against `server`; answers (success, stdout, stderr).
+fn cli(server: &str, args: &[&str]) -> (bool, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hive"))
+        .args(["--server", server])
+        .args(args)
+        .env_remove("HIVE_TOKEN")
+        .output()
+        .expect("run hive");
+    let stdout: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.success(),
+        stdout,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_talks_to_a_running_server() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start(&dir.path().join("hive.db")).await;
+    let base = server.base.clone();
+    let (ok, created, err) = tokio::task::spawn_blocking({
+        let base = base.clone();
+        move || {
+            cli(
+                &base,
+                &[
+                    "task",
+                    "submit",
+                    "report",
+                    "--payload",
+                    r#"{"n": 7}"#,
+                    "--requires",
+                    "llm,web",
+                    "--priority",
+                    "2",
+                ],
+            )
+        }
+    })
+    .await
+    .expect("join");
+    assert!(ok, "{err}");
+    let id = created["task"]["id"].as_str().expect("id").to_string();
+    assert_eq!(created["task"]["capabilities"], json!(["llm", "web"]));
+    let run = |args: Vec<String>| {
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            cli(&base, &args)
+        })
+    };
+    let (ok, got, _) = run(vec!["task".into(), "get".into(), id.clone()])
+        .await
+        .expect("join");
+    assert!(ok);
+    assert_eq!(
+        (got["payload"].clone(), got["priority"].clone()),
+        (json!({"n": 7}), json!(2))
+    );
+    let (ok, list, _) = run(vec![
+        "task".into(),
+        "list".into(),
+        "--status".into(),
+        "pending".into(),
+    ])
+    .await
+    .expect("join");
+    assert!(ok);
+    assert_eq!(list["tasks"][0]["id"], id.as_str());
+    let (ok, status, _) = run(vec!["status".into()]).await.expect("join");
+    assert!(ok);
+    assert_eq!(status["health"]["status"], "ok");
+    assert_eq!(status["queue"]["total"], 1);
+    let (ok, agents, _) = run(vec!["agent".into(), "list".into()])
+        .await
+        .expect("join");
+    assert!(ok && agents.is_array());
+    let (ok, cancelled, _) = run(vec!["task".into(), "cancel".into(), id.clone()])
+        .await
+        .expect("join");
+    assert!(ok);
+    assert_eq!(cancelled["status"], "cancelled");
+    // Errors: the server's message, exit code 1.
+    let (ok, _, err) = run(vec!["task".into(), "get".into(), "not-an-id".into()])
+        .await
+        .expect("join");
+    assert!(!ok && err.contains("not a valid task id"), "{err}");
+    let (ok, _, err) = run(vec![
+        "task".into(),
+        "submit".into(),
+        "x".into(),
+        "--payload".into(),
+        "{oops".into(),
+    ])
+    .await
+    .expect("join");
+    assert!(!ok && err.contains("--payload is not JSON"), "{err}");
+    assert!(server.terminate().is_some_and(|s| s.success()));
+    let (ok, _, err) = tokio::task::spawn_blocking(move || cli(&base, &["status"]))
+        .await
+        .expect("join");
+    assert!(!ok && err.contains("cannot reach the server"), "{err}");
 }
