@@ -3,6 +3,7 @@
 //! [`crate::error::ApiError`].
 
 mod agents;
+mod dead_letters;
 mod health;
 mod sessions;
 mod tasks;
@@ -21,6 +22,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tasks/{id}/cancel", post(tasks::cancel))
         .route("/tasks/{id}/why", get(tasks::why))
         .route("/queue/stats", get(tasks::stats))
+        .route("/dead-letters", get(dead_letters::list))
+        .route("/dead-letters/purge", post(dead_letters::purge))
+        .route("/dead-letters/{id}/retry", post(dead_letters::retry))
         .route("/agents", get(agents::list).post(agents::register))
         .route("/agents/{id}", get(agents::get).delete(agents::terminate))
         .route("/agents/{id}/heartbeat", post(agents::heartbeat))

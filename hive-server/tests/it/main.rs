@@ -499,3 +499,67 @@ async fn requests_carry_ids_and_a_deadline() {
     let got = call(&slow, "GET", "/queue/stats", None).await;
     assert_error(&got, StatusCode::SERVICE_UNAVAILABLE, "timeout");
 }
+
+#[tokio::test]
+async fn dead_letters_are_listed_retried_and_purged() {
+    let hive = Arc::new(
+        Hive::builder()
+            .memory()
+            .without_context()
+            .build()
+            .await
+            .expect("hive"),
+    );
+    let app = router(AppState::new(hive.clone()));
+    // Two tasks dead-lettered the honest way: claimed and failed for good.
+    for n in 0..2 {
+        let (_, body) = call(
+            &app,
+            "POST",
+            "/tasks",
+            Some(&format!(r#"{{"type": "doomed", "payload": {n}}}"#)),
+        )
+        .await;
+        assert!(body["task"]["id"].is_string());
+    }
+    let worker = hive_core::queue::WorkerId::random("test");
+    let leases = hive
+        .queue()
+        .claim(&hive_core::queue::ClaimRequest::new(worker).max(2))
+        .await
+        .expect("claim");
+    for lease in &leases {
+        hive.queue()
+            .fail(lease.key(), hive_core::queue::TaskFailure::permanent("no"))
+            .await
+            .expect("fail");
+    }
+    let (status, list) = call(&app, "GET", "/dead-letters", None).await;
+    assert_eq!(
+        (status, list.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2))
+    );
+    let first = list[0]["id"].as_str().expect("id").to_string();
+    let (status, retried) = call(&app, "POST", &format!("/dead-letters/{first}/retry"), None).await;
+    assert_eq!(
+        (status, retried["status"].clone()),
+        (StatusCode::OK, json!("pending"))
+    );
+    let again = call(&app, "POST", &format!("/dead-letters/{first}/retry"), None).await;
+    assert!(again.0.is_client_error(), "{again:?}");
+    let (status, purged) = call(&app, "POST", "/dead-letters/purge", Some("{}")).await;
+    assert_eq!(
+        (status, purged["purged"].clone()),
+        (StatusCode::OK, json!(1))
+    );
+    let bad = call(&app, "GET", "/dead-letters?limit=0", None).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+    let bad = call(
+        &app,
+        "POST",
+        "/dead-letters/purge",
+        Some(r#"{"ids": ["nope"]}"#),
+    )
+    .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+}
