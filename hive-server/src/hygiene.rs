@@ -18,11 +18,7 @@ use crate::AppState;
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// Ids, the deadline and the log line.
-pub(crate) async fn around(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn around(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(REQUEST_ID)

@@ -3,8 +3,10 @@
 //! [`crate::error::ApiError`].
 
 mod agents;
+mod context;
 mod dead_letters;
 mod health;
+mod messages;
 mod sessions;
 mod tasks;
 
@@ -28,7 +30,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/agents", get(agents::list).post(agents::register))
         .route("/agents/{id}", get(agents::get).delete(agents::terminate))
         .route("/agents/{id}/heartbeat", post(agents::heartbeat))
-        .route("/sessions", post(sessions::create))
+        .route("/sessions", post(sessions::create).get(sessions::list))
+        .route("/messages", post(messages::publish))
+        .route("/topics/{topic}/messages", get(messages::read))
+        .route("/context", post(context::remember))
+        .route("/context/search", get(context::search))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/close", post(sessions::close))
         .fallback(|| async { ApiError::NoRoute })

@@ -1,16 +1,16 @@
 //! Sessions: open one with its agents, read it back with its conversation,
 //! close it.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hive_core::session::{NewSession, Session, SessionId};
+use hive_core::session::{NewSession, Session, SessionId, SessionStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::parse_id;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 /// The body of `POST /sessions`.
@@ -57,4 +57,33 @@ pub(crate) async fn close(
 ) -> ApiResult<Json<Session>> {
     let id: SessionId = parse_id("session", &id)?;
     Ok(Json(state.hive.sessions().close(id).await?))
+}
+
+/// Filters of `GET /sessions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    100
+}
+
+/// Sessions, newest first.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<Session>>> {
+    let Query(q) = query?;
+    let status = q
+        .status
+        .map(|s| {
+            s.parse::<SessionStatus>()
+                .map_err(|_| ApiError::BadRequest(format!("unknown session status {s:?}")))
+        })
+        .transpose()?;
+    Ok(Json(state.hive.sessions().list(status, q.limit).await?))
 }

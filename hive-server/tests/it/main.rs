@@ -486,7 +486,9 @@ async fn requests_carry_ids_and_a_deadline() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "a fresh id: {id:?}");
-    // A deadline of zero: every request is answered with the timeout error.
+    // A handler slower than the deadline is answered with the timeout
+    // error (the middleware on a route of its own, so the test does not
+    // depend on how fast a store answers).
     let hive = Hive::builder()
         .memory()
         .without_context()
@@ -494,9 +496,21 @@ async fn requests_carry_ids_and_a_deadline() {
         .await
         .expect("hive");
     let mut state = AppState::new(Arc::new(hive));
-    state.request_timeout = std::time::Duration::ZERO;
-    let slow = router(state);
-    let got = call(&slow, "GET", "/queue/stats", None).await;
+    state.request_timeout = std::time::Duration::from_millis(50);
+    let slow: Router = Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hive_server::hygiene::around,
+        ))
+        .with_state(state);
+    let got = call(&slow, "GET", "/slow", None).await;
     assert_error(&got, StatusCode::SERVICE_UNAVAILABLE, "timeout");
 }
 
@@ -562,4 +576,119 @@ async fn dead_letters_are_listed_retried_and_purged() {
     )
     .await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+}
+
+#[tokio::test]
+async fn messages_context_and_session_lists() {
+    let hive = Hive::builder()
+        .memory()
+        .build()
+        .await
+        .expect("hive with context");
+    let app = router(AppState::new(Arc::new(hive)));
+    // Broker: publish to a topic and to an inbox, read the topic back.
+    let (status, p) = call(
+        &app,
+        "POST",
+        "/messages",
+        Some(r#"{"topic": "news.bees", "kind": "note", "payload": {"n": 1}, "from": "scout"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    call(
+        &app,
+        "POST",
+        "/messages",
+        Some(r#"{"topic": "news.bees", "kind": "note", "payload": {"n": 2}}"#),
+    )
+    .await;
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/messages",
+        Some(r#"{"to": "planner", "kind": "ask"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, read) = call(&app, "GET", "/topics/news.bees/messages", None).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read.as_array().map(Vec::len), Some(2));
+    assert_eq!(read[0]["message"]["from"], "scout");
+    let second = read[1]["offset"].as_u64().expect("offset");
+    let (_, tail) = call(
+        &app,
+        "GET",
+        &format!("/topics/news.bees/messages?from={second}"),
+        None,
+    )
+    .await;
+    assert_eq!(tail[0]["message"]["payload"]["n"], 2);
+    for (body, code) in [
+        (r#"{"kind": "x"}"#, "bad_request"),
+        (r#"{"topic": "a", "to": "b", "kind": "x"}"#, "bad_request"),
+        (r#"{"topic": "bad topic!", "kind": "x"}"#, "invalid_input"),
+    ] {
+        let got = call(&app, "POST", "/messages", Some(body)).await;
+        assert_error(&got, StatusCode::BAD_REQUEST, code);
+    }
+    let bad = call(&app, "GET", "/topics/news.*/messages", None).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_input");
+    // Context: remember, then find by meaning.
+    let (status, stored) = call(
+        &app,
+        "POST",
+        "/context",
+        Some(r#"{"content": "Bees dance to tell the hive where flowers are.", "agent": "scout"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    call(
+        &app,
+        "POST",
+        "/context",
+        Some(r#"{"content": "The invoice is due on Friday."}"#),
+    )
+    .await;
+    let (status, found) = call(
+        &app,
+        "GET",
+        "/context/search?q=how%20do%20bees%20share%20directions&k=1",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert!(
+        found[0]["entry"]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("dance")),
+        "{found}"
+    );
+    let bad = call(&app, "GET", "/context/search?q=x&k=0", None).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_input");
+    let bad = call(&app, "POST", "/context", Some(r#"{"content": ""}"#)).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_input");
+    // Sessions, newest first, by status.
+    call(&app, "POST", "/sessions", Some(r#"{"name": "one"}"#)).await;
+    let (_, two) = call(&app, "POST", "/sessions", Some(r#"{"name": "two"}"#)).await;
+    call(
+        &app,
+        "POST",
+        &format!("/sessions/{}/close", two["id"].as_str().expect("id")),
+        None,
+    )
+    .await;
+    let (status, open) = call(&app, "GET", "/sessions?status=open", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(open.as_array().map(Vec::len), Some(1));
+    let (_, all) = call(&app, "GET", "/sessions", None).await;
+    assert_eq!(all[0]["name"], "two");
+    let bad = call(&app, "GET", "/sessions?status=sleepy", None).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+}
+
+#[tokio::test]
+async fn context_routes_say_when_there_is_no_engine() {
+    let app = app().await;
+    let got = call(&app, "GET", "/context/search?q=x", None).await;
+    assert_error(&got, StatusCode::NOT_IMPLEMENTED, "not_supported");
 }
