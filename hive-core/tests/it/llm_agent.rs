@@ -117,16 +117,20 @@ async fn setup(wire: Wire, retries: u32, max_turns: u32) -> Option<Setup> {
 }
 
 impl Setup {
+    /// Runs the fixture case `case` (the prompt `hive-agent-test:<case>`).
     async fn run(&self, case: &str) -> Task {
+        self.run_payload(json!({ "prompt": format!("hive-agent-test:{case}") }))
+            .await
+    }
+
+    /// Runs a task with `payload` to its end.
+    async fn run_payload(&self, payload: serde_json::Value) -> Task {
         let t = self
             .hive
             .submit(
-                NewTask::new(
-                    "llm",
-                    json!({ "prompt": format!("hive-agent-test:{case}") }),
-                )
-                .requires(["write"])
-                .max_attempts(3),
+                NewTask::new("llm", payload)
+                    .requires(["write"])
+                    .max_attempts(3),
             )
             .await
             .expect("submit");
@@ -256,19 +260,7 @@ pub async fn refusals_are_permanent_and_payloads_without_a_prompt_go_as_json(wir
     let Some(s) = setup(wire, 1, 5).await else {
         return;
     };
-    let t = s
-        .hive
-        .submit(
-            NewTask::new("llm", json!({ "prompt": "hive-agent-test:refused" })).requires(["write"]),
-        )
-        .await
-        .expect("submit");
-    let task = s
-        .hive
-        .queue()
-        .wait_until_final(t.id, Duration::from_secs(30))
-        .await
-        .expect("final");
+    let task = s.run("refused").await;
     assert_eq!(task.status, TaskStatus::DeadLettered, "{task:?}");
     assert_eq!(task.attempts, 1, "a refusal is not retried");
     assert!(
@@ -280,17 +272,9 @@ pub async fn refusals_are_permanent_and_payloads_without_a_prompt_go_as_json(wir
     );
     // No `prompt` string: the payload goes to the model as JSON text, which
     // here contains the write case's marker.
-    let t = s
-        .hive
-        .submit(NewTask::new("llm", json!({ "ask": "hive-agent-test:write" })).requires(["write"]))
-        .await
-        .expect("submit");
     let task = s
-        .hive
-        .queue()
-        .wait_until_final(t.id, Duration::from_secs(30))
-        .await
-        .expect("final");
+        .run_payload(json!({ "ask": "hive-agent-test:write" }))
+        .await;
     let out = outcome(&task);
     assert_eq!(out.text, "Wrote the file.");
     assert!(

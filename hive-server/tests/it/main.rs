@@ -26,20 +26,55 @@ async fn app() -> Router {
     router(AppState::new(Arc::new(hive)))
 }
 
+/// A whole response.
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends a request built by hand; answers the whole response.
+async fn send(app: &Router, req: axum::http::request::Builder, body: Body) -> Answer {
+    let res = app
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// Sends one request; answers the status and the JSON body (Null if none).
 async fn call(app: &Router, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
-    let req = req
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .expect("request");
-    let res = app.clone().oneshot(req).await.expect("response");
-    let status = res.status();
-    let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, value)
+    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    let answer = send(app, req, body).await;
+    (answer.status, answer.json())
 }
 
 /// A 4xx with `{ "error": { "code": code, "message": … } }`.
@@ -202,17 +237,14 @@ async fn bad_task_requests_are_4xx_with_a_json_error() {
         assert_error(&got, status, code);
     }
     // A body without a JSON content type is a 415, as JSON.
-    let req = Request::builder()
-        .method("POST")
-        .uri("/tasks")
-        .body(Body::from(r#"{"type": "x"}"#))
-        .expect("request");
-    let res = app.clone().oneshot(req).await.expect("response");
-    let status = res.status();
-    let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    let body: Value = serde_json::from_slice(&bytes).expect("json");
+    let plain = send(
+        &app,
+        Request::builder().method("POST").uri("/tasks"),
+        Body::from(r#"{"type": "x"}"#),
+    )
+    .await;
     assert_error(
-        &(status, body),
+        &(plain.status, plain.json()),
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
     );
@@ -355,18 +387,27 @@ async fn a_configured_token_guards_every_route_but_health() {
         ("Bearer s3cret ", false),
         ("s3cret", false),
     ] {
-        let req = Request::builder()
-            .uri("/queue/stats")
-            .header("authorization", header)
-            .body(Body::empty())
-            .expect("request");
-        let res = app.clone().oneshot(req).await.expect("response");
+        let got = send(
+            &app,
+            Request::builder()
+                .uri("/queue/stats")
+                .header("authorization", header),
+            Body::empty(),
+        )
+        .await;
         assert_eq!(
-            res.status() == StatusCode::OK,
+            got.status == StatusCode::OK,
             ok,
             "{header:?}: {}",
-            res.status()
+            got.status
         );
+        if !ok {
+            assert_error(
+                &(got.status, got.json()),
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            );
+        }
     }
 }
 
@@ -440,14 +481,9 @@ async fn metrics_show_requests_tasks_and_agents() {
     )
     .await;
     call(&app, "GET", "/tasks/not-an-id", None).await;
-    let req = Request::builder()
-        .uri("/metrics")
-        .body(Body::empty())
-        .expect("request");
-    let res = app.clone().oneshot(req).await.expect("response");
-    assert_eq!(res.status(), StatusCode::OK);
-    let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    let text = String::from_utf8_lossy(&bytes);
+    let scrape = send(&app, Request::builder().uri("/metrics"), Body::empty()).await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&scrape.body);
     assert!(text.contains(r#"hive_tasks{status="pending"} "#), "{text}");
     assert!(text.contains(r#"hive_agents{status="healthy"} "#), "{text}");
     assert!(
@@ -463,28 +499,17 @@ async fn metrics_show_requests_tasks_and_agents() {
 #[tokio::test]
 async fn requests_carry_ids_and_a_deadline() {
     let app = app().await;
-    let req = Request::builder()
-        .uri("/health")
-        .header("x-request-id", "trace-42")
-        .body(Body::empty())
-        .expect("request");
-    let res = app.clone().oneshot(req).await.expect("response");
-    assert_eq!(
-        res.headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
-        Some("trace-42")
-    );
-    let req = Request::builder()
-        .uri("/health")
-        .body(Body::empty())
-        .expect("request");
-    let res = app.clone().oneshot(req).await.expect("response");
-    let id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let traced = send(
+        &app,
+        Request::builder()
+            .uri("/health")
+            .header("x-request-id", "trace-42"),
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(traced.header("x-request-id"), Some("trace-42"));
+    let fresh = send(&app, Request::builder().uri("/health"), Body::empty()).await;
+    let id = fresh.header("x-request-id").unwrap_or_default();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "a fresh id: {id:?}");
     // A handler slower than the deadline is answered with the timeout
     // error (the middleware on a route of its own, so the test does not
