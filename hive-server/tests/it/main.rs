@@ -16,14 +16,19 @@ use tower::ServiceExt;
 
 mod binary;
 
-async fn app() -> Router {
+/// State over a fresh in-memory hive without a context engine.
+async fn state() -> AppState {
     let hive = Hive::builder()
         .memory()
         .without_context()
         .build()
         .await
         .expect("hive");
-    router(AppState::new(Arc::new(hive)))
+    AppState::new(Arc::new(hive))
+}
+
+async fn app() -> Router {
+    router(state().await)
 }
 
 /// A whole response.
@@ -368,13 +373,7 @@ async fn sessions_open_read_back_and_close() {
 
 #[tokio::test]
 async fn a_configured_token_guards_every_route_but_health() {
-    let hive = Hive::builder()
-        .memory()
-        .without_context()
-        .build()
-        .await
-        .expect("hive");
-    let app = router(AppState::new(Arc::new(hive)).with_token("s3cret"));
+    let app = router(state().await.with_token("s3cret"));
     let (status, _) = call(&app, "GET", "/health", None).await;
     assert_eq!(status, StatusCode::OK, "health stays open");
     let missing = call(&app, "GET", "/queue/stats", None).await;
@@ -514,13 +513,7 @@ async fn requests_carry_ids_and_a_deadline() {
     // A handler slower than the deadline is answered with the timeout
     // error (the middleware on a route of its own, so the test does not
     // depend on how fast a store answers).
-    let hive = Hive::builder()
-        .memory()
-        .without_context()
-        .build()
-        .await
-        .expect("hive");
-    let mut state = AppState::new(Arc::new(hive));
+    let mut state = state().await;
     state.request_timeout = std::time::Duration::from_millis(50);
     let slow: Router = Router::new()
         .route(
@@ -541,15 +534,9 @@ async fn requests_carry_ids_and_a_deadline() {
 
 #[tokio::test]
 async fn dead_letters_are_listed_retried_and_purged() {
-    let hive = Arc::new(
-        Hive::builder()
-            .memory()
-            .without_context()
-            .build()
-            .await
-            .expect("hive"),
-    );
-    let app = router(AppState::new(hive.clone()));
+    let state = state().await;
+    let hive = state.hive.clone();
+    let app = router(state);
     // Two tasks dead-lettered the honest way: claimed and failed for good.
     for n in 0..2 {
         let (_, body) = call(
