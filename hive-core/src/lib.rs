@@ -22,6 +22,8 @@
 //! - [`Hive`]: the facade wiring it all from the embedded default or from
 //!   Redis and Postgres URLs.
 //! - [`session`]: sessions of agents and their conversations.
+//! - [`events`]: the numbered event feed of everything that happens in a
+//!   hive, followed live and resumed after gaps.
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
@@ -32,6 +34,7 @@ pub mod conformance;
 pub mod context;
 pub(crate) mod embedded;
 pub mod error;
+pub mod events;
 pub mod hive;
 pub(crate) mod http_api;
 pub mod llm;

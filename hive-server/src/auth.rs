@@ -1,10 +1,15 @@
 //! Bearer-token authentication: when a token is configured, every route
-//! but `/health` needs `Authorization: Bearer <token>`; anything else is a
-//! 401 with the JSON error body. The comparison takes the same time
+//! but `/health` and the API's description (`/openapi.json`, `/docs`) needs
+//! `Authorization: Bearer <token>` — or, on the WebSocket route (browsers
+//! cannot set headers there), `?token=<token>`; anything else is a 401
+//! with the JSON error body. (Request logs carry the path only, never the
+//! query, so the token stays out of them.) The comparison takes the same time
 //! wherever the first difference is, so response timing does not reveal
 //! how much of a guess was right.
 
-use axum::extract::{Request, State};
+use std::collections::HashMap;
+
+use axum::extract::{Query, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,8 +17,17 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Routes open without a token.
-const OPEN: &[&str] = &["/health"];
+/// Routes open without a token: the health check, and the API's
+/// description, which holds no secrets (a browser showing the docs page
+/// sends no token for it or its files).
+const OPEN: &[&str] = &["/health", "/openapi.json", "/docs"];
+/// Routes that take the token as a query parameter too.
+const QUERY_TOKEN: &[&str] = &["/ws/events"];
+
+/// Whether `path` is open without a token.
+pub(crate) fn is_open(path: &str) -> bool {
+    OPEN.contains(&path) || path.starts_with("/docs/")
+}
 
 /// The middleware: passes the request on, or answers 401.
 pub(crate) async fn require_token(
@@ -24,14 +38,20 @@ pub(crate) async fn require_token(
     let Some(expected) = state.token.as_deref() else {
         return next.run(request).await;
     };
-    if OPEN.contains(&request.uri().path()) {
+    if is_open(request.uri().path()) {
         return next.run(request).await;
     }
+    let from_query = QUERY_TOKEN
+        .contains(&request.uri().path())
+        .then(|| Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok())
+        .flatten()
+        .and_then(|Query(mut q)| q.remove("token"));
     let presented = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or(from_query.as_deref());
     match presented {
         Some(token) if same(token.as_bytes(), expected.as_bytes()) => next.run(request).await,
         Some(_) => ApiError::Unauthorized("the bearer token is wrong").into_response(),

@@ -7,7 +7,8 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -56,37 +57,96 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// The body of every failure: `{ "error": { "code", "message" } }`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// A failure's code and message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs to branch on.
+    pub code: ErrorCode,
+    /// For people; its wording may change.
+    pub message: String,
+}
+
+/// Every code a failure can carry; the status each goes with is in
+/// `docs/server.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: malformed JSON, unknown field, wrong type, invalid id or query.
+    BadRequest,
+    /// 400: the core refused the values.
+    InvalidInput,
+    /// 401: no bearer token, or another one.
+    Unauthorized,
+    /// 404: no such task, agent, session….
+    NotFound,
+    /// 404: no such route.
+    NoRoute,
+    /// 409: the state does not allow it (e.g. cancelling a finished task).
+    Conflict,
+    /// 409: an answer for an attempt that lost its lease.
+    StaleLease,
+    /// 413: a body over the limit.
+    PayloadTooLarge,
+    /// 415: a body that is not JSON.
+    UnsupportedMediaType,
+    /// 501: this hive cannot do it (e.g. no context engine).
+    NotSupported,
+    /// 503: storage is unavailable.
+    Unavailable,
+    /// 503: past the request deadline.
+    Timeout,
+}
+
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
         use hive_core::Error as E;
         match self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, m.clone()),
             ApiError::Rejected(status, m) => {
                 let code = if *status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "payload_too_large"
+                    ErrorCode::PayloadTooLarge
                 } else {
-                    "unsupported_media_type"
+                    ErrorCode::UnsupportedMediaType
                 };
                 (*status, code, m.clone())
             }
-            ApiError::NoRoute => (StatusCode::NOT_FOUND, "no_route", "no such route".into()),
-            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", (*m).into()),
+            ApiError::NoRoute => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NoRoute,
+                "no such route".into(),
+            ),
+            ApiError::Unauthorized(m) => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                (*m).into(),
+            ),
             ApiError::Timeout(d) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
+                ErrorCode::Timeout,
                 format!("the request did not finish within {d:?}; retry later"),
             ),
             ApiError::Core(e) => match e {
-                E::InvalidInput(m) => (StatusCode::BAD_REQUEST, "invalid_input", m.clone()),
-                E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
-                E::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
-                E::StaleLease { .. } => (StatusCode::CONFLICT, "stale_lease", e.to_string()),
-                E::NotSupported { .. } => {
-                    (StatusCode::NOT_IMPLEMENTED, "not_supported", e.to_string())
+                E::InvalidInput(m) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, m.clone()),
+                E::NotFound { .. } => (StatusCode::NOT_FOUND, ErrorCode::NotFound, e.to_string()),
+                E::Conflict(m) => (StatusCode::CONFLICT, ErrorCode::Conflict, m.clone()),
+                E::StaleLease { .. } => {
+                    (StatusCode::CONFLICT, ErrorCode::StaleLease, e.to_string())
                 }
+                E::NotSupported { .. } => (
+                    StatusCode::NOT_IMPLEMENTED,
+                    ErrorCode::NotSupported,
+                    e.to_string(),
+                ),
                 _ => (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    ErrorCode::Unavailable,
                     "the storage backend is unavailable; retry later".into(),
                 ),
             },
@@ -100,11 +160,10 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
-        (
-            status,
-            Json(json!({ "error": { "code": code, "message": message } })),
-        )
-            .into_response()
+        let body = ErrorBody {
+            error: ErrorDetail { code, message },
+        };
+        (status, Json(body)).into_response()
     }
 }
 

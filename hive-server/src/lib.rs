@@ -6,27 +6,49 @@
 
 mod auth;
 pub mod client;
+pub mod config;
+pub mod cors;
 pub mod error;
 pub mod hygiene;
 mod metrics;
+pub mod openapi;
 mod routes;
 
 use std::sync::Arc;
 
 use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     /// The runtime the API serves.
     pub hive: Arc<hive_core::Hive>,
-    /// When set, every route but `/health` needs `Authorization: Bearer`
-    /// with it.
+    /// When set, every route but `/health`, `/openapi.json` and `/docs`
+    /// needs `Authorization: Bearer` with it.
     pub token: Option<Arc<str>>,
     /// How long a request may take before it is answered with a 503.
     /// Default [`hygiene::DEFAULT_REQUEST_TIMEOUT`] (30 s).
     pub request_timeout: std::time::Duration,
+    /// How often `/ws/events` pings each socket; one that has not answered
+    /// the previous ping is closed. Default [`DEFAULT_WS_PING`] (20 s).
+    pub ws_ping: std::time::Duration,
+    /// Cancelled when the server stops: open WebSockets are closed with
+    /// 1001 (going away).
+    pub shutdown: CancellationToken,
+    /// The open WebSockets (axum's graceful shutdown does not wait for
+    /// upgraded connections; [`AppState::drain`] does).
+    pub sockets: TaskTracker,
+    /// The largest request body accepted, in bytes; larger ones are a 413.
+    /// Default [`DEFAULT_BODY_LIMIT`] (1 MiB).
+    pub body_limit: usize,
+    /// Which browser origins may call the API. Default: none.
+    pub cors: cors::CorsOrigins,
 }
+
+/// The default WebSocket ping interval.
+pub const DEFAULT_WS_PING: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl AppState {
     /// State serving `hive` without a token.
@@ -35,10 +57,26 @@ impl AppState {
             hive,
             token: None,
             request_timeout: hygiene::DEFAULT_REQUEST_TIMEOUT,
+            ws_ping: DEFAULT_WS_PING,
+            shutdown: CancellationToken::new(),
+            sockets: TaskTracker::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            cors: cors::CorsOrigins::Off,
         }
     }
 
-    /// Requires `token` on every route but `/health`.
+    /// Closes every open WebSocket (1001) and waits up to `grace` for them
+    /// to finish. Call after the HTTP server has stopped taking requests;
+    /// answers whether they all finished in time.
+    pub async fn drain(&self, grace: std::time::Duration) -> bool {
+        self.shutdown.cancel();
+        self.sockets.close();
+        tokio::time::timeout(grace, self.sockets.wait())
+            .await
+            .is_ok()
+    }
+
+    /// Requires `token` on every route but the open ones (`auth.rs`).
     pub fn with_token(mut self, token: impl Into<Arc<str>>) -> Self {
         self.token = Some(token.into());
         self
@@ -52,24 +90,31 @@ impl std::fmt::Debug for AppState {
             .field("hive", &self.hive)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("request_timeout", &self.request_timeout)
+            .field("ws_ping", &self.ws_ping)
+            .field("open_sockets", &self.sockets.len())
+            .field("body_limit", &self.body_limit)
+            .field("cors", &self.cors)
             .finish()
     }
 }
 
-/// The largest request body accepted (1 MiB); larger ones are a 413.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// The default of [`AppState::body_limit`]: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
     metrics::install();
     routes::router()
+        .merge(openapi::routes())
         .route("/metrics", axum::routing::get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::record))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(state.body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
+        // Outside the token check: preflights carry no Authorization.
+        .layer(tower::util::option_layer(state.cors.layer()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             hygiene::around,

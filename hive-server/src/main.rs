@@ -1,17 +1,19 @@
-//! The `hive` binary: parses flags (with `HIVE_…` environment fallbacks)
-//! and either serves [`hive_server::router`] over a hive until SIGTERM or
-//! Ctrl-C (then drains the agents), or talks to a running server as a
+//! The `hive` binary: parses flags (with `HIVE_…` environment fallbacks
+//! and, for `serve`, a config file: [`hive_server::config`]) and either
+//! serves [`hive_server::router`] over a hive until SIGTERM or Ctrl-C
+//! (then finishes requests, closes WebSockets, drains the agents and
+//! writes the last events), or talks to a running server as a
 //! client (`hive task …`, `hive agent list`, `hive status`). Everything
 //! else lives in the library.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use hive_core::Hive;
 use hive_server::client::{ApiClient, ClientError};
-use hive_server::{router, AppState};
+use hive_server::config::{ServeArgs, ServeConfig};
+use hive_server::router;
 use serde_json::json;
 
 #[derive(Parser, Debug)]
@@ -40,7 +42,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serves the HTTP API.
-    Serve(Serve),
+    Serve(ServeArgs),
     /// Tasks on a running server.
     #[command(subcommand)]
     Task(TaskCommand),
@@ -100,25 +102,6 @@ enum AgentCommand {
     List,
 }
 
-#[derive(clap::Args, Debug)]
-struct Serve {
-    /// Address to listen on.
-    #[arg(long, env = "HIVE_ADDR", default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
-    /// The embedded SQLite file (used for whatever Redis/Postgres don't hold).
-    #[arg(long, env = "HIVE_DB", default_value = "hive.db")]
-    db: std::path::PathBuf,
-    /// Redis URL: the queue and broker move there.
-    #[arg(long, env = "HIVE_REDIS_URL")]
-    redis: Option<String>,
-    /// Postgres URL: the registry, sessions and context move there.
-    #[arg(long, env = "HIVE_DATABASE_URL")]
-    postgres: Option<String>,
-    /// Seconds a request may take before it is answered with a 503.
-    #[arg(long, env = "HIVE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
-    request_timeout_secs: u64,
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -129,7 +112,7 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args, cli.token).await,
+        Command::Serve(args) => serve(ServeConfig::load(args, cli.token)?).await,
         command => {
             let client = ApiClient::new(&cli.server, cli.token)?;
             if let Err(e) = run_client(&client, command).await {
@@ -225,14 +208,7 @@ async fn follow(
     }
 }
 
-async fn serve(args: Serve, token: Option<String>) -> Result<()> {
-    let token = token.filter(|t| !t.is_empty());
-    if token.is_none() && !args.addr.ip().is_loopback() {
-        anyhow::bail!(
-            "refusing to serve on {} without a token: set --token (or HIVE_TOKEN), or bind to 127.0.0.1",
-            args.addr
-        );
-    }
+async fn serve(args: ServeConfig) -> Result<()> {
     let mut builder = Hive::builder().embedded(&args.db);
     if let Some(url) = &args.redis {
         builder = builder.redis(url);
@@ -244,24 +220,31 @@ async fn serve(args: Serve, token: Option<String>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
-    if token.is_none() {
+    if args.token.is_none() {
         tracing::warn!(addr = %args.addr, "no token configured: serving on loopback only, without authentication");
     }
     tracing::info!(addr = %args.addr, "serving the Agent Hive API");
-    let mut state = AppState::new(hive.clone());
-    state.request_timeout = std::time::Duration::from_secs(args.request_timeout_secs.max(1));
-    if let Some(t) = token {
-        state = state.with_token(t);
-    }
-    let app = router(state);
+    let state = args.app_state(hive.clone());
+    let app = router(state.clone());
+    let stopping = state.shutdown.clone();
     axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal())
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            tracing::info!("stopping: finishing requests, closing WebSockets, draining agents");
+            stopping.cancel();
+        })
         .await
         .context("serving")?;
-    let report = hive.orchestrator().shutdown().await;
+    if !state.drain(SOCKET_GRACE).await {
+        tracing::warn!("some WebSockets did not close in time");
+    }
+    let report = hive.shutdown().await;
     tracing::info!(agents = report.agents, "stopped");
     Ok(())
 }
+
+/// How long open WebSockets get to close at shutdown.
+const SOCKET_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Resolves on SIGTERM or Ctrl-C.
 async fn stop_signal() {

@@ -47,6 +47,18 @@ pub(crate) async fn record(request: Request, next: Next) -> Response {
 }
 
 /// The scrape: refreshes the gauges from the stores, then renders.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "metrics",
+    operation_id = "metrics",
+    responses((
+        status = 200,
+        description = "Prometheus's text format",
+        body = String,
+        content_type = "text/plain"
+    ))
+)]
 pub(crate) async fn render(State(state): State<AppState>) -> ApiResult<Response> {
     let stats = state.hive.queue().stats().await?;
     for status in TaskStatus::ALL {
@@ -72,7 +84,24 @@ pub(crate) async fn render(State(state): State<AppState>) -> ApiResult<Response>
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
-/// Installs the recorder now, so requests before the first scrape count.
+/// How often recorded samples are folded into the exporter's buckets, so
+/// memory stays flat when nobody scrapes.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Installs the recorder now, so requests before the first scrape count,
+/// and (once per process, on the current Tokio runtime) starts its upkeep.
 pub(crate) fn install() {
-    let _ = handle();
+    static UPKEEP: OnceLock<()> = OnceLock::new();
+    let (Some(h), Ok(runtime)) = (handle(), tokio::runtime::Handle::try_current()) else {
+        return;
+    };
+    UPKEEP.get_or_init(|| {
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(UPKEEP_EVERY);
+            loop {
+                every.tick().await;
+                h.run_upkeep();
+            }
+        });
+    });
 }

@@ -22,6 +22,7 @@ pub const MAX_AGENT_NAME: usize = 128;
 /// agent is a new agent and a late heartbeat of the old one changes nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentId(pub Uuid);
 
 impl AgentId {
@@ -69,6 +70,7 @@ impl FromStr for AgentId {
 /// Where an agent is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AgentStatus {
     /// Heartbeating on time; offered work.
     Healthy,
@@ -190,6 +192,7 @@ pub(crate) fn check_label(what: &str, s: &str) -> Result<()> {
 }
 
 /// A registered agent.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentRecord {
     /// Its id.

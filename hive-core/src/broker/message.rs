@@ -16,6 +16,7 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// A message's identity: a UUID (version 7, so ids sort by creation time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageId(pub Uuid);
 
 impl MessageId {
@@ -52,6 +53,7 @@ impl fmt::Display for MessageId {
 /// assert_eq!(m.to.as_deref(), Some("reviewer"));
 /// # Ok(()) }
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// Identity.
@@ -59,8 +61,10 @@ pub struct Message {
     /// Where it is published.
     pub topic: Topic,
     /// The sending agent, if an agent sent it.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub from: Option<String>,
     /// The addressed agent, for direct messages.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub to: Option<String>,
     /// What kind of message this is; receivers dispatch on it.
     pub kind: String,
@@ -69,6 +73,7 @@ pub struct Message {
     /// Free-form metadata (trace ids, content types…).
     pub headers: BTreeMap<String, String>,
     /// Ties a message to a conversation or to the request it answers.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub correlation_id: Option<Uuid>,
     /// When it was created.
     pub timestamp: DateTime<Utc>,

@@ -24,6 +24,7 @@ pub const MAX_FETCH: usize = 1000;
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Offset(pub u64);
 
 impl fmt::Display for Offset {
@@ -34,6 +35,7 @@ impl fmt::Display for Offset {
 
 /// What [`Broker::publish_batch`](super::Broker::publish_batch) answers for
 /// each message: it is stored, here.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Published {
     /// The message's id.
@@ -47,6 +49,7 @@ pub struct Published {
 }
 
 /// A stored message as history returns it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredMessage {
     /// The message.

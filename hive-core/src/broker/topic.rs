@@ -68,6 +68,24 @@ fn check_shape(text: &str) -> Result<()> {
 #[serde(try_from = "String", into = "String")]
 pub struct Topic(String);
 
+/// A topic is a string; the schema gives its grammar as a pattern (without
+/// the count of tokens, which [`Topic::new`] checks too).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Topic {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        const TOKEN: &str = r"[^\s\x00-\x1F\x7F-\x9F*>.]+";
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(format!("^{TOKEN}(\\.{TOKEN})*$")))
+            .max_length(Some(MAX_TOPIC_LEN))
+            .description(Some("dot-separated tokens, e.g. `agent.planner.inbox`"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Topic {}
+
 impl Topic {
     /// Checks and wraps a topic name.
     ///

@@ -17,6 +17,7 @@
 pub mod agents;
 pub mod broker;
 pub mod context;
+pub mod events;
 pub mod history;
 pub mod queue;
 pub mod sessions;

@@ -48,6 +48,7 @@ impl Default for EngineConfig {
 /// What [`ContextEngine::remember`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Stored {
     /// Stored as a new entry.
     New {
@@ -111,6 +112,7 @@ impl SearchRequest {
 }
 
 /// One ranked result.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Found {
     /// The entry.
@@ -218,7 +220,9 @@ impl ContextEngine {
                 .pop()
                 .ok_or_else(|| Error::backend("embedding", "the embedder answered no vector"))?;
         }
-        Ok(entry)
+        // Checked here, not only by the store's insert: an entry merged
+        // into a near-duplicate never reaches the insert.
+        entry.checked(self.store.model())
     }
 
     /// Remembers `entry`, embedding its content when it has no vector; a

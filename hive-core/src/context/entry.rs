@@ -22,6 +22,7 @@ pub const MAX_NAME_BYTES: usize = 256;
 /// An entry's identity: a UUID (v7, so ids sort by creation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryId(pub Uuid);
 
 impl EntryId {
@@ -57,6 +58,7 @@ impl FromStr for EntryId {
 /// promotion, demotion and expiry ([`TierPolicy`](super::TierPolicy)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Tier {
     /// The live window and pinned facts. Unpinned entries expire.
     Short,
@@ -130,6 +132,7 @@ impl FromStr for Tier {
 /// the caller's (1–64 characters of `a-z 0-9 _ - .`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Kind(String);
 
 impl Kind {
@@ -370,6 +373,7 @@ impl NewEntry {
 }
 
 /// A stored entry.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContextEntry {
     /// Its id.
@@ -381,8 +385,10 @@ pub struct ContextEntry {
     /// The model of the vector.
     pub model: String,
     /// The owning agent.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub agent: Option<String>,
     /// The session.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub session: Option<String>,
     /// What it is.
     pub kind: Kind,

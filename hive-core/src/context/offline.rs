@@ -9,7 +9,7 @@
 //! was distilled from, and it still places paraphrases near each other
 //! (see `docs/offline-embedder.md` and the retrieval test).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use model2vec_rs::model::StaticModel;
@@ -26,10 +26,15 @@ const CONFIG: &[u8] = include_bytes!("../../../models/minilm-l6-m2v-256/config.j
 /// tokens, so the opening carries the gist).
 const MAX_TOKENS: usize = 512;
 
-/// The default embedder. Cheap to clone: clones share the loaded model.
+/// The model's dimension (its `config.json` says so; a test checks).
+const DIMENSION: usize = 256;
+
+/// The default embedder. Cheap to clone: clones share the model, which is
+/// loaded on the first `embed` (about 15 MiB resident), so a hive that
+/// never stores context never pays for it.
 #[derive(Clone)]
 pub struct OfflineEmbedder {
-    model: Arc<StaticModel>,
+    model: Arc<OnceLock<std::result::Result<StaticModel, String>>>,
 }
 
 impl std::fmt::Debug for OfflineEmbedder {
@@ -44,17 +49,30 @@ impl OfflineEmbedder {
     /// The model's id, recorded with every vector it makes.
     pub const MODEL: &'static str = "minilm-l6-m2v-256";
 
-    /// Loads the built-in model (tens of milliseconds; share the handle).
+    /// The built-in model, loaded on first use (tens of milliseconds;
+    /// share the handle).
+    ///
+    /// # Errors
+    /// None today; kept so a failure to load could be reported here.
+    pub fn new() -> Result<Self> {
+        Ok(OfflineEmbedder {
+            model: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// The loaded model (loading it now if this is the first use).
     ///
     /// # Errors
     /// [`Error::Backend`] if the built-in files cannot be read, which would
     /// be a build defect.
-    pub fn new() -> Result<Self> {
-        let model = StaticModel::from_bytes(TOKENIZER, WEIGHTS, CONFIG, Some(true))
-            .map_err(|e| Error::backend("embedding", format!("built-in model: {e}")))?;
-        Ok(OfflineEmbedder {
-            model: Arc::new(model),
-        })
+    fn loaded(&self) -> Result<&StaticModel> {
+        self.model
+            .get_or_init(|| {
+                StaticModel::from_bytes(TOKENIZER, WEIGHTS, CONFIG, Some(true))
+                    .map_err(|e| format!("built-in model: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| Error::backend("embedding", e.clone()))
     }
 }
 
@@ -65,19 +83,20 @@ impl EmbeddingService for OfflineEmbedder {
     }
 
     fn dimension(&self) -> usize {
-        self.model.dim()
+        DIMENSION
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         check_texts(texts)?;
-        let model = self.model.clone();
+        let this = self.clone();
         let texts = texts.to_vec();
-        // CPU work: keep it off the async threads.
+        // CPU work (and the first load): keep it off the async threads.
         let vectors = tokio::task::spawn_blocking(move || {
-            model.encode_with_args(&texts, Some(MAX_TOKENS), texts.len().max(1))
+            this.loaded()
+                .map(|m| m.encode_with_args(&texts, Some(MAX_TOKENS), texts.len().max(1)))
         })
         .await
-        .map_err(|e| Error::backend("embedding", format!("the embedding task failed: {e}")))?;
+        .map_err(|e| Error::backend("embedding", format!("the embedding task failed: {e}")))??;
         vectors
             .into_iter()
             .enumerate()
@@ -101,6 +120,11 @@ mod tests {
     async fn paraphrases_are_close_without_shared_words() -> Result<()> {
         let e = OfflineEmbedder::new()?;
         assert_eq!((e.model(), e.dimension()), ("minilm-l6-m2v-256", 256));
+        assert_eq!(
+            e.loaded()?.dim(),
+            DIMENSION,
+            "the constant matches the model"
+        );
         let cat = e.embed_one("the cat sat on the mat").await?;
         let kitten = e.embed_one("a kitten rested on a rug").await?;
         let markets = e.embed_one("stock markets fell sharply today").await?;

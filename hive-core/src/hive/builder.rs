@@ -18,8 +18,10 @@ use crate::agent::{self, AgentOrchestrator, Liveness, OrchestratorConfig, Servic
 use crate::broker::{self, BrokerConfig};
 use crate::context::{ContextEngine, EmbeddingService, OfflineEmbedder};
 use crate::error::{Error, Result};
-use crate::queue::{self, QueueConfig};
-use crate::session;
+use crate::events::sources::{EventedBroker, EventedQueue, EventedRegistry, EventedSessions};
+use crate::events::{EventHub, EventLog, MemoryLog, RedisLog, DEFAULT_RETAINED};
+use crate::queue::{self, Queue, QueueConfig};
+use crate::session::{self, SessionStore};
 
 /// The default embedded file.
 pub const DEFAULT_EMBEDDED_PATH: &str = "hive.db";
@@ -39,6 +41,7 @@ pub struct HiveBuilder {
     broker: BrokerConfig,
     orchestrator: OrchestratorConfig,
     context: ContextChoice,
+    events_retained: usize,
 }
 
 impl Default for HiveBuilder {
@@ -51,6 +54,7 @@ impl Default for HiveBuilder {
             broker: BrokerConfig::default(),
             orchestrator: OrchestratorConfig::default(),
             context: ContextChoice::Offline,
+            events_retained: DEFAULT_RETAINED,
         }
     }
 }
@@ -115,6 +119,14 @@ impl HiveBuilder {
         self
     }
 
+    /// How many events the feed keeps for watchers that fall behind or
+    /// resume (in memory on the embedded default, in Redis otherwise).
+    /// Default [`DEFAULT_RETAINED`] (10,000).
+    pub fn events_retained(mut self, events: usize) -> Self {
+        self.events_retained = events;
+        self
+    }
+
     /// Runs without a context engine (agents' `store_context` and
     /// `search_context` then answer [`Error::NotSupported`]).
     pub fn without_context(mut self) -> Self {
@@ -145,10 +157,29 @@ impl HiveBuilder {
                 "a hive on Postgres needs a broker: add .redis(url) (there is no Postgres broker)",
             )),
         };
-        let queue = queue::open(&queue_url, self.queue).await?;
-        let broker = broker::open(&broker_url, self.broker).await?;
-        let registry = agent::open(&store_url).await?;
-        let sessions = session::open(&store_url).await?;
+        let log: Arc<dyn EventLog> = match &self.redis {
+            Some(url) => Arc::new(
+                RedisLog::open_with_retention(url, &self.queue.name, self.events_retained).await?,
+            ),
+            None => Arc::new(MemoryLog::with_retention(self.events_retained)),
+        };
+        let events = EventHub::start(log).await?;
+        let queue: Arc<dyn Queue> = Arc::new(EventedQueue::new(
+            queue::open(&queue_url, self.queue).await?,
+            events.clone(),
+        ));
+        let broker: Arc<dyn broker::Broker> = Arc::new(EventedBroker::new(
+            broker::open(&broker_url, self.broker).await?,
+            events.clone(),
+        ));
+        let registry: Arc<dyn agent::AgentRegistry> = Arc::new(EventedRegistry::new(
+            agent::open(&store_url).await?,
+            events.clone(),
+        ));
+        let sessions: Arc<dyn SessionStore> = Arc::new(EventedSessions::new(
+            session::open(&store_url).await?,
+            events.clone(),
+        ));
         let context = match self.context {
             ContextChoice::Disabled => None,
             ContextChoice::Offline => {
@@ -174,6 +205,7 @@ impl HiveBuilder {
             sessions,
             context,
             orchestrator,
+            events,
         })
     }
 }

@@ -34,6 +34,7 @@ use crate::agent::{
 use crate::broker::Broker;
 use crate::context::ContextEngine;
 use crate::error::{Error, Result};
+use crate::events::EventHub;
 use crate::queue::{NewTask, Queue, Submitted, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
 
@@ -46,6 +47,7 @@ pub struct Hive {
     sessions: Arc<dyn SessionStore>,
     context: Option<Arc<ContextEngine>>,
     orchestrator: AgentOrchestrator,
+    events: EventHub,
 }
 
 impl Hive {
@@ -148,11 +150,21 @@ impl Hive {
         &self.orchestrator
     }
 
+    /// The event feed: every change to tasks, agents, sessions and
+    /// messages made through this hive (and, on Redis, through every hive
+    /// sharing it), numbered.
+    pub fn events(&self) -> &EventHub {
+        &self.events
+    }
+
     /// Stops every agent of this process — each finishes its running tasks
     /// within the grace period, after which they are cancelled and their
     /// leases given back — marks them stopped, and ends the loops. No task
-    /// is left leased by this process.
-    pub async fn shutdown(self) -> StopReport {
-        self.orchestrator.shutdown().await
+    /// is left leased by this process. Then writes the last events and
+    /// ends the event subscriptions.
+    pub async fn shutdown(&self) -> StopReport {
+        let report = self.orchestrator.shutdown().await;
+        self.events.close().await;
+        report
     }
 }

@@ -18,6 +18,7 @@ use super::task::{Task, TaskId};
 /// The token of one attempt. Random, never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaseToken(pub Uuid);
 
 impl LeaseToken {

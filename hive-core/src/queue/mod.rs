@@ -265,6 +265,7 @@ pub trait QueueExt: Queue {
 impl<Q: Queue + ?Sized> QueueExt for Q {}
 
 /// Counts of tasks per status.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueStats {
     /// Every status, with zero for the empty ones.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 
 /// A task's identity: a UUID (version 7, so ids sort by creation time).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TaskId(pub Uuid);
@@ -53,6 +54,23 @@ impl FromStr for TaskId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]
 pub struct TaskPriority(u8);
+
+/// On the wire a priority is its number; the schema says which numbers
+/// are valid (a derive would only say "an integer").
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for TaskPriority {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(9))
+            .description(Some("1 (most urgent) to 9; 5 is the default"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for TaskPriority {}
 
 impl TaskPriority {
     /// 1: served before everything else.
@@ -119,6 +137,7 @@ impl From<TaskPriority> for u8 {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskStatus {
     /// Ready to be claimed.
     Pending,
@@ -206,6 +225,7 @@ impl FromStr for TaskStatus {
 }
 
 /// A task as the queue stores it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     /// Identity.
@@ -228,26 +248,35 @@ pub struct Task {
     pub max_attempts: u32,
     /// Hard limit on one attempt's run time, heartbeats notwithstanding.
     #[serde(with = "duration_ms")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub timeout: Duration,
     /// The submitter's deduplication key, if any.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub idempotency_key: Option<String>,
     /// When it was submitted.
     pub created_at: DateTime<Utc>,
     /// When its state last changed.
     pub updated_at: DateTime<Utc>,
     /// Not to run before this instant (delayed submit or retry backoff).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub run_at: Option<DateTime<Utc>>,
     /// When the current (or last) attempt started.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub started_at: Option<DateTime<Utc>>,
     /// When it reached a final state.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub finished_at: Option<DateTime<Utc>>,
     /// When the current lease runs out, while leased.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub lease_expires_at: Option<DateTime<Utc>>,
     /// The worker holding (or that last held) the lease.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub worker: Option<String>,
     /// The handler's output, once completed.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub result: Option<serde_json::Value>,
     /// The last error, or why the task failed or was dead-lettered.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: Option<String>,
 }
 

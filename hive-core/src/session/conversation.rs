@@ -69,6 +69,7 @@ impl Utterance {
 }
 
 /// A recorded utterance.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConversationEntry {
     /// Its id.
@@ -80,6 +81,7 @@ pub struct ConversationEntry {
     /// Who spoke.
     pub from_agent: String,
     /// To whom; `None` for the whole session.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub to_agent: Option<String>,
     /// What was said.
     pub content: Value,

@@ -31,6 +31,7 @@ macro_rules! uuid_id {
             ::serde::Deserialize,
         )]
         #[serde(transparent)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub struct $name(pub ::uuid::Uuid);
 
         impl $name {
@@ -75,6 +76,7 @@ uuid_id!(
 /// Whether a session still takes members, state and utterances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SessionStatus {
     /// Agents may join, speak and change its state.
     Open,
@@ -183,6 +185,7 @@ pub(crate) fn check_state(state: &Value) -> Result<()> {
 }
 
 /// A stored session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Its id.
@@ -198,6 +201,7 @@ pub struct Session {
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was closed; `None` while open.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub closed_at: Option<DateTime<Utc>>,
 }
 

@@ -115,6 +115,22 @@ async fn near_duplicates_merge_into_the_stored_entry() {
         assert_eq!(merged.metadata, json!({ "seen": 1, "source": "runbook" }));
         assert_eq!(merged.access_count, 1);
 
+        // A near-duplicate is checked like a new entry: a bad importance
+        // is refused, not merged.
+        let refused = engine
+            .remember(
+                NewEntry::text("The deploy key rotates every Monday morning")
+                    .agent("ops")
+                    .kind(Kind::fact())
+                    .importance(-1.0),
+            )
+            .await;
+        assert!(
+            matches!(&refused, Err(Error::InvalidInput(m)) if m.contains("importance")),
+            "{refused:?}"
+        );
+        assert!((engine.get(id).await.expect("get").importance - 0.9).abs() < 1e-6);
+
         // Another agent, another kind, or other words: new entries.
         for other in [
             NewEntry::text("The deploy key rotates every Monday morning")

@@ -14,8 +14,10 @@ use std::time::Duration;
 use hive_core::agent::{
     agent_fn, tool_fn, AgentFilter, AgentStatus, OrchestratorConfig, SpawnOptions, Waiting,
 };
+use hive_core::broker::BrokerExt;
 use hive_core::conformance::{service_url, unique_name};
 use hive_core::context::NewEntry;
+use hive_core::events::{EventFilter, Watch};
 use hive_core::hive::HiveBuilder;
 use hive_core::queue::{NewTask, QueueConfig, QueueExt, TaskStatus};
 use hive_core::session::NewSession;
@@ -772,6 +774,86 @@ pub async fn a_hand_written_agent_runs_with_the_defaults(place: &Place) {
     );
 }
 
+/// Everything a hive does shows in its event feed, in order: the agent
+/// registering, the task's life, a session, a message, and the agent
+/// stopping at shutdown — after which subscriptions end.
+pub async fn the_event_feed_tells_the_whole_story(place: &Place) {
+    let p = unique_name("feed");
+    let hive = place.hive(&p).await;
+    let mut all = hive
+        .events()
+        .subscribe(EventFilter::all(), None)
+        .await
+        .expect("subscribe");
+    let agent = hive
+        .spawn_agent(agent_fn(
+            &format!("{p}-echo"),
+            ["echo"],
+            |t, _cx| async move { Ok(t.payload) },
+        ))
+        .await
+        .expect("spawn");
+    let task = hive
+        .submit(NewTask::new("echo", json!({ "n": 1 })).requires(["echo"]))
+        .await
+        .expect("submit");
+    hive.queue()
+        .wait_until_final(task.id, Duration::from_secs(10))
+        .await
+        .expect("done");
+    let session = hive
+        .create_session(NewSession::new(format!("{p} s")).agents([format!("{p}-echo")]))
+        .await
+        .expect("session");
+    let topic = hive_core::broker::Topic::new(format!("{p}.news")).expect("topic");
+    hive.broker()
+        .publish(hive_core::broker::Message::new(topic, "note", json!({})))
+        .await
+        .expect("publish");
+    hive.shutdown().await;
+
+    let mut story = Vec::new();
+    let mut last = 0;
+    while let Some(watch) = tokio::time::timeout(Duration::from_secs(10), all.next())
+        .await
+        .expect("the feed ends after shutdown")
+    {
+        let Watch::Event(e) = watch else {
+            panic!("no lag or resync expected: {watch:?}");
+        };
+        assert_eq!(e.seq, last + 1, "numbered without gaps");
+        last = e.seq;
+        story.push((e.kind.clone(), e.subject.clone(), e.data.clone()));
+    }
+    let position = |kind: &str, subject: &str| {
+        story
+            .iter()
+            .position(|(k, s, _)| k == kind && s == subject)
+            .unwrap_or_else(|| panic!("no {kind} for {subject} in {story:#?}"))
+    };
+    let (a, t) = (agent.id.to_string(), task.id.to_string());
+    let registered = position("agent.registered", &a);
+    let submitted = position("task.submitted", &t);
+    let claimed = position("task.claimed", &t);
+    let completed = position("task.completed", &t);
+    assert!(registered < claimed && submitted < claimed && claimed < completed);
+    assert_eq!(story[submitted].2["type"], "echo");
+    assert_eq!(
+        story[claimed].2["worker"],
+        json!(agent.id.worker_id().as_str())
+    );
+    position("session.created", &session.id.to_string());
+    let published = story
+        .iter()
+        .find(|(k, _, _)| k == "message.published")
+        .expect("a message event");
+    assert_eq!(published.2["kind"], "note");
+    let stopped = story
+        .iter()
+        .rposition(|(k, s, d)| k == "agent.status" && s == &a && d["status"] == "stopped");
+    assert!(stopped.is_some_and(|i| i > completed), "{story:#?}");
+}
+
 async fn wait_for(mut done: impl FnMut() -> bool) {
     for _ in 0..400 {
         if done() {
@@ -820,4 +902,5 @@ fleet_tests!(
     restart_gives_a_new_id_and_keeps_working,
     failed_message_handling_is_redelivered,
     a_hand_written_agent_runs_with_the_defaults,
+    the_event_feed_tells_the_whole_story,
 );

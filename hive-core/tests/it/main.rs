@@ -9,6 +9,8 @@ mod context_engine;
 mod context_postgres;
 mod context_retrieval;
 mod context_sqlite;
+mod events_memory;
+mod events_redis;
 mod fleet;
 mod history_postgres;
 mod history_recorder;

@@ -120,6 +120,53 @@ mod particular {
         assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [id]);
     }
 
+    /// The writer inserts concurrent submits of independent tasks together;
+    /// each caller still gets its own answer, in its own order, and in the
+    /// second round a refused one (an id already taken) fails alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_independent_submits_are_answered_one_by_one() {
+        let q = queue::open("sqlite::memory:", QueueConfig::default())
+            .await
+            .expect("open");
+        let taken = q
+            .submit(NewTask::new("first", json!({})))
+            .await
+            .expect("submit")
+            .id;
+        for round in 0..2 {
+            let calls: Vec<_> = (0..50)
+                .map(|n| {
+                    let q = q.clone();
+                    tokio::spawn(async move {
+                        let tasks = match n {
+                            25 if round == 1 => vec![NewTask::new("dup", json!({})).with_id(taken)],
+                            n if n % 10 == 0 => (0..2)
+                                .map(|k| NewTask::new("pair", json!({ "n": n, "k": k })))
+                                .collect(),
+                            n => vec![NewTask::new("one", json!({ "n": n }))],
+                        };
+                        let ids: Vec<_> = tasks.iter().map(NewTask::id).collect();
+                        (n, ids, q.submit_batch(tasks).await)
+                    })
+                })
+                .collect();
+            for call in calls {
+                let (n, ids, got) = call.await.expect("join");
+                if n == 25 && round == 1 {
+                    assert!(matches!(got, Err(Error::Conflict(_))), "{got:?}");
+                    continue;
+                }
+                let got = got.expect("submit");
+                assert_eq!(got.iter().map(|s| s.id).collect::<Vec<_>>(), ids);
+                for id in ids {
+                    assert_eq!(q.get(id).await.expect("get").payload["n"], n);
+                }
+            }
+        }
+        // The first task; 50 calls, then 49 answered; five pairs per round.
+        assert_eq!(q.stats().await.expect("stats").total(), 1 + 50 + 49 + 2 * 5);
+    }
+
     #[tokio::test]
     async fn a_file_keeps_its_tasks_across_handles_and_durability_modes() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -5,39 +5,137 @@
 mod agents;
 mod context;
 mod dead_letters;
+mod events;
 mod health;
 mod messages;
 mod sessions;
 mod tasks;
+mod work;
 
-use axum::routing::{get, post};
-use axum::Router;
+use axum::extract::{FromRequest, Request};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::AppState;
 
+/// Every route with its OpenAPI operation: a handler is routed and
+/// documented by the same line, so the document cannot miss one.
+pub(crate) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(tasks::submit, tasks::list))
+        .routes(routes!(tasks::get))
+        .routes(routes!(tasks::cancel))
+        .routes(routes!(tasks::why))
+        .routes(routes!(tasks::stats))
+        .routes(routes!(dead_letters::list))
+        .routes(routes!(dead_letters::purge))
+        .routes(routes!(dead_letters::retry))
+        .routes(routes!(agents::list, agents::register))
+        .routes(routes!(agents::get, agents::terminate))
+        .routes(routes!(agents::heartbeat))
+        .routes(routes!(sessions::create, sessions::list))
+        .routes(routes!(messages::publish))
+        .routes(routes!(messages::read))
+        .routes(routes!(context::remember))
+        .routes(routes!(context::search))
+        .routes(routes!(sessions::get))
+        .routes(routes!(sessions::close))
+        .routes(routes!(work::claim))
+        .routes(routes!(work::complete))
+        .routes(routes!(work::fail))
+        .routes(routes!(work::heartbeat))
+        .routes(routes!(work::release))
+        .routes(routes!(events::read))
+}
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/tasks", post(tasks::submit).get(tasks::list))
-        .route("/tasks/{id}", get(tasks::get))
-        .route("/tasks/{id}/cancel", post(tasks::cancel))
-        .route("/tasks/{id}/why", get(tasks::why))
-        .route("/queue/stats", get(tasks::stats))
-        .route("/dead-letters", get(dead_letters::list))
-        .route("/dead-letters/purge", post(dead_letters::purge))
-        .route("/dead-letters/{id}/retry", post(dead_letters::retry))
-        .route("/agents", get(agents::list).post(agents::register))
-        .route("/agents/{id}", get(agents::get).delete(agents::terminate))
-        .route("/agents/{id}/heartbeat", post(agents::heartbeat))
-        .route("/sessions", post(sessions::create).get(sessions::list))
-        .route("/messages", post(messages::publish))
-        .route("/topics/{topic}/messages", get(messages::read))
-        .route("/context", post(context::remember))
-        .route("/context/search", get(context::search))
-        .route("/sessions/{id}", get(sessions::get))
-        .route("/sessions/{id}/close", post(sessions::close))
+    let (router, _) = documented().split_for_parts();
+    // A WebSocket, which OpenAPI cannot describe (docs/server.md does).
+    router
+        .route("/ws/events", axum::routing::get(events::watch))
         .fallback(|| async { ApiError::NoRoute })
+}
+
+/// A JSON body that must be an object. `Json<T>` alone would also read a
+/// struct from an array (`[]`, `["x"]`: serde fills fields by position),
+/// which the document does not allow. Refusals are [`ApiError`]s: 400 for
+/// JSON that is malformed or of the wrong shape, 413 and 415 as
+/// `Json`'s.
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        serde_json::from_value(value)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadRequest(format!("the body does not fit: {e}")))
+    }
+}
+
+/// The schema of a list of capabilities that may be empty.
+pub(crate) fn capabilities() -> utoipa::openapi::schema::Array {
+    capability_list(0)
+}
+
+/// The schema of a list of capabilities with at least one.
+pub(crate) fn some_capabilities() -> utoipa::openapi::schema::Array {
+    capability_list(1)
+}
+
+/// Capability names are 1–100 bytes without spaces, commas or control
+/// characters (hive-core's `check_capability`).
+fn capability_list(min_items: usize) -> utoipa::openapi::schema::Array {
+    let name = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(r"^[^\s,\x00-\x1F\x7F-\x9F]{1,100}$"));
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(name)
+        .min_items(Some(min_items))
+        .build()
+}
+
+/// An offset from a query: at most `i64::MAX`, the largest any store
+/// holds (the document says so, and a larger one is a 400 rather than an
+/// empty answer).
+pub(crate) fn offset(n: u64) -> Result<u64, ApiError> {
+    if n > i64::MAX as u64 {
+        return Err(ApiError::BadRequest(format!(
+            "offset {n} is past the largest, {}",
+            i64::MAX
+        )));
+    }
+    Ok(n)
+}
+
+/// `value` if `range` holds it, else a 400 naming `what` and the range.
+pub(crate) fn in_range<T>(
+    what: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ApiError>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{what} {value} is out of range: use {}-{}",
+            range.start(),
+            range.end()
+        )))
+    }
 }
 
 /// Parses an id from the path, answering 400 (not 404) for a malformed

@@ -5,43 +5,87 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hive_core::agent::AgentId;
-use hive_core::queue::{NewTask, Task, TaskFilter, TaskId, TaskPriority, TaskStatus};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use hive_core::queue::{NewTask, QueueStats, Task, TaskFilter, TaskId, TaskPriority, TaskStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-use super::parse_id;
-use crate::error::{ApiError, ApiResult};
+use super::{parse_id, JsonBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
 /// The body of `POST /tasks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubmitTask {
+    /// What kind of work this is; workers dispatch on it.
     #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 200)]
     task_type: String,
+    /// The handler's input (default `null`).
     #[serde(default)]
     payload: Value,
+    /// 1 (most urgent) to 9; default 5.
+    #[schema(minimum = 1, maximum = 9)]
     priority: Option<u8>,
+    /// Capabilities an agent must have to run it.
     #[serde(default)]
+    #[schema(schema_with = super::capabilities)]
     capabilities: Vec<String>,
+    /// Ids of tasks that must complete first.
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     depends_on: Vec<String>,
+    /// Not to run before this many milliseconds from now.
     delay_ms: Option<u64>,
+    /// Attempts allowed before it is dead-lettered.
+    #[schema(minimum = 1)]
     max_attempts: Option<u32>,
+    /// Hard limit on one attempt's run time, in milliseconds.
+    #[schema(minimum = 10)]
     timeout_ms: Option<u64>,
+    /// A second submit with the same key answers the first task.
+    #[schema(min_length = 1, max_length = 256)]
     idempotency_key: Option<String>,
 }
 
+/// The answer of `POST /tasks`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Submitted {
+    /// The task (the earlier one, when deduplicated).
+    task: Task,
+    /// True when an earlier task with the same idempotency key was answered.
+    deduplicated: bool,
+}
+
+/// Submits a task: 201 with it, or 200 with the earlier task when its
+/// idempotency key matched one.
+#[utoipa::path(
+    post,
+    path = "/tasks",
+    tag = "tasks",
+    operation_id = "submit_task",
+    request_body = SubmitTask,
+    responses(
+        (status = 201, description = "submitted", body = Submitted, links(
+            ("get" = (operation_id = "get_task", parameters(("id" = "$response.body#/task/id")))),
+            ("cancel" = (operation_id = "cancel_task", parameters(("id" = "$response.body#/task/id")))),
+            ("why" = (operation_id = "why_task_waits", parameters(("id" = "$response.body#/task/id")))),
+        )),
+        (status = 200, description = "an earlier task had this idempotency key", body = Submitted),
+        (status = 400, description = "malformed, or refused by the queue (bad priority, unknown dependency id format, …)", body = ErrorBody),
+        (status = 404, description = "a dependency does not exist", body = ErrorBody),
+    )
+)]
 pub(crate) async fn submit(
     State(state): State<AppState>,
-    body: Result<Json<SubmitTask>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let Json(body) = body?;
+    JsonBody(body): JsonBody<SubmitTask>,
+) -> ApiResult<(StatusCode, Json<Submitted>)> {
     let mut task = NewTask::new(body.task_type, body.payload).requires(body.capabilities);
     if let Some(p) = body.priority {
         task = task.priority(TaskPriority::new(p)?);
@@ -73,10 +117,25 @@ pub(crate) async fn submit(
     let task = state.hive.queue().get(submitted.id).await?;
     Ok((
         status,
-        Json(json!({ "task": task, "deduplicated": submitted.deduplicated })),
+        Json(Submitted {
+            task,
+            deduplicated: submitted.deduplicated,
+        }),
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tasks/{id}",
+    tag = "tasks",
+    operation_id = "get_task",
+    params(("id" = uuid::Uuid, Path, description = "the task's id")),
+    responses(
+        (status = 200, description = "the task", body = Task),
+        (status = 400, description = "the id is not a UUID", body = ErrorBody),
+        (status = 404, description = "no such task", body = ErrorBody),
+    )
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -85,6 +144,20 @@ pub(crate) async fn get(
     Ok(Json(state.hive.queue().get(id).await?))
 }
 
+/// Cancels a task that has not ended.
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/cancel",
+    tag = "tasks",
+    operation_id = "cancel_task",
+    params(("id" = uuid::Uuid, Path, description = "the task's id")),
+    responses(
+        (status = 200, description = "the cancelled task", body = Task),
+        (status = 400, description = "the id is not a UUID", body = ErrorBody),
+        (status = 404, description = "no such task", body = ErrorBody),
+        (status = 409, description = "the task already ended", body = ErrorBody),
+    )
+)]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -93,41 +166,112 @@ pub(crate) async fn cancel(
     Ok(Json(state.hive.queue().cancel(id).await?))
 }
 
+/// The answer of `GET /tasks/{id}/why`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Why {
+    /// The task asked about.
+    task: TaskId,
+    /// Why it is not running, in words.
+    reason: String,
+}
+
+/// Why a task is not running (no healthy agent has its capabilities,
+/// they are busy, dependencies, a delay).
+#[utoipa::path(
+    get,
+    path = "/tasks/{id}/why",
+    tag = "tasks",
+    operation_id = "why_task_waits",
+    params(("id" = uuid::Uuid, Path, description = "the task's id")),
+    responses(
+        (status = 200, description = "the reason", body = Why),
+        (status = 400, description = "the id is not a UUID", body = ErrorBody),
+        (status = 404, description = "no such task", body = ErrorBody),
+    )
+)]
 pub(crate) async fn why(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Why>> {
     let id: TaskId = parse_id("task", &id)?;
     let waiting = state.hive.why_waiting(id).await?;
-    Ok(Json(json!({ "task": id, "reason": waiting.to_string() })))
+    Ok(Json(Why {
+        task: id,
+        reason: waiting.to_string(),
+    }))
 }
 
-pub(crate) async fn stats(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+/// The answer of `GET /queue/stats`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Stats {
+    /// Counts per status.
+    stats: QueueStats,
+    /// All tasks.
+    total: u64,
+}
+
+/// Counts of tasks per status.
+#[utoipa::path(
+    get,
+    path = "/queue/stats",
+    tag = "tasks",
+    operation_id = "queue_stats",
+    responses((status = 200, description = "counts per status", body = Stats))
+)]
+pub(crate) async fn stats(State(state): State<AppState>) -> ApiResult<Json<Stats>> {
     let stats = state.hive.queue().stats().await?;
-    Ok(Json(json!({ "stats": stats, "total": stats.total() })))
+    let total = stats.total();
+    Ok(Json(Stats { stats, total }))
 }
 
 /// Filters and paging of `GET /tasks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Comma-separated statuses, e.g. `pending,in_progress`.
     status: Option<String>,
+    /// Only tasks of this type.
     #[serde(rename = "type")]
     task_type: Option<String>,
     /// The agent that holds (or last held) the task.
+    #[param(value_type = Option<uuid::Uuid>)]
     agent: Option<String>,
+    /// At most this many (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     /// The `next` of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     after: Option<String>,
+}
+
+/// A page of `GET /tasks`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TaskPage {
+    /// The tasks, in submit order.
+    tasks: Vec<Task>,
+    /// The cursor for the following page; null on the last.
+    #[schema(required = true)]
+    next: Option<TaskId>,
 }
 
 /// Tasks in submit order, filtered, a page at a time: `next` is the
 /// cursor for the following page (absent on the last).
+#[utoipa::path(
+    get,
+    path = "/tasks",
+    tag = "tasks",
+    operation_id = "list_tasks",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "a page of tasks", body = TaskPage),
+        (status = 400, description = "an unknown status, a bad id or limit", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TaskPage>> {
     let Query(q) = query?;
     let mut filter = TaskFilter::new();
     for s in q
@@ -158,5 +302,5 @@ pub(crate) async fn list(
     let next = (tasks.len() == filter.limit)
         .then(|| tasks.last().map(|t| t.id))
         .flatten();
-    Ok(Json(json!({ "tasks": tasks, "next": next })))
+    Ok(Json(TaskPage { tasks, next }))
 }

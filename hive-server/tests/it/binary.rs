@@ -1,6 +1,7 @@
 //! The `hive` binary end to end: `hive serve` on a free port answers over
 //! real HTTP, keeps what it was given in its embedded file, and stops
-//! cleanly (exit 0) on SIGTERM.
+//! cleanly (exit 0) on SIGTERM; it reads `./hive.toml` below the
+//! environment, below flags.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,30 +9,37 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 /// A port nobody listens on right now.
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
 
-struct Server {
+pub(super) struct Server {
     child: Child,
-    base: String,
+    pub(super) base: String,
 }
 
 impl Server {
     async fn start(db: &std::path::Path) -> Server {
+        let db = db.display().to_string();
+        Server::start_with(&["--db", &db], &[]).await
+    }
+
+    /// `hive serve` on a free port with `args` and `env` (the caller's
+    /// `HIVE_…` settings removed first), once it answers `/health`.
+    pub(super) async fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_hive"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .arg("--db")
-            .arg(db)
-            .env_remove("HIVE_REDIS_URL")
-            .env_remove("HIVE_DATABASE_URL")
-            .env_remove("HIVE_TOKEN")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start hive serve");
+        let mut serve = hive_serve();
+        serve
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(env.iter().copied());
+        Server::spawn(serve, port).await
+    }
+
+    /// Runs `serve` and waits until it answers on `port`.
+    async fn spawn(mut serve: Command, port: u16) -> Server {
+        let child = serve.spawn().expect("start hive serve");
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -49,7 +57,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status (None if it did not exit in 30 s).
-    fn terminate(mut self) -> Option<std::process::ExitStatus> {
+    pub(super) fn terminate(mut self) -> Option<std::process::ExitStatus> {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let until = Instant::now() + Duration::from_secs(30);
@@ -111,6 +119,78 @@ fn without_a_token_it_refuses_a_public_address() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("without a token"), "{stderr}");
+}
+
+/// `hive serve`, quiet, with none of the environment that configures it.
+fn hive_serve() -> Command {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_hive"));
+    serve.arg("serve");
+    for var in [
+        "HIVE_CONFIG",
+        "HIVE_ADDR",
+        "HIVE_DB",
+        "HIVE_REDIS_URL",
+        "HIVE_DATABASE_URL",
+        "HIVE_TOKEN",
+        "HIVE_REQUEST_TIMEOUT_SECS",
+        "HIVE_BODY_LIMIT_BYTES",
+        "HIVE_CORS_ORIGINS",
+    ] {
+        serve.env_remove(var);
+    }
+    serve.stdout(Stdio::null()).stderr(Stdio::null());
+    serve
+}
+
+#[tokio::test]
+async fn serve_reads_hive_toml_below_the_environment_below_flags() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (file_port, env_port) = (free_port(), free_port());
+    std::fs::write(
+        dir.path().join("hive.toml"),
+        format!(
+            "addr = \"127.0.0.1:{file_port}\"\ndb = \"file.db\"\ntoken = \"from-file\"\n\
+             cors_origins = [\"https://app.example\"]\n"
+        ),
+    )
+    .expect("write hive.toml");
+    let mut serve = hive_serve();
+    serve
+        .current_dir(dir.path())
+        .args(["--db", "flag.db"])
+        .env("HIVE_ADDR", format!("127.0.0.1:{env_port}"))
+        .env("HIVE_DB", "env.db");
+    // The environment's address wins over the file's.
+    let server = Server::spawn(serve, env_port).await;
+    let client = reqwest::Client::new();
+    let submit = |token: Option<&str>| {
+        let mut req = client
+            .post(format!("{}/tasks", server.base))
+            .header("origin", "https://app.example")
+            .json(&json!({ "type": "configured" }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    // The token and the CORS origins come from the file.
+    let refused = submit(None).await.expect("submit");
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let created = submit(Some("from-file")).await.expect("submit");
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(
+        created.headers().get("access-control-allow-origin"),
+        Some(&reqwest::header::HeaderValue::from_static(
+            "https://app.example"
+        ))
+    );
+    assert!(server.terminate().is_some_and(|s| s.success()));
+    // The flag's file wins over the environment's and the config file's.
+    let exists = |name: &str| dir.path().join(name).exists();
+    assert_eq!(
+        (exists("flag.db"), exists("env.db"), exists("file.db")),
+        (true, false, false)
+    );
 }
 
 /// Runs the `hive` CLI against `server`; answers (success, stdout, stderr).

@@ -172,9 +172,12 @@ fn failed_group(n: usize, why: &str) -> Vec<Result<Reply>> {
 }
 
 /// Runs a group inside the open transaction, batching statements across
-/// operations: first every operation that is neither a completion nor a
-/// claim, one by one; then all completions in one statement; then the claims,
-/// one statement per kind of claim. `Err` only for storage failures.
+/// operations: first the submits of independent tasks, together; then every
+/// other operation that is neither a completion nor a claim, one by one;
+/// then all completions in one statement; then the claims, one statement per
+/// kind of claim. (The operations of a group are concurrent, so any order
+/// among them is one their callers could have seen.) `Err` only for storage
+/// failures.
 async fn write_group(
     conn: &mut SqliteConnection,
     config: &QueueConfig,
@@ -189,11 +192,14 @@ async fn write_group(
         transitions::promote_due(conn, &config.name, now).await?;
     }
 
+    submit_independent_together(conn, config, group, &mut out, now).await?;
     for (i, job) in group.iter().enumerate() {
-        if matches!(
-            job.op,
-            Op::Claim(_) | Op::Complete(..) | Op::CompleteAndClaim(..)
-        ) {
+        if out[i].is_some()
+            || matches!(
+                job.op,
+                Op::Claim(_) | Op::Complete(..) | Op::CompleteAndClaim(..)
+            )
+        {
             continue;
         }
         let result = if job.op.writes_before_it_can_refuse() {
@@ -270,27 +276,85 @@ async fn write_group(
         .collect())
 }
 
+/// Answers every submit in `group` whose tasks are independent (no
+/// dependencies, no idempotency key) with one multi-row insert, whoever sent
+/// them: one statement for the group instead of a savepoint, an insert and a
+/// release per submit, which is what many single submits at once (an HTTP
+/// server's `POST /tasks`) spend most of the writer's time on. Same
+/// transaction, same commit: durability is unchanged. If that insert
+/// refuses (a task id already taken), it is rolled back and the submits are
+/// left unanswered, so each runs alone and only its own caller hears the
+/// refusal. `Err` only for storage failures.
+async fn submit_independent_together(
+    conn: &mut SqliteConnection,
+    config: &QueueConfig,
+    group: &[Job],
+    out: &mut [Option<Result<Reply>>],
+    now: i64,
+) -> Result<()> {
+    let together: Vec<(usize, &[PreparedTask])> = group
+        .iter()
+        .enumerate()
+        .filter_map(|(i, job)| match &job.op {
+            Op::Submit(batch)
+                if batch
+                    .iter()
+                    .all(|t| t.dependencies.is_empty() && t.idempotency_key.is_none()) =>
+            {
+                Some((i, batch.as_slice()))
+            }
+            _ => None,
+        })
+        .collect();
+    if together.len() < 2 {
+        return Ok(());
+    }
+    // Each caller's tasks stay in its own order: answers come back sorted
+    // by index.
+    let mut combined: Vec<PreparedTask> = Vec::new();
+    for (_, batch) in &together {
+        let offset = combined.len();
+        combined.extend(batch.iter().map(|t| PreparedTask {
+            index: offset + t.index,
+            ..t.clone()
+        }));
+    }
+    control(conn, "SAVEPOINT together").await?;
+    match transitions::submit(conn, &config.name, &combined, now).await {
+        Ok(submitted) => {
+            let mut submitted = submitted.into_iter();
+            for (i, batch) in together {
+                let mine = submitted.by_ref().take(batch.len()).collect();
+                out[i] = Some(Ok(Reply::Submitted(mine)));
+            }
+        }
+        Err(e @ Error::Backend { .. }) => return Err(e),
+        Err(_) => control(conn, "ROLLBACK TO together").await?,
+    }
+    control(conn, "RELEASE together").await
+}
+
 fn same_shape(a: &ClaimRequest, b: &ClaimRequest) -> bool {
     a.worker == b.worker && a.capabilities == b.capabilities && a.lease == b.lease
 }
 
 async fn in_savepoint(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> Result<Reply> {
-    sqlx::query("SAVEPOINT op")
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    control(conn, "SAVEPOINT op").await?;
     let result = execute(conn, config, op).await;
     if result.is_err() {
-        sqlx::query("ROLLBACK TO op")
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        control(conn, "ROLLBACK TO op").await?;
     }
-    sqlx::query("RELEASE op")
+    control(conn, "RELEASE op").await?;
+    result
+}
+
+/// A savepoint statement, which answers nothing.
+async fn control(conn: &mut SqliteConnection, statement: &'static str) -> Result<()> {
+    sqlx::query(statement)
         .execute(&mut *conn)
         .await
-        .map_err(db_err)?;
-    result
+        .map(|_| ())
+        .map_err(db_err)
 }
 
 async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> Result<Reply> {

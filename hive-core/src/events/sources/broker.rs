@@ -1,0 +1,134 @@
+//! [`EventedBroker`]: the broker, emitting `message.published` events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::event;
+use crate::broker::{
+    Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
+    StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
+};
+use crate::error::Result;
+use crate::events::event::kinds;
+use crate::events::EventHub;
+
+/// A broker that reports what is published to an [`EventHub`] (who sent
+/// what kind of message where; not the payload).
+#[derive(Debug)]
+pub(crate) struct EventedBroker {
+    inner: Arc<dyn Broker>,
+    hub: EventHub,
+}
+
+impl EventedBroker {
+    pub(crate) fn new(inner: Arc<dyn Broker>, hub: EventHub) -> Self {
+        EventedBroker { inner, hub }
+    }
+}
+
+#[async_trait]
+impl Broker for EventedBroker {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn config(&self) -> &BrokerConfig {
+        self.inner.config()
+    }
+
+    async fn publish_batch(&self, messages: Vec<Message>) -> Result<Vec<Published>> {
+        let described: Vec<_> = messages
+            .iter()
+            .map(|m| (m.kind.clone(), m.from.clone(), m.to.clone()))
+            .collect();
+        let ticket = self.hub.ticket();
+        let published = self.inner.publish_batch(messages).await?;
+        let events = published
+            .iter()
+            .zip(described)
+            .map(|(p, (kind, from, to))| {
+                event(
+                    kinds::MESSAGE_PUBLISHED,
+                    p.id,
+                    json!({
+                        "topic": p.topic,
+                        "offset": p.offset,
+                        "kind": kind,
+                        "from": from,
+                        "to": to,
+                    }),
+                )
+            });
+        ticket.fill(events.collect());
+        Ok(published)
+    }
+
+    async fn read(&self, topic: &Topic, from: StartAt, limit: usize) -> Result<Vec<StoredMessage>> {
+        self.inner.read(topic, from, limit).await
+    }
+
+    async fn topics(&self) -> Result<Vec<Topic>> {
+        self.inner.topics().await
+    }
+
+    async fn subscribe(&self, spec: SubscriptionSpec) -> Result<SubscriptionInfo> {
+        self.inner.subscribe(spec).await
+    }
+
+    async fn unsubscribe(&self, subscription: &str) -> Result<()> {
+        self.inner.unsubscribe(subscription).await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<SubscriptionInfo>> {
+        self.inner.subscriptions().await
+    }
+
+    async fn fetch(
+        &self,
+        subscription: &str,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>> {
+        self.inner.fetch(subscription, consumer, max, wait).await
+    }
+
+    async fn ack(&self, subscription: &str, receipts: &[Receipt]) -> Result<()> {
+        self.inner.ack(subscription, receipts).await
+    }
+
+    async fn nack(&self, subscription: &str, receipt: &Receipt, action: Nack) -> Result<()> {
+        self.inner.nack(subscription, receipt, action).await
+    }
+
+    async fn seek(&self, subscription: &str, to: StartAt) -> Result<()> {
+        self.inner.seek(subscription, to).await
+    }
+
+    async fn dead_letters(&self, subscription: &str, limit: usize) -> Result<Vec<DeadLetter>> {
+        self.inner.dead_letters(subscription, limit).await
+    }
+
+    async fn replay_dead_letters(
+        &self,
+        subscription: &str,
+        offsets: Option<&[Offset]>,
+    ) -> Result<u64> {
+        self.inner.replay_dead_letters(subscription, offsets).await
+    }
+
+    async fn purge_dead_letters(
+        &self,
+        subscription: &str,
+        offsets: Option<&[Offset]>,
+    ) -> Result<u64> {
+        self.inner.purge_dead_letters(subscription, offsets).await
+    }
+
+    async fn trim(&self) -> Result<TrimReport> {
+        self.inner.trim().await
+    }
+}

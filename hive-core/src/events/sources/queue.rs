@@ -1,0 +1,229 @@
+//! [`EventedQueue`]: the queue, emitting `task.*` and `queue.*` events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use super::{clip, emit, event};
+use crate::error::Result;
+use crate::events::event::kinds;
+use crate::events::{EventHub, NewEvent};
+use crate::queue::{
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
+    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, WorkerId,
+};
+
+/// A queue that reports its changes to an [`EventHub`].
+#[derive(Debug)]
+pub(crate) struct EventedQueue {
+    inner: Arc<dyn Queue>,
+    hub: EventHub,
+}
+
+impl EventedQueue {
+    pub(crate) fn new(inner: Arc<dyn Queue>, hub: EventHub) -> Self {
+        EventedQueue { inner, hub }
+    }
+
+    fn claimed(leases: &[Lease]) -> impl Iterator<Item = NewEvent> + '_ {
+        leases.iter().map(|l| {
+            event(
+                kinds::TASK_CLAIMED,
+                l.task.id,
+                json!({
+                    "type": l.task.task_type,
+                    "worker": l.task.worker,
+                    "attempt": l.task.attempts,
+                }),
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl Queue for EventedQueue {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn config(&self) -> &QueueConfig {
+        self.inner.config()
+    }
+
+    async fn submit_batch(&self, tasks: Vec<NewTask>) -> Result<Vec<Submitted>> {
+        let described: Vec<Value> = tasks
+            .iter()
+            .map(|t| {
+                json!({
+                    "type": t.task_type,
+                    "priority": t.priority,
+                    "capabilities": t.capabilities,
+                    "depends_on": t.dependencies,
+                })
+            })
+            .collect();
+        let ticket = self.hub.ticket();
+        let submitted = self.inner.submit_batch(tasks).await?;
+        let events = submitted
+            .iter()
+            .zip(described)
+            .filter(|(s, _)| !s.deduplicated)
+            .map(|(s, mut data)| {
+                data["status"] = json!(s.status);
+                event(kinds::TASK_SUBMITTED, s.id, data)
+            });
+        ticket.fill(events.collect());
+        Ok(submitted)
+    }
+
+    async fn get(&self, id: TaskId) -> Result<Task> {
+        self.inner.get(id).await
+    }
+
+    async fn claim(&self, req: &ClaimRequest) -> Result<Vec<Lease>> {
+        let leases = self.inner.claim(req).await?;
+        if !leases.is_empty() {
+            self.hub.ticket().fill(Self::claimed(&leases).collect());
+        }
+        Ok(leases)
+    }
+
+    async fn heartbeat(&self, lease: LeaseKey) -> Result<LeaseRenewal> {
+        self.inner.heartbeat(lease).await
+    }
+
+    async fn complete(&self, lease: LeaseKey, result: Value) -> Result<()> {
+        let id = lease.task_id;
+        let ticket = self.hub.ticket();
+        self.inner.complete(lease, result).await?;
+        ticket.fill(vec![event(kinds::TASK_COMPLETED, id, json!({}))]);
+        Ok(())
+    }
+
+    async fn fail(&self, lease: LeaseKey, failure: TaskFailure) -> Result<FailOutcome> {
+        let id = lease.task_id;
+        let error = clip(&failure.error).to_string();
+        let ticket = self.hub.ticket();
+        let outcome = self.inner.fail(lease, failure).await?;
+        ticket.fill(vec![match &outcome {
+            FailOutcome::Retrying { run_at } => event(
+                kinds::TASK_FAILED,
+                id,
+                json!({ "error": error, "retry_at": run_at }),
+            ),
+            FailOutcome::DeadLettered => {
+                event(kinds::TASK_DEAD_LETTERED, id, json!({ "error": error }))
+            }
+        }]);
+        Ok(outcome)
+    }
+
+    async fn release(&self, lease: LeaseKey) -> Result<()> {
+        let id = lease.task_id;
+        let ticket = self.hub.ticket();
+        self.inner.release(lease).await?;
+        ticket.fill(vec![event(kinds::TASK_RELEASED, id, json!({}))]);
+        Ok(())
+    }
+
+    async fn cancel(&self, id: TaskId) -> Result<Task> {
+        let ticket = self.hub.ticket();
+        let task = self.inner.cancel(id).await?;
+        ticket.fill(vec![event(
+            kinds::TASK_CANCELLED,
+            id,
+            json!({ "type": task.task_type }),
+        )]);
+        Ok(task)
+    }
+
+    async fn reap(&self) -> Result<ReapReport> {
+        let ticket = self.hub.ticket();
+        let report = self.inner.reap().await?;
+        if report.promoted + report.expired + report.timed_out > 0 {
+            ticket.fill(vec![event(
+                kinds::QUEUE_REAPED,
+                &self.inner.config().name,
+                json!({
+                    "promoted": report.promoted,
+                    "expired": report.expired,
+                    "timed_out": report.timed_out,
+                }),
+            )]);
+        }
+        Ok(report)
+    }
+
+    async fn expire_worker(&self, worker: &WorkerId) -> Result<u64> {
+        let ticket = self.hub.ticket();
+        let ended = self.inner.expire_worker(worker).await?;
+        if ended > 0 {
+            ticket.fill(vec![event(
+                kinds::QUEUE_WORKER_EXPIRED,
+                worker,
+                json!({ "leases": ended }),
+            )]);
+        }
+        Ok(ended)
+    }
+
+    async fn stats(&self) -> Result<QueueStats> {
+        self.inner.stats().await
+    }
+
+    async fn list(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        self.inner.list(filter).await
+    }
+
+    async fn dead_letters(&self, limit: usize, offset: usize) -> Result<Vec<Task>> {
+        self.inner.dead_letters(limit, offset).await
+    }
+
+    async fn retry_dead_letter(&self, id: TaskId) -> Result<Task> {
+        let ticket = self.hub.ticket();
+        let task = self.inner.retry_dead_letter(id).await?;
+        ticket.fill(vec![event(
+            kinds::TASK_RETRIED,
+            id,
+            json!({ "type": task.task_type }),
+        )]);
+        Ok(task)
+    }
+
+    async fn purge_dead_letters(&self, ids: Option<&[TaskId]>) -> Result<u64> {
+        let purged = self.inner.purge_dead_letters(ids).await?;
+        if purged > 0 {
+            emit(
+                &self.hub,
+                kinds::QUEUE_PURGED,
+                &self.inner.config().name,
+                json!({ "purged": purged }),
+            );
+        }
+        Ok(purged)
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
+        self.inner.wait_for_work(timeout).await
+    }
+
+    async fn complete_and_claim(
+        &self,
+        lease: LeaseKey,
+        result: Value,
+        next: &ClaimRequest,
+    ) -> Result<Vec<Lease>> {
+        let id = lease.task_id;
+        let ticket = self.hub.ticket();
+        let leases = self.inner.complete_and_claim(lease, result, next).await?;
+        let completed = event(kinds::TASK_COMPLETED, id, json!({}));
+        ticket.fill(
+            std::iter::once(completed)
+                .chain(Self::claimed(&leases))
+                .collect(),
+        );
+        Ok(leases)
+    }
+}

@@ -1,0 +1,577 @@
+//! `hive serve`'s configuration, from four sources in order of precedence:
+//! flags, then `HIVE_…` environment variables (both read by clap into
+//! [`ServeArgs`]), then a TOML file (`--config` / `HIVE_CONFIG`, else
+//! `./hive.toml` when it exists), then the defaults documented here. Each
+//! source is a [`Settings`] whose unset keys fall through to the next.
+//!
+//! A file with an unknown key, or a value of the wrong shape, is refused
+//! with an error naming the file and the key: a misspelt setting never
+//! silently does nothing.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::cors::CorsOrigins;
+use crate::AppState;
+
+/// Default listen address: loopback, port 8080.
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+/// Default embedded SQLite file, relative to the working directory.
+pub const DEFAULT_DB: &str = "hive.db";
+/// The config file read when none is named, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "hive.toml";
+/// The keys a config file may hold.
+pub const KEYS: &[&str] = &[
+    "addr",
+    "db",
+    "redis",
+    "postgres",
+    "token",
+    "request_timeout_secs",
+    "body_limit_bytes",
+    "cors_origins",
+];
+
+/// `hive serve`'s flags, each with its environment variable.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// A TOML file with any of these settings (keys as the flags, with `_`
+    /// for `-`), below flags and environment in precedence. Default:
+    /// ./hive.toml if it exists.
+    #[arg(long, env = "HIVE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// One source's settings; `None` leaves a key to the next source.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HIVE_ADDR")]
+    pub addr: Option<SocketAddr>,
+    /// The embedded SQLite file, used for whatever Redis/Postgres don't
+    /// hold [default: hive.db].
+    #[arg(long, env = "HIVE_DB")]
+    pub db: Option<PathBuf>,
+    /// Redis URL: the queue and broker move there.
+    #[arg(long, env = "HIVE_REDIS_URL", hide_env_values = true)]
+    pub redis: Option<String>,
+    /// Postgres URL: the registry, sessions and context move there.
+    #[arg(long, env = "HIVE_DATABASE_URL", hide_env_values = true)]
+    pub postgres: Option<String>,
+    /// The bearer token to require; the flag is the global `--token`.
+    #[arg(skip)]
+    pub token: Option<Token>,
+    /// Seconds a request may take before it is answered with a 503
+    /// [default: 30].
+    #[arg(long, env = "HIVE_REQUEST_TIMEOUT_SECS", value_parser = at_least_one::<u64>)]
+    pub request_timeout_secs: Option<u64>,
+    /// The largest request body accepted, in bytes; larger ones are a 413
+    /// [default: 1048576].
+    #[arg(long, env = "HIVE_BODY_LIMIT_BYTES", value_parser = at_least_one::<usize>)]
+    pub body_limit_bytes: Option<usize>,
+    /// Browser origins allowed to call the API, comma-separated
+    /// (`https://app.example.com,http://localhost:5173`), or `*` for any
+    /// [default: none, no CORS headers].
+    #[arg(long, env = "HIVE_CORS_ORIGINS", value_parser = CorsOrigins::parse)]
+    pub cors_origins: Option<CorsOrigins>,
+}
+
+/// A bearer token. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(Arc<str>);
+
+impl Token {
+    /// The token, or `None` for an empty one (which means no token).
+    pub fn new(token: impl AsRef<str>) -> Option<Token> {
+        let token = token.as_ref();
+        (!token.is_empty()).then(|| Token(token.into()))
+    }
+
+    /// The token itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<set>)")
+    }
+}
+
+/// Why `hive serve` cannot start with the configuration it was given.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read the config file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not TOML.
+    #[error("the config file {} is not valid TOML: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The config file has a key that means nothing.
+    #[error("the config file {} has an unknown key `{key}` (known keys: {})", path.display(), KEYS.join(", "))]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
+    /// A value in the config file has the wrong shape.
+    #[error("the config file {} has a bad value for `{key}`: {message}", path.display())]
+    BadValue {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A public address without a token would open the API to anyone.
+    #[error("refusing to serve on {addr} without a token: set --token (or HIVE_TOKEN, or `token` in the config file), or bind to 127.0.0.1")]
+    PublicWithoutToken {
+        /// The address.
+        addr: SocketAddr,
+    },
+}
+
+/// Everything `hive serve` needs, every key resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The embedded SQLite file.
+    pub db: PathBuf,
+    /// Redis URL, if the queue and broker live there.
+    pub redis: Option<String>,
+    /// Postgres URL, if the registry, sessions and context live there.
+    pub postgres: Option<String>,
+    /// The token every route but `/health` requires, if any.
+    pub token: Option<Token>,
+    /// The request deadline.
+    pub request_timeout: Duration,
+    /// The largest request body, in bytes.
+    pub body_limit: usize,
+    /// Browser origins allowed to call the API.
+    pub cors: CorsOrigins,
+    /// The config file that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl ServeConfig {
+    /// Resolves `args` (flags and environment) and `token` (the global
+    /// `--token` / `HIVE_TOKEN`) over the config file, over the defaults.
+    ///
+    /// # Errors
+    ///
+    /// A named config file that cannot be read, a file that is not TOML
+    /// or holds an unknown key or a bad value, or a non-loopback address
+    /// without a token.
+    pub fn load(args: ServeArgs, token: Option<String>) -> Result<Self, ConfigError> {
+        let mut given = args.settings;
+        given.token = token.and_then(Token::new);
+        let path = args.config.or_else(|| {
+            let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+            default.exists().then_some(default)
+        });
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let settings = Settings::from_toml(&path, &text)?;
+                if settings.token.is_some() && readable_by_others(&path) {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "the config file holds the token and other users can read it; chmod 600 it"
+                    );
+                }
+                tracing::info!(path = %path.display(), "read the config file");
+                Some((path, settings))
+            }
+            None => None,
+        };
+        Self::resolve(given, file)
+    }
+
+    /// `given` over `file` over the defaults.
+    ///
+    /// # Errors
+    ///
+    /// A non-loopback address without a token.
+    pub fn resolve(
+        given: Settings,
+        file: Option<(PathBuf, Settings)>,
+    ) -> Result<Self, ConfigError> {
+        let (path, from_file) = file.unzip();
+        let s = given.or(from_file.unwrap_or_default());
+        let config = ServeConfig {
+            addr: s.addr.unwrap_or(DEFAULT_ADDR),
+            db: s.db.unwrap_or_else(|| DEFAULT_DB.into()),
+            redis: s.redis,
+            postgres: s.postgres,
+            token: s.token,
+            request_timeout: s
+                .request_timeout_secs
+                .map_or(crate::hygiene::DEFAULT_REQUEST_TIMEOUT, Duration::from_secs),
+            body_limit: s.body_limit_bytes.unwrap_or(crate::DEFAULT_BODY_LIMIT),
+            cors: s.cors_origins.unwrap_or_default(),
+            file: path,
+        };
+        if config.token.is_none() && !config.addr.ip().is_loopback() {
+            return Err(ConfigError::PublicWithoutToken { addr: config.addr });
+        }
+        Ok(config)
+    }
+
+    /// The router's state for serving `hive` with this configuration.
+    pub fn app_state(&self, hive: Arc<hive_core::Hive>) -> AppState {
+        let mut state = AppState::new(hive);
+        state.request_timeout = self.request_timeout;
+        state.body_limit = self.body_limit;
+        state.cors = self.cors.clone();
+        if let Some(token) = &self.token {
+            state = state.with_token(token.expose());
+        }
+        state
+    }
+}
+
+impl Settings {
+    /// Each key from `self`, else from `lower`.
+    pub fn or(self, lower: Settings) -> Settings {
+        Settings {
+            addr: self.addr.or(lower.addr),
+            db: self.db.or(lower.db),
+            redis: self.redis.or(lower.redis),
+            postgres: self.postgres.or(lower.postgres),
+            token: self.token.or(lower.token),
+            request_timeout_secs: self.request_timeout_secs.or(lower.request_timeout_secs),
+            body_limit_bytes: self.body_limit_bytes.or(lower.body_limit_bytes),
+            cors_origins: self.cors_origins.or(lower.cors_origins),
+        }
+    }
+
+    /// The settings in a config file's text; `path` names it in errors.
+    ///
+    /// # Errors
+    ///
+    /// Text that is not TOML, an unknown key, or a bad value.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Settings, ConfigError> {
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    message: e.to_string().trim_end().to_string(),
+                })?;
+        if let Some(key) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(ConfigError::UnknownKey {
+                path: path.to_path_buf(),
+                key: key.clone(),
+            });
+        }
+        let file = ConfigFile { path, table };
+        Ok(Settings {
+            addr: file.value("addr")?,
+            db: file.value("db")?,
+            redis: file.value("redis")?,
+            postgres: file.value("postgres")?,
+            token: file.value::<String>("token")?.and_then(Token::new),
+            request_timeout_secs: file.positive("request_timeout_secs")?,
+            body_limit_bytes: file.positive("body_limit_bytes")?,
+            cors_origins: file.cors_origins("cors_origins")?,
+        })
+    }
+}
+
+/// A parsed config file, read one key at a time.
+struct ConfigFile<'a> {
+    path: &'a Path,
+    table: toml::Table,
+}
+
+impl ConfigFile<'_> {
+    fn bad(&self, key: &'static str, message: impl Into<String>) -> ConfigError {
+        ConfigError::BadValue {
+            path: self.path.to_path_buf(),
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// The value of `key` as a `T`, if present.
+    fn value<T: DeserializeOwned>(&self, key: &'static str) -> Result<Option<T>, ConfigError> {
+        self.table
+            .get(key)
+            .map(|v| {
+                v.clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| self.bad(key, e.message()))
+            })
+            .transpose()
+    }
+
+    /// A count that must be at least 1.
+    fn positive<T>(&self, key: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T: DeserializeOwned + PartialOrd + From<u8>,
+    {
+        self.value::<T>(key)?
+            .map(|n| positive(n).map_err(|m| self.bad(key, m)))
+            .transpose()
+    }
+
+    /// A list of origins, or one string (`"*"`, or comma-separated).
+    fn cors_origins(&self, key: &'static str) -> Result<Option<CorsOrigins>, ConfigError> {
+        let parsed = match self.table.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::String(list)) => CorsOrigins::parse(list),
+            Some(_) => match self.value::<Vec<String>>(key)? {
+                Some(list) => CorsOrigins::from_list(list.iter().map(String::as_str)),
+                None => Ok(CorsOrigins::Off),
+            },
+        };
+        parsed.map(Some).map_err(|m| self.bad(key, m))
+    }
+}
+
+/// `n`, if it is at least 1.
+fn positive<T: PartialOrd + From<u8>>(n: T) -> Result<T, &'static str> {
+    if n < T::from(1) {
+        Err("must be at least 1")
+    } else {
+        Ok(n)
+    }
+}
+
+/// A count from a flag or the environment: at least 1.
+fn at_least_one<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+    T::Err: fmt::Display,
+{
+    let n: T = text.parse().map_err(|e: T::Err| e.to_string())?;
+    positive(n).map_err(str::to_string)
+}
+
+/// Whether users other than the owner may read `path`.
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> Result<Settings, ConfigError> {
+        Settings::from_toml(Path::new("conf/hive.toml"), text)
+    }
+
+    fn resolve(given: Settings, text: &str) -> ServeConfig {
+        let from_file = file(text).expect("file");
+        ServeConfig::resolve(given, Some(("conf/hive.toml".into(), from_file))).expect("config")
+    }
+
+    #[test]
+    fn nothing_given_is_the_documented_defaults() {
+        let config = ServeConfig::resolve(Settings::default(), None).expect("config");
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.db, PathBuf::from("hive.db"));
+        assert_eq!(
+            (config.redis, config.postgres, config.token),
+            (None, None, None)
+        );
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.body_limit, 1 << 20);
+        assert_eq!(config.cors, CorsOrigins::Off);
+        assert_eq!(config.file, None);
+    }
+
+    #[test]
+    fn the_file_fills_in_and_flags_or_environment_win() {
+        let text = r#"
+            addr = "127.0.0.1:9000"
+            db = "from-file.db"
+            redis = "redis://127.0.0.1:6379"
+            token = "from-file"
+            request_timeout_secs = 5
+            body_limit_bytes = 4096
+            cors_origins = ["https://app.example", "http://localhost:5173"]
+        "#;
+        let all_from_file = resolve(Settings::default(), text);
+        assert_eq!(all_from_file.addr.port(), 9000);
+        assert_eq!(all_from_file.db, PathBuf::from("from-file.db"));
+        assert_eq!(
+            all_from_file.redis.as_deref(),
+            Some("redis://127.0.0.1:6379")
+        );
+        assert_eq!(all_from_file.token, Token::new("from-file"));
+        assert_eq!(all_from_file.request_timeout, Duration::from_secs(5));
+        assert_eq!(all_from_file.body_limit, 4096);
+        assert_eq!(
+            all_from_file.cors.to_string(),
+            "https://app.example,http://localhost:5173"
+        );
+        assert_eq!(all_from_file.file, Some(PathBuf::from("conf/hive.toml")));
+        let given = Settings {
+            addr: Some("127.0.0.1:9001".parse().expect("addr")),
+            token: Token::new("given"),
+            body_limit_bytes: Some(10),
+            cors_origins: Some(CorsOrigins::Any),
+            ..Settings::default()
+        };
+        let mixed = resolve(given, text);
+        assert_eq!(mixed.addr.port(), 9001);
+        assert_eq!(mixed.token, Token::new("given"));
+        assert_eq!(mixed.body_limit, 10);
+        assert_eq!(mixed.cors, CorsOrigins::Any);
+        // What was not given still comes from the file.
+        assert_eq!(mixed.db, PathBuf::from("from-file.db"));
+        assert_eq!(mixed.request_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn cors_origins_may_be_one_string() {
+        assert_eq!(
+            resolve(Settings::default(), r#"cors_origins = "*""#).cors,
+            CorsOrigins::Any
+        );
+        assert_eq!(
+            resolve(Settings::default(), "cors_origins = []").cors,
+            CorsOrigins::Off
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = file("addr = \"127.0.0.1:1\"\nrequest_timeout = 5\n").expect_err("unknown");
+        assert!(matches!(&err, ConfigError::UnknownKey { key, .. } if key == "request_timeout"));
+        let message = err.to_string();
+        assert!(
+            message.contains("conf/hive.toml") && message.contains("`request_timeout`"),
+            "{message}"
+        );
+        let err = file("[server]\naddr = \"127.0.0.1:1\"\n").expect_err("table");
+        assert!(
+            matches!(&err, ConfigError::UnknownKey { key, .. } if key == "server"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_file_and_the_key() {
+        for (text, key, why) in [
+            (r#"addr = "nowhere""#, "addr", "socket address"),
+            ("addr = 8080", "addr", "invalid type"),
+            (
+                r#"request_timeout_secs = "30""#,
+                "request_timeout_secs",
+                "invalid type",
+            ),
+            (
+                "request_timeout_secs = 0",
+                "request_timeout_secs",
+                "at least 1",
+            ),
+            ("body_limit_bytes = -1", "body_limit_bytes", "invalid value"),
+            ("body_limit_bytes = 0", "body_limit_bytes", "at least 1"),
+            ("token = 5", "token", "invalid type"),
+            (
+                r#"cors_origins = ["https://a.example/"]"#,
+                "cors_origins",
+                "trailing slash",
+            ),
+            ("cors_origins = [1]", "cors_origins", "invalid type"),
+            ("cors_origins = true", "cors_origins", "invalid type"),
+        ] {
+            let err = file(text).expect_err(text);
+            assert!(
+                matches!(&err, ConfigError::BadValue { key: k, .. } if *k == key),
+                "{text}: {err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains("conf/hive.toml")
+                    && message.contains(&format!("`{key}`"))
+                    && message.contains(why),
+                "{text}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_toml_names_the_file_and_line() {
+        let err = file("addr = \"127.0.0.1:1\"\ndb = \n").expect_err("syntax");
+        let message = err.to_string();
+        assert!(matches!(err, ConfigError::Syntax { .. }), "{message}");
+        assert!(
+            message.contains("conf/hive.toml") && message.contains("line 2"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_public_address_needs_a_token_from_somewhere() {
+        let public = Settings {
+            addr: Some("0.0.0.0:8080".parse().expect("addr")),
+            ..Settings::default()
+        };
+        let err = ServeConfig::resolve(public.clone(), None).expect_err("no token");
+        assert!(err.to_string().contains("without a token"), "{err}");
+        let config = resolve(public, r#"token = "s3cret""#);
+        assert_eq!(config.token, Token::new("s3cret"));
+        // An empty token is no token.
+        assert_eq!(Token::new(""), None);
+    }
+
+    #[test]
+    fn load_reads_the_named_file_and_says_which_one_is_missing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("serve.toml");
+        std::fs::write(&path, "db = \"x.db\"\n").expect("write");
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            settings: Settings::default(),
+        };
+        let config = ServeConfig::load(args, Some("t".into())).expect("load");
+        assert_eq!(
+            (config.db, config.token),
+            (PathBuf::from("x.db"), Token::new("t"))
+        );
+        let missing = ServeArgs {
+            config: Some(dir.path().join("nope.toml")),
+            settings: Settings::default(),
+        };
+        let err = ServeConfig::load(missing, None).expect_err("missing");
+        assert!(err.to_string().contains("nope.toml"), "{err}");
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let config = resolve(Settings::default(), r#"token = "s3cret""#);
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("<set>"),
+            "{shown}"
+        );
+    }
+}
