@@ -149,8 +149,8 @@ def main() -> int:
     if args.tasks < 1 or args.concurrency < 1 or args.submitters < 1:
         parser.error("--tasks, --concurrency and --submitters must be at least 1")
 
-    redis_url = os.environ.get("HIVE_REDIS_URL")
-    database_url = os.environ.get("HIVE_DATABASE_URL")
+    redis_url = os.environ.get("HIVE_REDIS_URL", "")
+    database_url = os.environ.get("HIVE_DATABASE_URL", "")
     backends = []
     if args.backend in ("embedded", "all"):
         backends.append("embedded")

@@ -1,0 +1,329 @@
+//! `AsyncHive`: the asyncio API. The same operations as `Hive`, each
+//! answering an awaitable that runs on the shared Tokio runtime.
+
+use std::sync::Arc;
+
+use hive_core::context::SearchRequest;
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyType};
+
+use crate::agent::PyAgent;
+use crate::blocking::subscription_spec;
+use crate::core::{agent_spec, new_entry, Backend, Core};
+use crate::decorator::agent_decorator;
+use crate::json;
+use crate::messages::AsyncSubscription;
+use crate::runtime::awaitable;
+use crate::task::{self, SubmitArgs};
+
+/// A hive, used with `await`.
+#[pyclass(frozen, module = "agent_hive._native")]
+pub struct AsyncHive {
+    core: Arc<Core>,
+}
+
+impl AsyncHive {
+    fn open(py: Python<'_>, backend: Backend) -> PyResult<Bound<'_, PyAny>> {
+        awaitable(py, async move {
+            let core = Core::open(backend).await?;
+            Ok(AsyncHive { core })
+        })
+    }
+}
+
+/// The running loop of the caller: an `AsyncHive`'s `async def` agents run
+/// on it.
+fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    pyo3_async_runtimes::get_running_loop(py)
+}
+
+#[pymethods]
+impl AsyncHive {
+    /// A hive on the embedded default: one SQLite file at `path`.
+    #[classmethod]
+    #[pyo3(signature = (path=None))]
+    fn embedded<'py>(
+        _cls: &Bound<'py, PyType>,
+        py: Python<'py>,
+        path: Option<std::path::PathBuf>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        AsyncHive::open(py, Backend::embedded(path))
+    }
+
+    /// A hive in memory: nothing is kept.
+    #[classmethod]
+    fn memory<'py>(_cls: &Bound<'py, PyType>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        AsyncHive::open(py, Backend::Memory)
+    }
+
+    /// A hive on Redis and Postgres, shared with every process using them.
+    #[classmethod]
+    #[pyo3(signature = (*, redis_url, database_url))]
+    fn connect<'py>(
+        _cls: &Bound<'py, PyType>,
+        py: Python<'py>,
+        redis_url: String,
+        database_url: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        AsyncHive::open(
+            py,
+            Backend::Distributed {
+                redis: redis_url,
+                postgres: database_url,
+            },
+        )
+    }
+
+    /// Stops this process's agents and closes the hive. Idempotent.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.close().await })
+    }
+
+    /// Whether `close` ran.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn __aenter__<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let me = slf.unbind();
+        awaitable(py, async move { Ok(me) })
+    }
+
+    fn __aexit__<'py>(
+        &self,
+        py: Python<'py>,
+        _exc_type: Option<Bound<'py, PyAny>>,
+        _exc: Option<Bound<'py, PyAny>>,
+        _tb: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.close(py)
+    }
+
+    /// Submits a task; answers its id.
+    #[pyo3(signature = (task_type, payload=None, *, priority=None, capabilities=None, depends_on=None, delay=None, max_attempts=None, timeout=None, idempotency_key=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        payload: Option<Bound<'py, PyAny>>,
+        priority: Option<Bound<'py, PyAny>>,
+        capabilities: Option<Bound<'py, PyAny>>,
+        depends_on: Option<Bound<'py, PyAny>>,
+        delay: Option<f64>,
+        max_attempts: Option<u32>,
+        timeout: Option<f64>,
+        idempotency_key: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let task = SubmitArgs {
+            task_type,
+            payload,
+            priority,
+            capabilities,
+            depends_on,
+            delay,
+            max_attempts,
+            timeout,
+            idempotency_key,
+        }
+        .into_new_task()?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.submit(task).await })
+    }
+
+    /// The task `task_id` now.
+    fn get<'py>(&self, py: Python<'py>, task_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.get(id).await })
+    }
+
+    /// Waits until the task is completed, failed or cancelled.
+    #[pyo3(signature = (task_id, timeout=30.0))]
+    fn wait<'py>(
+        &self,
+        py: Python<'py>,
+        task_id: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = task::task_id(task_id)?;
+        let timeout = task::seconds("timeout", timeout)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.wait(id, timeout).await })
+    }
+
+    /// Waits for the task and answers its result.
+    #[pyo3(signature = (task_id, timeout=30.0))]
+    fn result<'py>(
+        &self,
+        py: Python<'py>,
+        task_id: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = task::task_id(task_id)?;
+        let timeout = task::seconds("timeout", timeout)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.result(id, timeout).await })
+    }
+
+    /// Cancels a task that has not finished.
+    fn cancel<'py>(&self, py: Python<'py>, task_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.cancel(id).await })
+    }
+
+    /// Tasks, oldest first, filtered by status and type, paged by `after`.
+    #[pyo3(signature = (*, status=None, task_type=None, limit=100, after=None))]
+    fn list_tasks<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<Bound<'py, PyAny>>,
+        task_type: Option<String>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let filter = task::filter(status.as_ref(), task_type, limit, after)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.list_tasks(filter).await })
+    }
+
+    /// Tasks per status.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.stats().await })
+    }
+
+    /// Dead-lettered tasks, newest first.
+    #[pyo3(signature = (limit=100))]
+    fn dead_letters<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.dead_letters(limit).await })
+    }
+
+    /// Runs `function` as an agent in this process; answers its handle.
+    /// An `async def` runs on the caller's event loop.
+    #[pyo3(signature = (function, name, capabilities, *, concurrency=1))]
+    fn spawn_agent<'py>(
+        &self,
+        py: Python<'py>,
+        function: Bound<'py, PyAny>,
+        name: &str,
+        capabilities: Bound<'py, PyAny>,
+        concurrency: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let spec = agent_spec(name, task::strings(Some(&capabilities), "capabilities")?);
+        let agent = PyAgent::new(py, spec, function, running_loop)?;
+        let core = Arc::clone(&self.core);
+        awaitable(
+            py,
+            async move { core.spawn_agent(agent, concurrency).await },
+        )
+    }
+
+    /// A decorator: `@hive.agent("name", capabilities=[...])` runs the
+    /// function as an agent (an `async def` on the running loop) and gives
+    /// it back.
+    #[pyo3(signature = (name, capabilities, *, concurrency=1))]
+    fn agent<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        capabilities: Bound<'py, PyAny>,
+        concurrency: usize,
+    ) -> PyResult<Bound<'py, PyCFunction>> {
+        let capabilities = task::strings(Some(&capabilities), "capabilities")?;
+        agent_decorator(
+            py,
+            Arc::clone(&self.core),
+            name,
+            capabilities,
+            concurrency,
+            running_loop,
+        )
+    }
+
+    /// Stops one of this process's agents (its running task finishes first).
+    fn stop_agent<'py>(&self, py: Python<'py>, agent_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.stop_agent(agent_id).await })
+    }
+
+    /// The fleet's agents (every process's), as dicts.
+    fn agents<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.agents().await })
+    }
+
+    /// Publishes a message; answers its offset in the topic.
+    #[pyo3(signature = (topic, payload=None, *, kind="message"))]
+    fn publish<'py>(
+        &self,
+        py: Python<'py>,
+        topic: String,
+        payload: Option<Bound<'py, PyAny>>,
+        kind: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kind = kind.to_owned();
+        let payload = json::object_to_json(payload.as_ref(), "payload")?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.publish(topic, kind, payload).await })
+    }
+
+    /// Opens (or resumes) the durable subscription `name`.
+    #[pyo3(signature = (name, patterns, *, from_beginning=false))]
+    fn subscribe<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        patterns: Bound<'py, PyAny>,
+        from_beginning: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let spec = subscription_spec(name, &patterns, from_beginning)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move {
+            let inner = core.subscribe(spec).await?;
+            Ok(AsyncSubscription::new(inner))
+        })
+    }
+
+    /// Stores a text in the context store; answers the entry's id.
+    #[pyo3(signature = (content, *, kind=None, importance=None, agent=None, session=None, metadata=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn remember<'py>(
+        &self,
+        py: Python<'py>,
+        content: String,
+        kind: Option<String>,
+        importance: Option<f64>,
+        agent: Option<String>,
+        session: Option<String>,
+        metadata: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let metadata = json::object_to_json(metadata.as_ref(), "metadata")?;
+        let entry = new_entry(content, kind, importance, agent, session, metadata)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.remember(entry).await })
+    }
+
+    /// The `k` stored texts nearest in meaning to `text`, best first.
+    #[pyo3(signature = (text, k=5))]
+    fn search<'py>(&self, py: Python<'py>, text: String, k: usize) -> PyResult<Bound<'py, PyAny>> {
+        let request = SearchRequest::new(text, k);
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.search(request).await })
+    }
+
+    /// Removes a context entry.
+    fn forget<'py>(&self, py: Python<'py>, entry_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.forget(entry_id).await })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("AsyncHive(closed={})", self.core.is_closed())
+    }
+}

@@ -1,0 +1,334 @@
+//! `Hive`: the blocking API. Each method reads its arguments, then runs the
+//! operation on the shared runtime with the GIL released.
+
+use std::sync::Arc;
+
+use hive_core::broker::{StartAt, SubscriptionSpec};
+use hive_core::context::SearchRequest;
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyType};
+
+use crate::agent::PyAgent;
+use crate::context::Found;
+use crate::core::{agent_spec, new_entry, AgentHandle, Backend, Core};
+use crate::decorator::agent_decorator;
+use crate::errors::IntoPy;
+use crate::json::{self, Json};
+use crate::messages::Subscription;
+use crate::runtime::block_on;
+use crate::task::{self, SubmitArgs, Task};
+
+/// A hive, used by blocking calls.
+#[pyclass(frozen, module = "agent_hive._native")]
+pub struct Hive {
+    core: Arc<Core>,
+}
+
+impl Hive {
+    fn open(py: Python<'_>, backend: Backend) -> PyResult<Hive> {
+        let core = block_on(py, Core::open(backend))?;
+        Ok(Hive { core })
+    }
+}
+
+/// The loop a blocking hive runs `async def` agents on.
+pub fn background_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    py.import("agent_hive._loop")?
+        .call_method0("background_loop")
+}
+
+#[pymethods]
+impl Hive {
+    /// A hive on the embedded default: one SQLite file at `path`.
+    #[classmethod]
+    #[pyo3(signature = (path=None))]
+    fn embedded(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        path: Option<std::path::PathBuf>,
+    ) -> PyResult<Hive> {
+        Hive::open(py, Backend::embedded(path))
+    }
+
+    /// A hive in memory: nothing is kept.
+    #[classmethod]
+    fn memory(_cls: &Bound<'_, PyType>, py: Python<'_>) -> PyResult<Hive> {
+        Hive::open(py, Backend::Memory)
+    }
+
+    /// A hive on Redis and Postgres, shared with every process using them.
+    #[classmethod]
+    #[pyo3(signature = (*, redis_url, database_url))]
+    fn connect(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        redis_url: String,
+        database_url: String,
+    ) -> PyResult<Hive> {
+        Hive::open(
+            py,
+            Backend::Distributed {
+                redis: redis_url,
+                postgres: database_url,
+            },
+        )
+    }
+
+    /// Stops this process's agents and closes the hive. Idempotent.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.close().await })
+    }
+
+    /// Whether `close` ran.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<Bound<'_, PyAny>>,
+        _exc: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        self.close(py)
+    }
+
+    /// Submits a task; answers its id.
+    #[pyo3(signature = (task_type, payload=None, *, priority=None, capabilities=None, depends_on=None, delay=None, max_attempts=None, timeout=None, idempotency_key=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        payload: Option<Bound<'py, PyAny>>,
+        priority: Option<Bound<'py, PyAny>>,
+        capabilities: Option<Bound<'py, PyAny>>,
+        depends_on: Option<Bound<'py, PyAny>>,
+        delay: Option<f64>,
+        max_attempts: Option<u32>,
+        timeout: Option<f64>,
+        idempotency_key: Option<String>,
+    ) -> PyResult<String> {
+        let task = SubmitArgs {
+            task_type,
+            payload,
+            priority,
+            capabilities,
+            depends_on,
+            delay,
+            max_attempts,
+            timeout,
+            idempotency_key,
+        }
+        .into_new_task()?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.submit(task).await })
+    }
+
+    /// The task `task_id` now.
+    fn get(&self, py: Python<'_>, task_id: &str) -> PyResult<Task> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.get(id).await })
+    }
+
+    /// Waits until the task is completed, failed or cancelled.
+    #[pyo3(signature = (task_id, timeout=30.0))]
+    fn wait(&self, py: Python<'_>, task_id: &str, timeout: f64) -> PyResult<Task> {
+        let id = task::task_id(task_id)?;
+        let timeout = task::seconds("timeout", timeout)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.wait(id, timeout).await })
+    }
+
+    /// Waits for the task and answers its result.
+    #[pyo3(signature = (task_id, timeout=30.0))]
+    fn result<'py>(
+        &self,
+        py: Python<'py>,
+        task_id: &str,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = task::task_id(task_id)?;
+        let timeout = task::seconds("timeout", timeout)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.result(id, timeout).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// Cancels a task that has not finished.
+    fn cancel(&self, py: Python<'_>, task_id: &str) -> PyResult<Task> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.cancel(id).await })
+    }
+
+    /// Tasks, oldest first, filtered by status and type, paged by `after`.
+    #[pyo3(signature = (*, status=None, task_type=None, limit=100, after=None))]
+    fn list_tasks(
+        &self,
+        py: Python<'_>,
+        status: Option<Bound<'_, PyAny>>,
+        task_type: Option<String>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> PyResult<Vec<Task>> {
+        let filter = task::filter(status.as_ref(), task_type, limit, after)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.list_tasks(filter).await })
+    }
+
+    /// Tasks per status.
+    fn stats(&self, py: Python<'_>) -> PyResult<std::collections::BTreeMap<&'static str, u64>> {
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.stats().await })
+    }
+
+    /// Dead-lettered tasks, newest first.
+    #[pyo3(signature = (limit=100))]
+    fn dead_letters(&self, py: Python<'_>, limit: usize) -> PyResult<Vec<Task>> {
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.dead_letters(limit).await })
+    }
+
+    /// Runs `function` as an agent in this process; answers its handle.
+    #[pyo3(signature = (function, name, capabilities, *, concurrency=1))]
+    fn spawn_agent(
+        &self,
+        py: Python<'_>,
+        function: Bound<'_, PyAny>,
+        name: &str,
+        capabilities: Bound<'_, PyAny>,
+        concurrency: usize,
+    ) -> PyResult<AgentHandle> {
+        let spec = agent_spec(name, task::strings(Some(&capabilities), "capabilities")?);
+        let agent = PyAgent::new(py, spec, function, background_loop)?;
+        let core = Arc::clone(&self.core);
+        block_on(
+            py,
+            async move { core.spawn_agent(agent, concurrency).await },
+        )
+    }
+
+    /// A decorator: `@hive.agent("name", capabilities=[...])` runs the
+    /// function as an agent and gives it back.
+    #[pyo3(signature = (name, capabilities, *, concurrency=1))]
+    fn agent<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        capabilities: Bound<'py, PyAny>,
+        concurrency: usize,
+    ) -> PyResult<Bound<'py, PyCFunction>> {
+        let capabilities = task::strings(Some(&capabilities), "capabilities")?;
+        agent_decorator(
+            py,
+            Arc::clone(&self.core),
+            name,
+            capabilities,
+            concurrency,
+            background_loop,
+        )
+    }
+
+    /// Stops one of this process's agents (its running task finishes first).
+    fn stop_agent(&self, py: Python<'_>, agent_id: String) -> PyResult<()> {
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.stop_agent(agent_id).await })
+    }
+
+    /// The fleet's agents (every process's), as dicts.
+    fn agents<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.agents().await })?;
+        json::to_py(py, &value)
+    }
+
+    /// Publishes a message; answers its offset in the topic.
+    #[pyo3(signature = (topic, payload=None, *, kind="message"))]
+    fn publish(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        payload: Option<Bound<'_, PyAny>>,
+        kind: &str,
+    ) -> PyResult<u64> {
+        let payload = json::object_to_json(payload.as_ref(), "payload")?;
+        let kind = kind.to_owned();
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.publish(topic, kind, payload).await })
+    }
+
+    /// Opens (or resumes) the durable subscription `name`.
+    #[pyo3(signature = (name, patterns, *, from_beginning=false))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        name: String,
+        patterns: Bound<'_, PyAny>,
+        from_beginning: bool,
+    ) -> PyResult<Subscription> {
+        let spec = subscription_spec(name, &patterns, from_beginning)?;
+        let core = Arc::clone(&self.core);
+        let inner = block_on(py, async move { core.subscribe(spec).await })?;
+        Ok(Subscription::new(inner))
+    }
+
+    /// Stores a text in the context store; answers the entry's id.
+    #[pyo3(signature = (content, *, kind=None, importance=None, agent=None, session=None, metadata=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn remember(
+        &self,
+        py: Python<'_>,
+        content: String,
+        kind: Option<String>,
+        importance: Option<f64>,
+        agent: Option<String>,
+        session: Option<String>,
+        metadata: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let metadata = json::object_to_json(metadata.as_ref(), "metadata")?;
+        let entry = new_entry(content, kind, importance, agent, session, metadata)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.remember(entry).await })
+    }
+
+    /// The `k` stored texts nearest in meaning to `text`, best first.
+    #[pyo3(signature = (text, k=5))]
+    fn search(&self, py: Python<'_>, text: String, k: usize) -> PyResult<Vec<Found>> {
+        let request = SearchRequest::new(text, k);
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.search(request).await })
+    }
+
+    /// Removes a context entry.
+    fn forget(&self, py: Python<'_>, entry_id: String) -> PyResult<()> {
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.forget(entry_id).await })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Hive(closed={})", self.core.is_closed())
+    }
+}
+
+/// A subscription's spec from `subscribe`'s arguments.
+pub fn subscription_spec(
+    name: String,
+    patterns: &Bound<'_, PyAny>,
+    from_beginning: bool,
+) -> PyResult<SubscriptionSpec> {
+    let patterns = task::strings(Some(patterns), "patterns")?;
+    let mut spec = SubscriptionSpec::new(name, patterns).py_err()?;
+    if from_beginning {
+        spec = spec.start_at(StartAt::Beginning);
+    }
+    Ok(spec)
+}

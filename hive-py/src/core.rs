@@ -1,0 +1,309 @@
+//! What `Hive` and `AsyncHive` share: one open hive, and each operation
+//! written once as an async function over it.
+//!
+//! The frontends read their Python arguments (holding the GIL), call one of
+//! these, and either block on it with the GIL released (`Hive`) or hand it
+//! to asyncio (`AsyncHive`). Answers are Rust values that become Python
+//! objects on the way out.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use hive_core::agent::{AgentFilter, AgentSpec, SpawnOptions};
+use hive_core::broker::{BrokerExt, Message as CoreMessage, Subscriber, SubscriptionSpec, Topic};
+use hive_core::context::{ContextEngine, Kind, NewEntry, SearchRequest};
+use hive_core::queue::{NewTask, QueueExt, TaskFilter, TaskId, TaskStatus};
+use hive_core::Hive;
+use pyo3::prelude::*;
+use serde_json::Value;
+
+use crate::agent::PyAgent;
+use crate::context::Found;
+use crate::errors::{ClosedError, HiveTimeoutError, IntoPy, TaskFailedError};
+use crate::json::Json;
+use crate::messages::SubscriptionCore;
+use crate::task::Task;
+
+/// Where a hive's stores live.
+pub enum Backend {
+    /// One SQLite file.
+    Embedded(String),
+    /// Nothing kept.
+    Memory,
+    /// Redis (queue, broker, events) and Postgres (registry, sessions,
+    /// context).
+    Distributed { redis: String, postgres: String },
+}
+
+impl Backend {
+    /// The embedded default at `path`, `./hive.db` when none is given.
+    pub fn embedded(path: Option<std::path::PathBuf>) -> Backend {
+        let path = path.unwrap_or_else(|| "hive.db".into());
+        Backend::Embedded(path.to_string_lossy().into_owned())
+    }
+}
+
+/// One open hive, shared by a frontend object and its subscriptions.
+pub struct Core {
+    hive: RwLock<Option<Arc<Hive>>>,
+}
+
+/// Every core not yet closed, so `atexit` can close them.
+static OPEN: Mutex<Vec<Weak<Core>>> = Mutex::new(Vec::new());
+
+impl Core {
+    /// Opens a hive on `backend`.
+    pub async fn open(backend: Backend) -> PyResult<Arc<Core>> {
+        let builder = match backend {
+            Backend::Embedded(path) => Hive::builder().embedded(path),
+            Backend::Memory => Hive::builder().memory(),
+            Backend::Distributed { redis, postgres } => {
+                Hive::builder().redis(redis).postgres(postgres)
+            }
+        };
+        let hive = builder.build().await.py_err()?;
+        let core = Arc::new(Core {
+            hive: RwLock::new(Some(Arc::new(hive))),
+        });
+        if let Ok(mut open) = OPEN.lock() {
+            open.retain(|c| c.strong_count() > 0);
+            open.push(Arc::downgrade(&core));
+        }
+        Ok(core)
+    }
+
+    /// The hive, unless it was closed.
+    pub fn hive(&self) -> PyResult<Arc<Hive>> {
+        self.hive
+            .read()
+            .ok()
+            .and_then(|h| h.clone())
+            .ok_or_else(|| ClosedError::new_err("the hive is closed"))
+    }
+
+    /// Whether `close` ran.
+    pub fn is_closed(&self) -> bool {
+        self.hive.read().map(|h| h.is_none()).unwrap_or(true)
+    }
+
+    /// Stops this process's agents and ends the hive. Idempotent.
+    pub async fn close(&self) -> PyResult<()> {
+        let hive = self.hive.write().ok().and_then(|mut h| h.take());
+        if let Some(hive) = hive {
+            hive.shutdown().await;
+        }
+        Ok(())
+    }
+
+    /// Closes every hive still open (the `atexit` hook).
+    pub async fn close_all() {
+        let open: Vec<Arc<Core>> = OPEN
+            .lock()
+            .map(|mut open| open.drain(..).filter_map(|c| c.upgrade()).collect())
+            .unwrap_or_default();
+        for core in open {
+            let _ = core.close().await;
+        }
+    }
+
+    pub async fn submit(&self, task: NewTask) -> PyResult<String> {
+        let hive = self.hive()?;
+        Ok(hive.submit(task).await.py_err()?.id.to_string())
+    }
+
+    pub async fn get(&self, id: TaskId) -> PyResult<Task> {
+        let hive = self.hive()?;
+        Ok(Task::new(hive.queue().get(id).await.py_err()?))
+    }
+
+    pub async fn wait(&self, id: TaskId, timeout: Duration) -> PyResult<Task> {
+        let hive = self.hive()?;
+        // The queue's own wait reports a timeout as a conflict; this one
+        // has its own exception, so the queue's deadline is set past ours.
+        let long = timeout.saturating_add(Duration::from_secs(3600));
+        match tokio::time::timeout(timeout, hive.queue().wait_until_final(id, long)).await {
+            Ok(done) => Ok(Task::new(done.py_err()?)),
+            Err(_) => {
+                let task = hive.queue().get(id).await.py_err()?;
+                Err(HiveTimeoutError::new_err(format!(
+                    "task {id} is still {} after {:.3} s",
+                    task.status,
+                    timeout.as_secs_f64()
+                )))
+            }
+        }
+    }
+
+    /// The result of a completed task; `TaskFailedError` otherwise.
+    pub async fn result(&self, id: TaskId, timeout: Duration) -> PyResult<Json> {
+        let task = self.wait(id, timeout).await?;
+        let core = task.core();
+        if core.status == TaskStatus::Completed {
+            return Ok(Json(core.result.clone().unwrap_or(Value::Null)));
+        }
+        let message = format!(
+            "task {id} {} after {} attempt(s): {}",
+            core.status,
+            core.attempts,
+            core.error.as_deref().unwrap_or("no error recorded")
+        );
+        Python::attach(|py| {
+            let err = TaskFailedError::new_err(message);
+            err.value(py).setattr("task", Py::new(py, task)?)?;
+            Err(err)
+        })
+    }
+
+    pub async fn cancel(&self, id: TaskId) -> PyResult<Task> {
+        let hive = self.hive()?;
+        Ok(Task::new(hive.queue().cancel(id).await.py_err()?))
+    }
+
+    pub async fn list_tasks(&self, filter: TaskFilter) -> PyResult<Vec<Task>> {
+        let hive = self.hive()?;
+        let tasks = hive.queue().list(&filter).await.py_err()?;
+        Ok(tasks.into_iter().map(Task::new).collect())
+    }
+
+    pub async fn stats(&self) -> PyResult<BTreeMap<&'static str, u64>> {
+        let hive = self.hive()?;
+        let stats = hive.queue().stats().await.py_err()?;
+        Ok(TaskStatus::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), stats.get(s)))
+            .collect())
+    }
+
+    pub async fn dead_letters(&self, limit: usize) -> PyResult<Vec<Task>> {
+        let hive = self.hive()?;
+        let tasks = hive.queue().dead_letters(limit, 0).await.py_err()?;
+        Ok(tasks.into_iter().map(Task::new).collect())
+    }
+
+    pub async fn spawn_agent(&self, agent: PyAgent, concurrency: usize) -> PyResult<AgentHandle> {
+        let hive = self.hive()?;
+        let options = SpawnOptions::default().concurrency(concurrency);
+        let handle = hive.spawn_agent_with(agent, options).await.py_err()?;
+        Ok(AgentHandle {
+            id: handle.id.to_string(),
+            name: handle.name,
+        })
+    }
+
+    pub async fn stop_agent(&self, id: String) -> PyResult<()> {
+        let hive = self.hive()?;
+        let id = id.parse().py_err()?;
+        hive.orchestrator().terminate(id).await.py_err()?;
+        Ok(())
+    }
+
+    pub async fn agents(&self) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let agents = hive
+            .orchestrator()
+            .list(&AgentFilter::default())
+            .await
+            .py_err()?;
+        let value = serde_json::to_value(agents)
+            .map_err(|e| hive_core::Error::invalid(format!("listing agents: {e}")))
+            .py_err()?;
+        Ok(Json(value))
+    }
+
+    pub async fn publish(&self, topic: String, kind: String, payload: Value) -> PyResult<u64> {
+        let hive = self.hive()?;
+        let topic = Topic::new(topic).py_err()?;
+        let published = hive
+            .broker()
+            .publish(CoreMessage::new(topic, kind, payload))
+            .await
+            .py_err()?;
+        Ok(published.offset.0)
+    }
+
+    pub async fn subscribe(
+        self: Arc<Self>,
+        spec: SubscriptionSpec,
+    ) -> PyResult<Arc<SubscriptionCore>> {
+        let hive = self.hive()?;
+        let subscriber = Subscriber::new(hive.broker().clone(), spec, Default::default())
+            .await
+            .py_err()?;
+        Ok(Arc::new(SubscriptionCore::new(self, subscriber)))
+    }
+
+    fn context(hive: &Hive) -> PyResult<&Arc<ContextEngine>> {
+        hive.context().ok_or_else(|| {
+            crate::errors::NotSupportedError::new_err("this hive has no context engine")
+        })
+    }
+
+    pub async fn remember(&self, entry: NewEntry) -> PyResult<String> {
+        let hive = self.hive()?;
+        let stored = Self::context(&hive)?.remember(entry).await.py_err()?;
+        Ok(stored.id().to_string())
+    }
+
+    pub async fn search(&self, request: SearchRequest) -> PyResult<Vec<Found>> {
+        let hive = self.hive()?;
+        let found = Self::context(&hive)?.search(&request).await.py_err()?;
+        Ok(found.into_iter().map(Found::new).collect())
+    }
+
+    pub async fn forget(&self, id: String) -> PyResult<()> {
+        let hive = self.hive()?;
+        let id = id.parse().py_err()?;
+        Self::context(&hive)?.forget(id).await.py_err()
+    }
+}
+
+/// An agent this process runs, as `spawn_agent` answers it.
+#[pyclass(frozen, get_all, module = "agent_hive._native")]
+pub struct AgentHandle {
+    /// Its registration id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+#[pymethods]
+impl AgentHandle {
+    fn __repr__(&self) -> String {
+        format!("AgentHandle(id='{}', name='{}')", self.id, self.name)
+    }
+}
+
+/// A context entry to store, from `remember`'s arguments.
+pub fn new_entry(
+    content: String,
+    kind: Option<String>,
+    importance: Option<f64>,
+    agent: Option<String>,
+    session: Option<String>,
+    metadata: Value,
+) -> PyResult<NewEntry> {
+    let mut entry = NewEntry::text(content);
+    if let Some(kind) = kind {
+        entry.kind = Kind::new(kind).py_err()?;
+    }
+    if let Some(i) = importance {
+        // Checked before narrowing to f32, where 1.0000000000000002 is 1.
+        if !(0.0..=1.0).contains(&i) {
+            return Err(hive_core::Error::invalid(format!(
+                "importance {i} is outside [0, 1]"
+            )))
+            .py_err();
+        }
+        entry.importance = i as f32;
+    }
+    entry.agent = agent;
+    entry.session = session;
+    entry.metadata = metadata;
+    Ok(entry)
+}
+
+/// The spec of an agent named `name` with `capabilities`.
+pub fn agent_spec(name: &str, capabilities: Vec<String>) -> AgentSpec {
+    AgentSpec::new(name, "python", capabilities)
+}
