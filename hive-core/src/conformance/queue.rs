@@ -38,6 +38,7 @@ macro_rules! queue_conformance_tests {
     ($harness:expr) => {
         $crate::__queue_clauses!($harness;
             submit_then_get_round_trips,
+            submit_and_get_answers_what_get_reads,
             unknown_ids_are_not_found,
             submit_rejects_bad_input_and_stores_nothing,
             submit_rejects_unknown_dependency,
@@ -192,6 +193,100 @@ pub async fn submit_then_get_round_trips(h: &dyn QueueHarness) {
     assert_eq!(d.priority, TaskPriority::NORMAL);
     assert_eq!(d.max_attempts, q.config().max_attempts);
     assert_eq!(d.timeout, q.config().task_timeout);
+}
+
+/// `submit_and_get` answers exactly what `get` reads right after: for a
+/// plain task, a delayed one, one waiting on another, one whose dependency
+/// already failed, and a deduplicated submit.
+pub async fn submit_and_get_answers_what_get_reads(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let same = |answer: &crate::queue::SubmittedTask, read: &crate::queue::Task, what: &str| {
+        assert_eq!(&answer.task, read, "{what}: the answer differs from get");
+    };
+
+    let plain = NewTask::new("summarise", json!({"text": "hi", "n": [1, 2.5, null]}))
+        .priority(TaskPriority::HIGH)
+        .requires(["llm", "english"])
+        .max_attempts(4)
+        .timeout(Duration::from_secs(5));
+    let id = plain.id();
+    let a = q.submit_and_get(plain).await.expect("submit_and_get");
+    assert!(!a.deduplicated);
+    assert_eq!(a.task.id, id);
+    assert_eq!(a.task.status, TaskStatus::Pending);
+    assert_eq!(a.task.priority, TaskPriority::HIGH);
+    same(&a, &q.get(id).await.expect("get"), "plain");
+
+    let defaults = q.submit_and_get(task("defaults")).await.expect("submit");
+    assert_eq!(defaults.task.max_attempts, q.config().max_attempts);
+    assert_eq!(defaults.task.timeout, q.config().task_timeout);
+    same(
+        &defaults,
+        &q.get(defaults.task.id).await.expect("get"),
+        "defaults",
+    );
+
+    let later = q
+        .submit_and_get(task("later").delay(Duration::from_secs(60)))
+        .await
+        .expect("submit delayed");
+    assert_eq!(later.task.status, TaskStatus::Delayed);
+    assert!(later
+        .task
+        .run_at
+        .is_some_and(|at| at > later.task.created_at));
+    same(&later, &q.get(later.task.id).await.expect("get"), "delayed");
+
+    let waiting = q
+        .submit_and_get(task("child").depends_on([id]))
+        .await
+        .expect("submit child");
+    assert_eq!(waiting.task.status, TaskStatus::Waiting);
+    assert_eq!(waiting.task.dependencies, vec![id]);
+    same(
+        &waiting,
+        &q.get(waiting.task.id).await.expect("get"),
+        "waiting",
+    );
+
+    q.cancel(later.task.id).await.expect("cancel");
+    let doomed = q
+        .submit_and_get(task("doomed").depends_on([later.task.id]))
+        .await
+        .expect("submit on a cancelled dependency");
+    assert_eq!(doomed.task.status, TaskStatus::Failed);
+    same(
+        &doomed,
+        &q.get(doomed.task.id).await.expect("get"),
+        "failed",
+    );
+
+    let first = q
+        .submit_and_get(task("first").idempotency_key("k-1"))
+        .await
+        .expect("submit keyed");
+    let dup = q
+        .submit_and_get(task("dup").idempotency_key("k-1"))
+        .await
+        .expect("submit duplicate");
+    assert!(dup.deduplicated);
+    assert_eq!(dup.task.id, first.task.id);
+    assert_eq!(dup.task.task_type, "first");
+    same(
+        &dup,
+        &q.get(first.task.id).await.expect("get"),
+        "deduplicated",
+    );
+
+    assert_invalid(
+        q.submit_and_get(NewTask::new("", json!({}))).await,
+        "task type must not be empty",
+    );
+    assert_eq!(
+        q.stats().await.expect("stats").total(),
+        6,
+        "a refused submit_and_get stores nothing"
+    );
 }
 
 /// Unknown ids are `NotFound` everywhere they can be named.

@@ -35,7 +35,7 @@ use crate::broker::Broker;
 use crate::context::ContextEngine;
 use crate::error::{Error, Result};
 use crate::events::EventHub;
-use crate::queue::{NewTask, Queue, Submitted, TaskId};
+use crate::queue::{NewTask, Queue, Submitted, SubmittedTask, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
 
 /// A running hive: storage, agents and the loops that drive them.
@@ -72,6 +72,15 @@ impl Hive {
         let mut done = self.queue.submit_batch(vec![task]).await?;
         done.pop()
             .ok_or_else(|| Error::invalid("the queue answered no task for the submit"))
+    }
+
+    /// Submits a task and answers it as stored (see
+    /// [`Queue::submit_and_get`]).
+    ///
+    /// # Errors
+    /// As [`Queue::submit_batch`] and [`Queue::get`].
+    pub async fn submit_and_get(&self, task: NewTask) -> Result<SubmittedTask> {
+        self.queue.submit_and_get(task).await
     }
 
     /// Submits tasks atomically (dependencies may point inside the batch).

@@ -32,7 +32,7 @@ pub use lease::{
 };
 pub use listing::{TaskFilter, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub use prepare::{MAX_BATCH, MAX_CAPABILITY_LEN, MAX_IDEMPOTENCY_KEY_LEN, MAX_TYPE_LEN};
-pub use task::{NewTask, RunAt, Submitted, Task, TaskId, TaskPriority, TaskStatus};
+pub use task::{NewTask, RunAt, Submitted, SubmittedTask, Task, TaskId, TaskPriority, TaskStatus};
 
 use crate::error::{Error, Result};
 
@@ -57,6 +57,12 @@ use crate::error::{Error, Result};
 ///   `pending`, `attempts == 0` and the queue's defaults filled in; an unknown
 ///   id is [`Error::NotFound`]. (`submit_then_get_round_trips`,
 ///   `unknown_ids_are_not_found`)
+/// - **Submit and read back.** `submit_and_get` stores one task as `submit`
+///   does and answers it exactly as a `get` right after would (the earlier
+///   task, marked `deduplicated`, when its idempotency key matched): status,
+///   defaults and the backend's timestamps included. A backend may build the
+///   answer from what it just wrote instead of reading it again.
+///   (`submit_and_get_answers_what_get_reads`)
 /// - **Priority, then FIFO.** `claim` hands out ready tasks with the lowest
 ///   priority number first and, within a priority, in submit order.
 ///   (`claims_by_priority_then_fifo`)
@@ -155,6 +161,13 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// Stores a batch of tasks atomically; answers in the batch's order.
     async fn submit_batch(&self, tasks: Vec<NewTask>) -> Result<Vec<Submitted>>;
 
+    /// Stores one task and answers it as stored. The default submits and
+    /// then reads the task back; a backend that knows what it wrote
+    /// overrides this to save the read.
+    async fn submit_and_get(&self, task: NewTask) -> Result<SubmittedTask> {
+        submit_then_get(self, task).await
+    }
+
     /// The task with this id.
     async fn get(&self, id: TaskId) -> Result<Task>;
 
@@ -226,6 +239,21 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
         self.complete(lease, result).await?;
         self.claim(next).await
     }
+}
+
+/// [`Queue::submit_and_get`] the plain way: submit, then read the task back.
+pub(crate) async fn submit_then_get<Q: Queue + ?Sized>(
+    q: &Q,
+    task: NewTask,
+) -> Result<SubmittedTask> {
+    let mut done = q.submit_batch(vec![task]).await?;
+    let submitted = done
+        .pop()
+        .ok_or_else(|| Error::backend(q.backend(), "submit answered nothing"))?;
+    Ok(SubmittedTask {
+        task: q.get(submitted.id).await?,
+        deduplicated: submitted.deduplicated,
+    })
 }
 
 /// Conveniences over any [`Queue`]; implemented for every queue, never by hand.

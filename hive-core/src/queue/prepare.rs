@@ -9,10 +9,12 @@
 //! same atomic step that inserts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use super::config::QueueConfig;
-use super::task::{NewTask, RunAt, TaskId};
+use super::task::{NewTask, RunAt, Task, TaskId, TaskPriority, TaskStatus};
 use crate::error::{Error, Result};
+use crate::time::{from_ms, opt_from_ms};
 
 /// Longest task type accepted.
 pub const MAX_TYPE_LEN: usize = 200;
@@ -69,13 +71,67 @@ impl PreparedTask {
 
     /// Milliseconds from `now_ms` until the task may run, if later than now.
     pub fn run_at_ms(&self, now_ms: i64) -> Option<i64> {
-        let at = match self.run_at? {
-            RunAt::At(t) => t.timestamp_millis(),
-            RunAt::After(d) => {
-                now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            }
-        };
-        (at > now_ms).then_some(at)
+        run_at_ms(self.run_at, now_ms)
+    }
+}
+
+fn run_at_ms(run_at: Option<RunAt>, now_ms: i64) -> Option<i64> {
+    let at = match run_at? {
+        RunAt::At(t) => t.timestamp_millis(),
+        RunAt::After(d) => now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+    };
+    (at > now_ms).then_some(at)
+}
+
+/// A task being stored fresh, before the backend has said when and in which
+/// status: see [`PreparedTask::fresh_task`].
+pub(crate) struct FreshTask {
+    pub task: Task,
+    run_at: Option<RunAt>,
+}
+
+impl PreparedTask {
+    /// The task this will be once stored, for one with no dependencies;
+    /// `payload` is the value it was serialised from. Its status and times
+    /// are filled in by [`FreshTask::stored_at`].
+    pub fn fresh_task(&self, payload: serde_json::Value) -> FreshTask {
+        let epoch = from_ms(0);
+        FreshTask {
+            task: Task {
+                id: self.id,
+                task_type: self.task_type.clone(),
+                payload,
+                status: TaskStatus::Pending,
+                priority: TaskPriority::new(self.priority).unwrap_or_default(),
+                capabilities: self.capabilities.clone(),
+                dependencies: self.dependencies.clone(),
+                attempts: 0,
+                max_attempts: self.max_attempts,
+                timeout: Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0)),
+                idempotency_key: self.idempotency_key.clone(),
+                created_at: epoch,
+                updated_at: epoch,
+                run_at: None,
+                started_at: None,
+                finished_at: None,
+                lease_expires_at: None,
+                worker: None,
+                result: None,
+                error: None,
+            },
+            run_at: self.run_at,
+        }
+    }
+}
+
+impl FreshTask {
+    /// Fills in what the backend decided: the status and the time it stored
+    /// the task at, on its clock (`run_at` after a delay counts from it).
+    pub fn stored_at(&mut self, status: TaskStatus, now_ms: i64) {
+        self.task.status = status;
+        self.task.created_at = from_ms(now_ms);
+        self.task.updated_at = from_ms(now_ms);
+        self.task.run_at = opt_from_ms(run_at_ms(self.run_at, now_ms));
     }
 }
 

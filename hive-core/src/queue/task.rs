@@ -152,7 +152,8 @@ pub enum TaskStatus {
     /// Done; `result` holds the handler's output.
     Completed,
     /// Will never run: a dependency failed, was cancelled or dead-lettered
-    /// (`error` names it), or the handler failed with a permanent error.
+    /// (`error` names it). A handler's permanent error dead-letters the task
+    /// instead ([`TaskStatus::DeadLettered`]).
     Failed,
     /// Cancelled by a caller.
     Cancelled,
@@ -423,6 +424,17 @@ pub struct Submitted {
     pub id: TaskId,
     /// Its status right after the submit.
     pub status: TaskStatus,
+    /// True when an earlier task with the same idempotency key was returned.
+    pub deduplicated: bool,
+}
+
+/// What [`Queue::submit_and_get`](super::Queue::submit_and_get) answers: the
+/// task as stored, read back in the same call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubmittedTask {
+    /// The task as a `get` right after the submit would answer it (the
+    /// earlier task, when deduplicated).
+    pub task: Task,
     /// True when an earlier task with the same idempotency key was returned.
     pub deduplicated: bool,
 }

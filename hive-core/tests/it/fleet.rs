@@ -801,6 +801,15 @@ pub async fn the_event_feed_tells_the_whole_story(place: &Place) {
         .wait_until_final(task.id, Duration::from_secs(10))
         .await
         .expect("done");
+    // Submitted and read back in one call: announced as any submit is.
+    let later = hive
+        .submit_and_get(
+            NewTask::new("echo", json!({ "n": 2 }))
+                .requires(["echo"])
+                .delay(Duration::from_secs(3600)),
+        )
+        .await
+        .expect("submit_and_get");
     let session = hive
         .create_session(NewSession::new(format!("{p} s")).agents([format!("{p}-echo")]))
         .await
@@ -838,6 +847,15 @@ pub async fn the_event_feed_tells_the_whole_story(place: &Place) {
     let completed = position("task.completed", &t);
     assert!(registered < claimed && submitted < claimed && claimed < completed);
     assert_eq!(story[submitted].2["type"], "echo");
+    let read_back = &story[position("task.submitted", &later.task.id.to_string())].2;
+    assert_eq!(
+        (
+            &read_back["type"],
+            &read_back["status"],
+            &read_back["capabilities"]
+        ),
+        (&json!("echo"), &json!("delayed"), &json!(["echo"]))
+    );
     assert_eq!(
         story[claimed].2["worker"],
         json!(agent.id.worker_id().as_str())

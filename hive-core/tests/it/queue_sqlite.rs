@@ -120,6 +120,38 @@ mod particular {
         assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [id]);
     }
 
+    /// Concurrent `submit_and_get` calls are inserted together by the writer
+    /// (one statement, one clock reading); each answer is still exactly what
+    /// `get` reads, in memory and in a file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grouped_submit_and_get_answers_match_the_stored_tasks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = format!("sqlite://{}", dir.path().join("g.db").display());
+        for url in ["sqlite::memory:", file.as_str()] {
+            let q = queue::open(url, QueueConfig::default())
+                .await
+                .expect("open");
+            let calls = (0..40).map(|i| {
+                let q = q.clone();
+                tokio::spawn(async move {
+                    let t =
+                        NewTask::new("g", json!({ "i": i })).delay(Duration::from_millis(i * 50));
+                    q.submit_and_get(t).await
+                })
+            });
+            let answers = futures::future::join_all(calls).await;
+            for answer in answers {
+                let answer = answer.expect("join").expect("submit_and_get");
+                assert_eq!(
+                    answer.task,
+                    q.get(answer.task.id).await.expect("get"),
+                    "{url}"
+                );
+            }
+            assert_eq!(q.stats().await.expect("stats").total(), 40, "{url}");
+        }
+    }
+
     /// The writer inserts concurrent submits of independent tasks together;
     /// each caller still gets its own answer, in its own order, and in the
     /// second round a refused one (an id already taken) fails alone.

@@ -12,7 +12,8 @@ use crate::events::event::kinds;
 use crate::events::{EventHub, NewEvent};
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, WorkerId,
+    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskFailure, TaskFilter, TaskId,
+    TaskPriority, WorkerId,
 };
 
 /// A queue that reports its changes to an [`EventHub`].
@@ -42,6 +43,21 @@ impl EventedQueue {
     }
 }
 
+/// The data of a `task.submitted` event, but for the status.
+fn described(
+    task_type: &str,
+    priority: TaskPriority,
+    capabilities: &impl serde::Serialize,
+    dependencies: &[TaskId],
+) -> Value {
+    json!({
+        "type": task_type,
+        "priority": priority,
+        "capabilities": capabilities,
+        "depends_on": dependencies,
+    })
+}
+
 #[async_trait]
 impl Queue for EventedQueue {
     fn backend(&self) -> &'static str {
@@ -55,14 +71,7 @@ impl Queue for EventedQueue {
     async fn submit_batch(&self, tasks: Vec<NewTask>) -> Result<Vec<Submitted>> {
         let described: Vec<Value> = tasks
             .iter()
-            .map(|t| {
-                json!({
-                    "type": t.task_type,
-                    "priority": t.priority,
-                    "capabilities": t.capabilities,
-                    "depends_on": t.dependencies,
-                })
-            })
+            .map(|t| described(&t.task_type, t.priority, &t.capabilities, &t.dependencies))
             .collect();
         let ticket = self.hub.ticket();
         let submitted = self.inner.submit_batch(tasks).await?;
@@ -76,6 +85,20 @@ impl Queue for EventedQueue {
             });
         ticket.fill(events.collect());
         Ok(submitted)
+    }
+
+    async fn submit_and_get(&self, task: NewTask) -> Result<SubmittedTask> {
+        let ticket = self.hub.ticket();
+        let answer = self.inner.submit_and_get(task).await?;
+        let t = &answer.task;
+        ticket.fill(if answer.deduplicated {
+            Vec::new()
+        } else {
+            let mut data = described(&t.task_type, t.priority, &t.capabilities, &t.dependencies);
+            data["status"] = json!(t.status);
+            vec![event(kinds::TASK_SUBMITTED, t.id, data)]
+        });
+        Ok(answer)
     }
 
     async fn get(&self, id: TaskId) -> Result<Task> {

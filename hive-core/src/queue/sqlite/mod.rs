@@ -19,9 +19,11 @@ use tokio::sync::{mpsc, Notify};
 
 use self::writer::{Job, Op, Reply};
 use super::prepare::{prepare, serialise_result};
+use super::submit_then_get;
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, WorkerId,
+    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskFailure, TaskFilter, TaskId,
+    WorkerId,
 };
 use crate::error::{Error, Result};
 
@@ -132,9 +134,34 @@ impl Queue for SqliteQueue {
             return Ok(Vec::new());
         }
         match self.call(Op::Submit(batch)).await? {
-            Reply::Submitted(s) => Ok(s),
+            Reply::Submitted(s, _) => Ok(s),
             _ => Err(unexpected("submit")),
         }
+    }
+
+    /// A task without dependencies or idempotency key is stored exactly as
+    /// prepared, so the answer is built from it and the time the writer
+    /// stored it at: no read after the write. Other tasks take the default
+    /// path.
+    async fn submit_and_get(&self, task: NewTask) -> Result<SubmittedTask> {
+        if !task.dependencies.is_empty() || task.idempotency_key.is_some() {
+            return submit_then_get(self, task).await;
+        }
+        let payload = task.payload.clone();
+        let batch = prepare(&self.config, vec![task])?;
+        let mut answer = batch
+            .first()
+            .map(|t| t.fresh_task(payload))
+            .ok_or_else(|| unexpected("submit"))?;
+        let Reply::Submitted(mut submitted, now) = self.call(Op::Submit(batch)).await? else {
+            return Err(unexpected("submit"));
+        };
+        let submitted = submitted.pop().ok_or_else(|| unexpected("submit"))?;
+        answer.stored_at(submitted.status, now);
+        Ok(SubmittedTask {
+            task: answer.task,
+            deduplicated: false,
+        })
     }
 
     async fn get(&self, id: TaskId) -> Result<Task> {

@@ -51,7 +51,8 @@ pub(super) enum Op {
 
 /// What an operation answers.
 pub(super) enum Reply {
-    Submitted(Vec<Submitted>),
+    /// The answers, and the time (ms) the tasks were stored at.
+    Submitted(Vec<Submitted>, i64),
     Leases(Vec<Lease>),
     Renewal(LeaseRenewal),
     Done,
@@ -325,7 +326,7 @@ async fn submit_independent_together(
             let mut submitted = submitted.into_iter();
             for (i, batch) in together {
                 let mine = submitted.by_ref().take(batch.len()).collect();
-                out[i] = Some(Ok(Reply::Submitted(mine)));
+                out[i] = Some(Ok(Reply::Submitted(mine, now)));
             }
         }
         Err(e @ Error::Backend { .. }) => return Err(e),
@@ -361,7 +362,7 @@ async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> 
     let now = now_ms();
     let q = config.name.as_str();
     Ok(match op {
-        Op::Submit(batch) => Reply::Submitted(transitions::submit(conn, q, batch, now).await?),
+        Op::Submit(batch) => Reply::Submitted(transitions::submit(conn, q, batch, now).await?, now),
         Op::Heartbeat(lease) => Reply::Renewal(transitions::heartbeat(conn, q, *lease, now).await?),
         Op::Claim(_) | Op::Complete(..) | Op::CompleteAndClaim(..) => {
             return Err(Error::backend(
