@@ -108,17 +108,16 @@ pub(crate) async fn submit(
     if let Some(key) = body.idempotency_key {
         task = task.idempotency_key(key);
     }
-    let submitted = state.hive.submit(task).await?;
+    let submitted = state.hive.submit_and_get(task).await?;
     let status = if submitted.deduplicated {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    let task = state.hive.queue().get(submitted.id).await?;
     Ok((
         status,
         Json(Submitted {
-            task,
+            task: submitted.task,
             deduplicated: submitted.deduplicated,
         }),
     ))
