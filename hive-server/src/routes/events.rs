@@ -19,7 +19,8 @@
 //! - the server sends a WebSocket ping every [`AppState::ws_ping`] and
 //!   closes a connection that has not answered the previous one, or that
 //!   does not take a frame within [`SEND_TIMEOUT`]; on shutdown it closes
-//!   every socket with 1001 (going away).
+//!   every socket with 1001 (going away). After its close frame it waits up
+//!   to [`CLOSE_GRACE`] for the client's, as the close handshake asks.
 
 use std::time::Duration;
 
@@ -39,6 +40,10 @@ use crate::AppState;
 /// How long one frame may take to go out before the client is dropped as
 /// stuck (it is told why in the close frame, when that gets through).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the server waits for the client's answer to its close frame
+/// before it drops the connection.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// WebSocket close code: the server is going away.
 const GOING_AWAY: u16 = 1001;
@@ -171,8 +176,26 @@ async fn serve(mut socket: WebSocket, mut sub: EventSubscription, state: AppStat
             code,
             reason: reason.into(),
         }));
-        let _ = timed_send(&mut socket, frame).await;
+        if timed_send(&mut socket, frame).await.is_ok() {
+            finish_closing(&mut socket).await;
+        }
     }
+}
+
+/// After our close frame: reads (and drops) what the client still sends —
+/// pongs to pings it had not read yet — until its own close frame, the end
+/// of the connection or [`CLOSE_GRACE`]. Dropping the connection at once
+/// would let those late frames reach a closed socket, whose reset can
+/// destroy the close frame before the client reads it.
+async fn finish_closing(socket: &mut WebSocket) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The answer to a client's text frame.
