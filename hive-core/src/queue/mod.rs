@@ -165,7 +165,14 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// then reads the task back; a backend that knows what it wrote
     /// overrides this to save the read.
     async fn submit_and_get(&self, task: NewTask) -> Result<SubmittedTask> {
-        submit_then_get(self, task).await
+        let mut done = self.submit_batch(vec![task]).await?;
+        let submitted = done
+            .pop()
+            .ok_or_else(|| Error::backend(self.backend(), "submit answered nothing"))?;
+        Ok(SubmittedTask {
+            task: self.get(submitted.id).await?,
+            deduplicated: submitted.deduplicated,
+        })
     }
 
     /// The task with this id.
@@ -239,21 +246,6 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
         self.complete(lease, result).await?;
         self.claim(next).await
     }
-}
-
-/// [`Queue::submit_and_get`] the plain way: submit, then read the task back.
-pub(crate) async fn submit_then_get<Q: Queue + ?Sized>(
-    q: &Q,
-    task: NewTask,
-) -> Result<SubmittedTask> {
-    let mut done = q.submit_batch(vec![task]).await?;
-    let submitted = done
-        .pop()
-        .ok_or_else(|| Error::backend(q.backend(), "submit answered nothing"))?;
-    Ok(SubmittedTask {
-        task: q.get(submitted.id).await?,
-        deduplicated: submitted.deduplicated,
-    })
 }
 
 /// Conveniences over any [`Queue`]; implemented for every queue, never by hand.

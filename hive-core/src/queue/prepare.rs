@@ -83,55 +83,72 @@ fn run_at_ms(run_at: Option<RunAt>, now_ms: i64) -> Option<i64> {
     (at > now_ms).then_some(at)
 }
 
-/// A task being stored fresh, before the backend has said when and in which
-/// status: see [`PreparedTask::fresh_task`].
+/// What an independent task will be once stored, short of what only the
+/// backend decides: see [`PreparedTask::fresh`].
 pub(crate) struct FreshTask {
-    pub task: Task,
+    id: TaskId,
+    task_type: String,
+    payload: serde_json::Value,
+    priority: u8,
+    capabilities: Vec<String>,
+    max_attempts: u32,
+    timeout_ms: i64,
     run_at: Option<RunAt>,
 }
 
 impl PreparedTask {
-    /// The task this will be once stored, for one with no dependencies;
-    /// `payload` is the value it was serialised from. Its status and times
-    /// are filled in by [`FreshTask::stored_at`].
-    pub fn fresh_task(&self, payload: serde_json::Value) -> FreshTask {
-        let epoch = from_ms(0);
-        FreshTask {
-            task: Task {
-                id: self.id,
-                task_type: self.task_type.clone(),
-                payload,
-                status: TaskStatus::Pending,
-                priority: TaskPriority::new(self.priority).unwrap_or_default(),
-                capabilities: self.capabilities.clone(),
-                dependencies: self.dependencies.clone(),
-                attempts: 0,
-                max_attempts: self.max_attempts,
-                timeout: Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0)),
-                idempotency_key: self.idempotency_key.clone(),
-                created_at: epoch,
-                updated_at: epoch,
-                run_at: None,
-                started_at: None,
-                finished_at: None,
-                lease_expires_at: None,
-                worker: None,
-                result: None,
-                error: None,
-            },
+    /// True for a task that depends on nothing and carries no idempotency
+    /// key: it is stored exactly as prepared, with no reads first.
+    pub fn is_independent(&self) -> bool {
+        self.dependencies.is_empty() && self.idempotency_key.is_none()
+    }
+
+    /// For an independent task, what it will be once stored; `payload` is
+    /// the value it was serialised from. `None` for any other task.
+    pub fn fresh(&self, payload: serde_json::Value) -> Option<FreshTask> {
+        self.is_independent().then(|| FreshTask {
+            id: self.id,
+            task_type: self.task_type.clone(),
+            payload,
+            priority: self.priority,
+            capabilities: self.capabilities.clone(),
+            max_attempts: self.max_attempts,
+            timeout_ms: self.timeout_ms,
             run_at: self.run_at,
-        }
+        })
     }
 }
 
 impl FreshTask {
-    /// Fills in what the backend decided: the status and the time it stored
-    /// the task at, on its clock (`run_at` after a delay counts from it).
-    pub fn stored_at(&mut self, status: TaskStatus, now_ms: i64) {
-        self.task.status = status;
-        self.task.created_at = from_ms(now_ms);
-        self.task.updated_at = from_ms(now_ms);
-        self.task.run_at = opt_from_ms(run_at_ms(self.run_at, now_ms));
+    /// The stored task, given what the backend decided: its status and the
+    /// time it stored the task at, on its clock (a delay counts from it).
+    ///
+    /// # Errors
+    /// Only if the priority was not one [`TaskPriority`] allows, which
+    /// `prepare` never lets through.
+    pub fn stored(self, status: TaskStatus, now_ms: i64) -> Result<Task> {
+        Ok(Task {
+            id: self.id,
+            task_type: self.task_type,
+            payload: self.payload,
+            status,
+            priority: TaskPriority::new(self.priority)?,
+            capabilities: self.capabilities,
+            dependencies: Vec::new(),
+            attempts: 0,
+            max_attempts: self.max_attempts,
+            timeout: Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0)),
+            idempotency_key: None,
+            created_at: from_ms(now_ms),
+            updated_at: from_ms(now_ms),
+            run_at: opt_from_ms(run_at_ms(self.run_at, now_ms)),
+            started_at: None,
+            finished_at: None,
+            lease_expires_at: None,
+            worker: None,
+            result: None,
+            error: None,
+        })
     }
 }
 

@@ -36,9 +36,9 @@ struct Planned<'a> {
 impl PostgresQueue {
     /// Stores a prepared (non-empty, dependency-ordered) batch.
     pub(super) async fn submit(&self, batch: &[PreparedTask]) -> Result<Vec<Submitted>> {
-        let plain = batch.iter().all(|t| {
-            t.dependencies.is_empty() && t.idempotency_key.is_none() && t.run_at.is_none()
-        });
+        let plain = batch
+            .iter()
+            .all(|t| t.is_independent() && t.run_at.is_none());
         let stored = if plain {
             self.submit_plain(batch).await
         } else {

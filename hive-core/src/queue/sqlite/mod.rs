@@ -19,7 +19,6 @@ use tokio::sync::{mpsc, Notify};
 
 use self::writer::{Job, Op, Reply};
 use super::prepare::{prepare, serialise_result};
-use super::submit_then_get;
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
     QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskFailure, TaskFilter, TaskId,
@@ -139,28 +138,24 @@ impl Queue for SqliteQueue {
         }
     }
 
-    /// A task without dependencies or idempotency key is stored exactly as
-    /// prepared, so the answer is built from it and the time the writer
-    /// stored it at: no read after the write. Other tasks take the default
-    /// path.
+    /// An independent task is stored exactly as prepared, so its answer is
+    /// built from it and the time the writer stored it at: no read after
+    /// the write. Any other task is read back.
     async fn submit_and_get(&self, task: NewTask) -> Result<SubmittedTask> {
-        if !task.dependencies.is_empty() || task.idempotency_key.is_some() {
-            return submit_then_get(self, task).await;
-        }
         let payload = task.payload.clone();
         let batch = prepare(&self.config, vec![task])?;
-        let mut answer = batch
-            .first()
-            .map(|t| t.fresh_task(payload))
-            .ok_or_else(|| unexpected("submit"))?;
+        let fresh = batch.first().and_then(|t| t.fresh(payload));
         let Reply::Submitted(mut submitted, now) = self.call(Op::Submit(batch)).await? else {
             return Err(unexpected("submit"));
         };
         let submitted = submitted.pop().ok_or_else(|| unexpected("submit"))?;
-        answer.stored_at(submitted.status, now);
+        let task = match fresh {
+            Some(fresh) => fresh.stored(submitted.status, now)?,
+            None => self.get(submitted.id).await?,
+        };
         Ok(SubmittedTask {
-            task: answer.task,
-            deduplicated: false,
+            task,
+            deduplicated: submitted.deduplicated,
         })
     }
 

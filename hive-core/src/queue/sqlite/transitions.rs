@@ -93,10 +93,7 @@ pub(super) async fn submit(
     batch: &[PreparedTask],
     now: i64,
 ) -> Result<Vec<Submitted>> {
-    if batch
-        .iter()
-        .all(|t| t.dependencies.is_empty() && t.idempotency_key.is_none())
-    {
+    if batch.iter().all(PreparedTask::is_independent) {
         return insert_independent(conn, queue, batch, now).await;
     }
     let mut out: Vec<Option<Submitted>> = vec![None; batch.len()];

@@ -297,11 +297,7 @@ async fn submit_independent_together(
         .iter()
         .enumerate()
         .filter_map(|(i, job)| match &job.op {
-            Op::Submit(batch)
-                if batch
-                    .iter()
-                    .all(|t| t.dependencies.is_empty() && t.idempotency_key.is_none()) =>
-            {
+            Op::Submit(batch) if batch.iter().all(PreparedTask::is_independent) => {
                 Some((i, batch.as_slice()))
             }
             _ => None,
