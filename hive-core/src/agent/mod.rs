@@ -20,9 +20,11 @@ mod context;
 mod dispatch;
 mod health;
 mod orchestrator;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod record;
 mod registry;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod tool;
 
@@ -34,7 +36,6 @@ pub use orchestrator::{
     AgentHandle, AgentOrchestrator, OrchestratorConfig, RestartPolicy, SpawnOptions, StopReport,
     Waiting,
 };
-pub(crate) use record::check_label;
 pub use record::{
     AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness, MAX_AGENT_NAME,
 };

@@ -47,7 +47,7 @@ impl PostgresAgentRegistry {
     /// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the
     /// database cannot be reached or migrated.
     pub async fn open(url: &str) -> Result<Self> {
-        let pool = crate::postgres_schema::lazy_pool(url, MAX_CONNECTIONS, TIMEOUT)?;
+        let pool = crate::storage::postgres::lazy_pool(url, MAX_CONNECTIONS, TIMEOUT)?;
         Self::connect(pool).await
     }
 
@@ -57,7 +57,7 @@ impl PostgresAgentRegistry {
     /// # Errors
     /// [`Error::Backend`] when the database cannot be reached or migrated.
     pub async fn connect(pool: PgPool) -> Result<Self> {
-        crate::postgres_schema::migrate(&pool).await?;
+        crate::storage::postgres::migrate(&pool).await?;
         Ok(PostgresAgentRegistry { pool })
     }
 }

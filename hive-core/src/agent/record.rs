@@ -12,11 +12,10 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::queue::prepare::check_capability;
+use crate::names::{check_capability, check_label};
 use crate::queue::WorkerId;
 
-/// The longest agent name or kind, in bytes.
-pub const MAX_AGENT_NAME: usize = 128;
+pub use crate::names::MAX_AGENT_NAME;
 
 /// An agent's identity: a fresh UUID (v7) per registration, so a restarted
 /// agent is a new agent and a late heartbeat of the old one changes nothing.
@@ -177,18 +176,6 @@ impl AgentSpec {
         }
         Ok(())
     }
-}
-
-/// Checks a name or kind: 1–[`MAX_AGENT_NAME`] bytes, not blank, no
-/// control characters. Sessions check the agent names they hold with it too,
-/// so a name valid in the registry is valid in a session.
-pub(crate) fn check_label(what: &str, s: &str) -> Result<()> {
-    if s.trim().is_empty() || s.len() > MAX_AGENT_NAME || s.chars().any(char::is_control) {
-        return Err(Error::invalid(format!(
-            "bad {what} {s:?}: use 1-{MAX_AGENT_NAME} bytes without control characters"
-        )));
-    }
-    Ok(())
 }
 
 /// A registered agent.

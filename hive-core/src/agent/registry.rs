@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::record::{AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness};
 use crate::error::{Error, Result};
+use crate::storage::Engine;
 
 /// Where agents are registered: the one view of the fleet that every
 /// process sharing a database has.
@@ -110,19 +111,23 @@ pub(crate) async fn refusal(registry: &dyn AgentRegistry, id: AgentId, what: &st
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for an unknown scheme or a bad URL;
-/// [`Error::Backend`] when the database cannot be reached or migrated.
+/// [`Error::NotSupported`] for a backend this build left out (naming its
+/// cargo feature); [`Error::Backend`] when the database cannot be reached or
+/// migrated.
 pub async fn open(url: &str) -> Result<Arc<dyn AgentRegistry>> {
-    if url.starts_with("sqlite:") {
-        return Ok(Arc::new(
+    match Engine::of(url) {
+        #[cfg(feature = "sqlite")]
+        Some(Engine::Sqlite) => Ok(Arc::new(
             super::sqlite::SqliteAgentRegistry::open(url).await?,
-        ));
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(
+        )),
+        #[cfg(feature = "postgres")]
+        Some(Engine::Postgres) => Ok(Arc::new(
             super::postgres::PostgresAgentRegistry::open(url).await?,
-        ));
+        )),
+        #[allow(unreachable_patterns)] // Reached only in builds without every backend.
+        Some(engine @ (Engine::Sqlite | Engine::Postgres)) => Err(engine.left_out()),
+        Some(Engine::Redis) | None => Err(Error::invalid(format!(
+            "no agent registry for {url:?}: use sqlite://, sqlite::memory: or postgres://"
+        ))),
     }
-    Err(Error::invalid(format!(
-        "no agent registry for {url:?}: use sqlite://, sqlite::memory: or postgres://"
-    )))
 }

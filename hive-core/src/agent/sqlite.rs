@@ -12,8 +12,8 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::record::{AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness};
 use super::registry::{refusal, AgentRegistry};
-use crate::embedded::{open_pools, Durability, Pools};
 use crate::error::{Error, Result};
+use crate::storage::sqlite::{open_pools, Durability, Pools};
 use crate::time::{duration_ms, from_ms, now_ms};
 
 const BACKEND: &str = "sqlite";

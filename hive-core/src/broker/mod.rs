@@ -18,8 +18,10 @@ mod subscription;
 mod topic;
 
 pub mod history;
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod router;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -38,6 +40,7 @@ pub use subscription::{
 pub use topic::{Topic, TopicPattern, BROADCAST, MAX_TOKENS, MAX_TOPIC_LEN, RESERVED_PREFIX};
 
 use crate::error::{Error, Result};
+use crate::storage::{scheme, Engine};
 
 /// A durable publish/subscribe log of messages with named subscriptions.
 ///
@@ -229,14 +232,20 @@ impl<B: Broker + ?Sized> BrokerExt for B {}
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for an unknown scheme or a bad config,
-/// [`Error::Backend`] when the store cannot be reached or migrated.
+/// [`Error::NotSupported`] for a backend this build left out (naming its
+/// cargo feature), [`Error::Backend`] when the store cannot be reached or
+/// migrated.
 pub async fn open(url: &str, config: BrokerConfig) -> Result<Arc<dyn Broker>> {
-    let scheme = url.split(':').next().unwrap_or_default();
-    match scheme {
-        "sqlite" => Ok(Arc::new(sqlite::SqliteBroker::open(url, config).await?)),
-        "redis" | "rediss" => Ok(Arc::new(redis::RedisBroker::open(url, config).await?)),
-        _ => Err(Error::invalid(format!(
-            "unknown broker URL scheme {scheme:?}: use sqlite:// or redis://"
+    match Engine::of(url) {
+        #[cfg(feature = "sqlite")]
+        Some(Engine::Sqlite) => Ok(Arc::new(sqlite::SqliteBroker::open(url, config).await?)),
+        #[cfg(feature = "redis")]
+        Some(Engine::Redis) => Ok(Arc::new(redis::RedisBroker::open(url, config).await?)),
+        #[allow(unreachable_patterns)] // Reached only in builds without every backend.
+        Some(engine @ (Engine::Sqlite | Engine::Redis)) => Err(engine.left_out()),
+        Some(Engine::Postgres) | None => Err(Error::invalid(format!(
+            "unknown broker URL scheme {:?}: use sqlite:// or redis://",
+            scheme(url)
         ))),
     }
 }

@@ -18,13 +18,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::process::{EnvPolicy, ProcessOutcome, ScrubbedCommand};
 use super::worktree::{Worktree, WorktreePolicy, Worktrees, WorktreesConfig};
 use crate::agent::{Agent, AgentContext, AgentSpec};
 use crate::error::{Error, Result};
-use crate::llm::agent::UsageLedger;
-use crate::llm::Usage;
+use crate::llm::{Usage, UsageLedger};
 use crate::queue::{Task, TaskFailure};
+use crate::sandbox::{EnvPolicy, ProcessOutcome, ScrubbedCommand};
 
 /// How a [`CliAgent`] runs. Build with [`CliAgentConfig::new`] and change
 /// fields with struct update syntax; defaults are documented per field.

@@ -7,14 +7,13 @@
 //! - [`Worktrees`]: one worktree per attempt, on a new branch at the base
 //!   branch's head as resolved at creation, kept or removed per
 //!   [`WorktreePolicy`].
-//! - [`ScrubbedCommand`]: a child process in its own group, with an
-//!   allow-listed environment ([`EnvPolicy`]), bounded output and a
-//!   timeout.
+//!
+//! The CLI runs through the sandboxed-process room,
+//! [`crate::sandbox::ScrubbedCommand`]: its own process group, an
+//! allow-listed environment, bounded output and a timeout.
 
 mod cli_agent;
-mod process;
 mod worktree;
 
 pub use cli_agent::{CliAgent, CliAgentConfig};
-pub use process::{EnvPolicy, ProcessOutcome, ScrubbedCommand};
 pub use worktree::{Worktree, WorktreePolicy, Worktrees, WorktreesConfig};

@@ -27,7 +27,7 @@ use super::entry::{ContextEntry, EntryId, Kind, NewEntry, Tier};
 use super::query::Filter;
 use super::vector;
 use crate::error::{Error, Result};
-use crate::openai::OpenAiChat;
+use crate::llm::{LlmProvider, LlmProviderExt, LlmRequest};
 
 /// Messages read per compression (the oldest first).
 const MAX_MESSAGES: usize = 10_000;
@@ -144,10 +144,12 @@ impl Summarizer for ExtractiveSummarizer {
     }
 }
 
-/// Summaries written by a chat model (any OpenAI-compatible server).
+/// Summaries written by a language model: any [`LlmProvider`] (the
+/// Anthropic Messages API, an OpenAI-compatible server, or one of the
+/// caller's own).
 #[derive(Clone, Debug)]
 pub struct LlmSummarizer {
-    chat: OpenAiChat,
+    model: Arc<dyn LlmProvider>,
 }
 
 impl LlmSummarizer {
@@ -156,16 +158,16 @@ impl LlmSummarizer {
         Write one faithful summary that keeps every fact, decision, name, number and open \
         question, in plain sentences, with no preamble.";
 
-    /// A summarizer asking `chat`.
-    pub fn new(chat: OpenAiChat) -> Self {
-        LlmSummarizer { chat }
+    /// A summarizer asking `model` (its default model).
+    pub fn new(model: Arc<dyn LlmProvider>) -> Self {
+        LlmSummarizer { model }
     }
 }
 
 #[async_trait]
 impl Summarizer for LlmSummarizer {
     fn name(&self) -> String {
-        format!("llm:{}", self.chat.model())
+        format!("llm:{}", self.model.default_model())
     }
 
     async fn summarize(&self, texts: &[String], target_tokens: usize) -> Result<String> {
@@ -173,10 +175,13 @@ impl Summarizer for LlmSummarizer {
         let log = texts.join("\n");
         let user = format!("Summarise in at most {words} words:\n\n{log}");
         let max_tokens = u32::try_from(target_tokens * 2).unwrap_or(u32::MAX).max(64);
-        let answer = self.chat.complete(Self::PROMPT, &user, max_tokens).await?;
+        let request = LlmRequest::new(user)
+            .system(Self::PROMPT)
+            .max_tokens(max_tokens);
+        let answer = self.model.ask(&request).await?;
         if answer.text.trim().is_empty() {
             return Err(Error::backend(
-                "openai",
+                self.model.provider(),
                 "the model answered an empty summary",
             ));
         }
@@ -279,16 +284,16 @@ impl ContextCompressor {
         }
     }
 
-    /// The usual choice: the chat model when one is configured (falling
-    /// back to extraction when it is unreachable), else extraction.
+    /// The usual choice: the model when one is configured (falling back
+    /// to extraction when it is unreachable), else extraction.
     pub fn llm_or_extractive(
-        chat: Option<OpenAiChat>,
+        model: Option<Arc<dyn LlmProvider>>,
         embedder: Arc<dyn EmbeddingService>,
     ) -> Self {
         let offline: Arc<dyn Summarizer> = Arc::new(ExtractiveSummarizer::new(embedder));
-        match chat {
-            Some(chat) => Self::new(Arc::new(FallbackSummarizer::new(
-                Arc::new(LlmSummarizer::new(chat)),
+        match model {
+            Some(model) => Self::new(Arc::new(FallbackSummarizer::new(
+                Arc::new(LlmSummarizer::new(model)),
                 offline,
             ))),
             None => Self::new(offline),

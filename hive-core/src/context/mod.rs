@@ -6,14 +6,16 @@
 //!   ([`postgres`], pgvector HNSW).
 //! - [`EmbeddingService`]: the embedder contract, with [`OfflineEmbedder`]
 //!   (the default: a static model distilled from all-MiniLM-L6-v2, built
-//!   in, no network) and [`HashingEmbedder`], a test double that matches
-//!   shared words only.
+//!   in, no network; the `embedder` feature), [`OpenAiEmbedder`] (any
+//!   OpenAI-compatible `/embeddings` server; the `llm` feature) and
+//!   [`HashingEmbedder`], a test double that matches shared words only.
 //! - [`ContextEngine`]: store and embedder together — remember text
 //!   (merging near-duplicates), search it ranked by [`SemanticSearch`]
 //!   (similarity × recency × importance), and keep memory tiers in order
 //!   ([`TierPolicy`]).
-//! - [`ContextCompressor`]: rolling summaries of long conversations, by an
-//!   LLM when configured, extractive offline.
+//! - [`ContextCompressor`]: rolling summaries of long conversations, by any
+//!   [`LlmProvider`](crate::llm::LlmProvider) when configured, extractive
+//!   offline.
 //! - [`vector`]: the one definition of a valid vector, of normalising and
 //!   of similarity.
 
@@ -22,12 +24,17 @@ mod embedding;
 mod engine;
 mod entry;
 mod hashing;
+#[cfg(feature = "embedder")]
 mod offline;
+#[cfg(feature = "llm")]
+mod openai;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod query;
 mod ranking;
 mod row;
 mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
 mod tiers;
@@ -44,7 +51,10 @@ pub use entry::{
     MAX_NAME_BYTES,
 };
 pub use hashing::HashingEmbedder;
+#[cfg(feature = "embedder")]
 pub use offline::OfflineEmbedder;
+#[cfg(feature = "llm")]
+pub use openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
 pub use query::{check_threshold, Filter, Hit, TierCounts, VectorQuery, MAX_K};
 pub use ranking::SemanticSearch;
 pub use store::{open, ContextStore};

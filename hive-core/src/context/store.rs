@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::entry::{ContextEntry, EntryId, ModelSpec, NewEntry, Patch};
 use super::query::{Filter, Hit, TierCounts, VectorQuery};
 use crate::error::{Error, Result};
+use crate::storage::Engine;
 
 /// Where context entries live, and how they are found again.
 ///
@@ -109,19 +110,23 @@ pub trait ContextStore: Send + Sync + std::fmt::Debug {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for an unknown scheme or a bad URL;
-/// [`Error::Backend`] when the database cannot be reached or migrated.
+/// [`Error::NotSupported`] for a backend this build left out (naming its
+/// cargo feature); [`Error::Backend`] when the database cannot be reached or
+/// migrated.
 pub async fn open(url: &str, model: ModelSpec) -> Result<Arc<dyn ContextStore>> {
-    if url.starts_with("sqlite:") {
-        return Ok(Arc::new(
+    match Engine::of(url) {
+        #[cfg(feature = "sqlite")]
+        Some(Engine::Sqlite) => Ok(Arc::new(
             super::sqlite::SqliteContextStore::open(url, model).await?,
-        ));
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(
+        )),
+        #[cfg(feature = "postgres")]
+        Some(Engine::Postgres) => Ok(Arc::new(
             super::postgres::PostgresContextStore::open(url, model).await?,
-        ));
+        )),
+        #[allow(unreachable_patterns)] // Reached only in builds without every backend.
+        Some(engine @ (Engine::Sqlite | Engine::Postgres)) => Err(engine.left_out()),
+        Some(Engine::Redis) | None => Err(Error::invalid(format!(
+            "no context store for {url:?}: use sqlite://, sqlite::memory: or postgres://"
+        ))),
     }
-    Err(Error::invalid(format!(
-        "no context store for {url:?}: use sqlite://, sqlite::memory: or postgres://"
-    )))
 }

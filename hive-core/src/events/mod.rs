@@ -24,6 +24,7 @@
 mod event;
 mod hub;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod sources;
 
@@ -36,6 +37,7 @@ use crate::error::Result;
 pub use event::{Event, EventFilter, NewEvent};
 pub use hub::{EventHub, EventSubscription, Watch};
 pub use memory::MemoryLog;
+#[cfg(feature = "redis")]
 pub use redis::RedisLog;
 
 /// How many events a log keeps by default for watchers to catch up from.

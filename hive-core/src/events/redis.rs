@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 
 use super::{Event, EventLog, NewEvent, DEFAULT_RETAINED};
 use crate::error::{Error, Result};
-use crate::redis_connection;
+use crate::storage::redis as connection;
 
 const BACKEND: &str = "redis";
 
@@ -74,7 +74,7 @@ impl RedisLog {
     /// # Errors
     /// As [`open`](Self::open).
     pub async fn open_with_retention(url: &str, name: &str, retained: usize) -> Result<Self> {
-        let builder = redis_connection::builder(url)?;
+        let builder = connection::builder(url)?;
         let client = builder.build().map_err(redis_err)?;
         client.init().await.map_err(redis_err)?;
         let waiter = builder.build().map_err(redis_err)?;

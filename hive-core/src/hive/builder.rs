@@ -16,10 +16,10 @@ use std::sync::Arc;
 use super::Hive;
 use crate::agent::{self, AgentOrchestrator, Liveness, OrchestratorConfig, Services};
 use crate::broker::{self, BrokerConfig};
-use crate::context::{ContextEngine, EmbeddingService, OfflineEmbedder};
+use crate::context::{ContextEngine, EmbeddingService};
 use crate::error::{Error, Result};
 use crate::events::sources::{EventedBroker, EventedQueue, EventedRegistry, EventedSessions};
-use crate::events::{EventHub, EventLog, MemoryLog, RedisLog, DEFAULT_RETAINED};
+use crate::events::{EventHub, EventLog, MemoryLog, DEFAULT_RETAINED};
 use crate::queue::{self, Queue, QueueConfig};
 use crate::session::{self, SessionStore};
 
@@ -27,9 +27,22 @@ use crate::session::{self, SessionStore};
 pub const DEFAULT_EMBEDDED_PATH: &str = "hive.db";
 
 enum ContextChoice {
+    /// The built-in offline embedder (the `embedder` feature).
+    #[cfg(feature = "embedder")]
     Offline,
     Embedder(Arc<dyn EmbeddingService>),
     Disabled,
+}
+
+impl Default for ContextChoice {
+    /// The built-in offline embedder when this build has it; without the
+    /// `embedder` feature a hive has context only when given an embedder.
+    fn default() -> Self {
+        #[cfg(feature = "embedder")]
+        return ContextChoice::Offline;
+        #[cfg(not(feature = "embedder"))]
+        return ContextChoice::Disabled;
+    }
 }
 
 /// Configures and starts a [`Hive`]. Defaults are documented per method.
@@ -53,7 +66,7 @@ impl Default for HiveBuilder {
             queue: QueueConfig::default(),
             broker: BrokerConfig::default(),
             orchestrator: OrchestratorConfig::default(),
-            context: ContextChoice::Offline,
+            context: ContextChoice::default(),
             events_retained: DEFAULT_RETAINED,
         }
     }
@@ -113,7 +126,10 @@ impl HiveBuilder {
         self
     }
 
-    /// Embeds context with `embedder` instead of the offline default.
+    /// Embeds context with `embedder` instead of the offline default (which
+    /// needs the `embedder` feature; without it, a hive given no embedder
+    /// runs without a context engine, as with
+    /// [`without_context`](Self::without_context)).
     pub fn embedder(mut self, embedder: Arc<dyn EmbeddingService>) -> Self {
         self.context = ContextChoice::Embedder(embedder);
         self
@@ -158,9 +174,17 @@ impl HiveBuilder {
             )),
         };
         let log: Arc<dyn EventLog> = match &self.redis {
+            #[cfg(feature = "redis")]
             Some(url) => Arc::new(
-                RedisLog::open_with_retention(url, &self.queue.name, self.events_retained).await?,
+                crate::events::RedisLog::open_with_retention(
+                    url,
+                    &self.queue.name,
+                    self.events_retained,
+                )
+                .await?,
             ),
+            #[cfg(not(feature = "redis"))]
+            Some(_) => return Err(crate::storage::Engine::Redis.left_out()),
             None => Arc::new(MemoryLog::with_retention(self.events_retained)),
         };
         let events = EventHub::start(log).await?;
@@ -182,8 +206,10 @@ impl HiveBuilder {
         ));
         let context = match self.context {
             ContextChoice::Disabled => None,
+            #[cfg(feature = "embedder")]
             ContextChoice::Offline => {
-                let embedder: Arc<dyn EmbeddingService> = Arc::new(OfflineEmbedder::new()?);
+                let embedder: Arc<dyn EmbeddingService> =
+                    Arc::new(crate::context::OfflineEmbedder::new()?);
                 Some(Arc::new(ContextEngine::open(&store_url, embedder).await?))
             }
             ContextChoice::Embedder(embedder) => {

@@ -8,20 +8,36 @@
 //!   [`ChatMessage`], [`ContentBlock`], [`LlmResponse`], [`StreamEvent`]).
 //! - [`Pricing`]: dollars per million tokens, per model, for
 //!   [`LlmResponse::cost_usd`].
-//! - [`agent::LlmAgent`]: an [`crate::agent::Agent`] that works by talking
-//!   to a model, with a bounded tool loop, built-in tools and spend
-//!   accounting ([`agent::UsageLedger`]).
-//! - [`OpenAiProvider`](crate::openai::OpenAiProvider): OpenAI-compatible
-//!   chat completions (OpenAI, Ollama, vLLM, llama.cpp server).
+//! - [`openai`]: OpenAI-compatible chat completions (OpenAI, Ollama, vLLM,
+//!   llama.cpp server): [`openai::OpenAiProvider`], and the client the
+//!   remote embedder ([`crate::context::OpenAiEmbedder`]) shares.
+//! - [`LlmProviderExt::ask`]: one question, one answer, from any provider.
+//! - [`UsageLedger`]: spend by agent and task, recorded by the agents that
+//!   call models.
+//!
+//! This is the one room for model providers. It sits below the context
+//! engine and the agents, which take any `Arc<dyn LlmProvider>`; the agent
+//! that works by talking to a model is [`crate::llm_agent::LlmAgent`]. The
+//! HTTP clients (`anthropic`, `openai`, and `transport`, the retry and key
+//! hygiene path they share) are compiled with the `llm` feature; the
+//! contract and the neutral conversation always are.
 
-pub mod agent;
+#[cfg(feature = "llm")]
 pub mod anthropic;
+pub(crate) mod ask;
+mod ledger;
 pub mod message;
+#[cfg(feature = "llm")]
+pub mod openai;
 mod pricing;
+#[cfg(feature = "llm")]
+pub(crate) mod transport;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
+pub use ask::{ChatAnswer, LlmProviderExt};
+pub use ledger::{Spend, UsageLedger};
 pub use message::{
     ChatMessage, ContentBlock, LlmRequest, LlmResponse, Role, StopReason, StreamEvent, ToolSpec,
     Usage,

@@ -14,8 +14,11 @@ mod row;
 mod rules;
 mod task;
 
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod worker;
 
@@ -35,6 +38,7 @@ pub use prepare::{MAX_BATCH, MAX_CAPABILITY_LEN, MAX_IDEMPOTENCY_KEY_LEN, MAX_TY
 pub use task::{NewTask, RunAt, Submitted, SubmittedTask, Task, TaskId, TaskPriority, TaskStatus};
 
 use crate::error::{Error, Result};
+use crate::storage::{scheme, Engine};
 
 /// A durable priority queue of tasks with dependencies, leases, retries and
 /// a dead-letter store.
@@ -331,15 +335,22 @@ pub struct ReapReport {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for an unknown scheme or a bad config,
-/// [`Error::Backend`] when the store cannot be reached or migrated.
+/// [`Error::NotSupported`] for a backend this build left out (naming its
+/// cargo feature), [`Error::Backend`] when the store cannot be reached or
+/// migrated.
 pub async fn open(url: &str, config: QueueConfig) -> Result<Arc<dyn Queue>> {
-    let scheme = url.split(':').next().unwrap_or_default();
-    match scheme {
-        "sqlite" => Ok(Arc::new(sqlite::SqliteQueue::open(url, config).await?)),
-        "redis" | "rediss" => redis::open_dyn(url, config).await,
-        "postgres" | "postgresql" => postgres::open_dyn(url, config).await,
-        _ => Err(Error::invalid(format!(
-            "unknown queue URL scheme {scheme:?}: use sqlite://, redis:// or postgres://"
+    match Engine::of(url) {
+        #[cfg(feature = "sqlite")]
+        Some(Engine::Sqlite) => Ok(Arc::new(sqlite::SqliteQueue::open(url, config).await?)),
+        #[cfg(feature = "redis")]
+        Some(Engine::Redis) => redis::open_dyn(url, config).await,
+        #[cfg(feature = "postgres")]
+        Some(Engine::Postgres) => postgres::open_dyn(url, config).await,
+        #[allow(unreachable_patterns)] // Reached only in builds without every backend.
+        Some(engine) => Err(engine.left_out()),
+        None => Err(Error::invalid(format!(
+            "unknown queue URL scheme {:?}: use sqlite://, redis:// or postgres://",
+            scheme(url)
         ))),
     }
 }

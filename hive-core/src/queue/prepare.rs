@@ -9,36 +9,15 @@
 //! same atomic step that inserts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
 
 use super::config::QueueConfig;
-use super::task::{NewTask, RunAt, Task, TaskId, TaskPriority, TaskStatus};
+use super::task::{NewTask, RunAt, TaskId};
 use crate::error::{Error, Result};
-use crate::time::{from_ms, opt_from_ms};
+use crate::names::check_capability;
+pub use crate::names::MAX_CAPABILITY_LEN;
 
 /// Longest task type accepted.
 pub const MAX_TYPE_LEN: usize = 200;
-/// Longest capability name accepted.
-pub const MAX_CAPABILITY_LEN: usize = 100;
-/// Checks a capability name: what tasks require and agents declare.
-///
-/// # Errors
-/// [`Error::InvalidInput`] for an empty or long name, or one with spaces,
-/// control characters or commas.
-pub(crate) fn check_capability(cap: &str) -> Result<()> {
-    let ok = !cap.is_empty()
-        && cap.len() <= MAX_CAPABILITY_LEN
-        && !cap
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ',');
-    if !ok {
-        return Err(Error::invalid(format!(
-            "capability {cap:?} must be 1-{MAX_CAPABILITY_LEN} bytes without spaces or commas"
-        )));
-    }
-    Ok(())
-}
-
 /// Longest idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
 /// Most tasks accepted in one submit.
@@ -83,72 +62,87 @@ fn run_at_ms(run_at: Option<RunAt>, now_ms: i64) -> Option<i64> {
     (at > now_ms).then_some(at)
 }
 
-/// What an independent task will be once stored, short of what only the
-/// backend decides: see [`PreparedTask::fresh`].
-pub(crate) struct FreshTask {
-    id: TaskId,
-    task_type: String,
-    payload: serde_json::Value,
-    priority: u8,
-    capabilities: Vec<String>,
-    max_attempts: u32,
-    timeout_ms: i64,
-    run_at: Option<RunAt>,
-}
-
 impl PreparedTask {
     /// True for a task that depends on nothing and carries no idempotency
     /// key: it is stored exactly as prepared, with no reads first.
     pub fn is_independent(&self) -> bool {
         self.dependencies.is_empty() && self.idempotency_key.is_none()
     }
-
-    /// For an independent task, what it will be once stored; `payload` is
-    /// the value it was serialised from. `None` for any other task.
-    pub fn fresh(&self, payload: serde_json::Value) -> Option<FreshTask> {
-        self.is_independent().then(|| FreshTask {
-            id: self.id,
-            task_type: self.task_type.clone(),
-            payload,
-            priority: self.priority,
-            capabilities: self.capabilities.clone(),
-            max_attempts: self.max_attempts,
-            timeout_ms: self.timeout_ms,
-            run_at: self.run_at,
-        })
-    }
 }
 
-impl FreshTask {
-    /// The stored task, given what the backend decided: its status and the
-    /// time it stored the task at, on its clock (a delay counts from it).
-    ///
-    /// # Errors
-    /// Only if the priority was not one [`TaskPriority`] allows, which
-    /// `prepare` never lets through.
-    pub fn stored(self, status: TaskStatus, now_ms: i64) -> Result<Task> {
-        Ok(Task {
-            id: self.id,
-            task_type: self.task_type,
-            payload: self.payload,
-            status,
-            priority: TaskPriority::new(self.priority)?,
-            capabilities: self.capabilities,
-            dependencies: Vec::new(),
-            attempts: 0,
-            max_attempts: self.max_attempts,
-            timeout: Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0)),
-            idempotency_key: None,
-            created_at: from_ms(now_ms),
-            updated_at: from_ms(now_ms),
-            run_at: opt_from_ms(run_at_ms(self.run_at, now_ms)),
-            started_at: None,
-            finished_at: None,
-            lease_expires_at: None,
-            worker: None,
-            result: None,
-            error: None,
-        })
+/// What the embedded queue needs to answer `submit_and_get` without
+/// reading the task back.
+#[cfg(feature = "sqlite")]
+mod fresh {
+    use std::time::Duration;
+
+    use super::{run_at_ms, PreparedTask};
+    use crate::error::Result;
+    use crate::queue::task::{RunAt, Task, TaskId, TaskPriority, TaskStatus};
+    use crate::time::{from_ms, opt_from_ms};
+
+    /// What an independent task will be once stored, short of what only the
+    /// backend decides: see [`PreparedTask::fresh`]. The embedded queue
+    /// answers `submit_and_get` from it.
+    pub struct FreshTask {
+        id: TaskId,
+        task_type: String,
+        payload: serde_json::Value,
+        priority: u8,
+        capabilities: Vec<String>,
+        max_attempts: u32,
+        timeout_ms: i64,
+        run_at: Option<RunAt>,
+    }
+
+    impl PreparedTask {
+        /// For an independent task, what it will be once stored; `payload` is
+        /// the value it was serialised from. `None` for any other task.
+        pub fn fresh(&self, payload: serde_json::Value) -> Option<FreshTask> {
+            self.is_independent().then(|| FreshTask {
+                id: self.id,
+                task_type: self.task_type.clone(),
+                payload,
+                priority: self.priority,
+                capabilities: self.capabilities.clone(),
+                max_attempts: self.max_attempts,
+                timeout_ms: self.timeout_ms,
+                run_at: self.run_at,
+            })
+        }
+    }
+
+    impl FreshTask {
+        /// The stored task, given what the backend decided: its status and the
+        /// time it stored the task at, on its clock (a delay counts from it).
+        ///
+        /// # Errors
+        /// Only if the priority was not one [`TaskPriority`] allows, which
+        /// `prepare` never lets through.
+        pub fn stored(self, status: TaskStatus, now_ms: i64) -> Result<Task> {
+            Ok(Task {
+                id: self.id,
+                task_type: self.task_type,
+                payload: self.payload,
+                status,
+                priority: TaskPriority::new(self.priority)?,
+                capabilities: self.capabilities,
+                dependencies: Vec::new(),
+                attempts: 0,
+                max_attempts: self.max_attempts,
+                timeout: Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0)),
+                idempotency_key: None,
+                created_at: from_ms(now_ms),
+                updated_at: from_ms(now_ms),
+                run_at: opt_from_ms(run_at_ms(self.run_at, now_ms)),
+                started_at: None,
+                finished_at: None,
+                lease_expires_at: None,
+                worker: None,
+                result: None,
+                error: None,
+            })
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! a hash) and convert it to the domain [`Task`] here, once, so that a
 //! corrupt row is reported the same way everywhere.
 
+#[cfg(feature = "redis")]
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,8 +17,9 @@ use crate::time::{from_ms, opt_from_ms};
 /// A task as stored: text and integers, before any parsing.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct TaskRow {
-    /// Submit order; absent outside SQL.
+    /// Submit order; absent outside SQL. The embedded claim sorts by it.
     #[sqlx(default)]
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub seq: i64,
     pub id: String,
     pub task_type: String,
@@ -52,6 +54,7 @@ fn corrupt(backend: &'static str, what: &str, e: impl std::fmt::Display) -> Erro
 
 impl TaskRow {
     /// Reads the fields of a Redis task hash.
+    #[cfg(feature = "redis")]
     pub fn from_hash(backend: &'static str, mut h: HashMap<String, String>) -> Result<Self> {
         let mut text = |k: &str| h.remove(k).filter(|v| !v.is_empty());
         let int = |k: &str, v: Option<String>| -> Result<Option<i64>> {

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::record::{uuid_id, SessionId};
-use crate::agent::check_label;
 use crate::error::{Error, Result};
+use crate::names::check_label;
 
 /// The largest content an utterance may carry, serialised as JSON (1 MiB).
 pub const MAX_CONTENT_BYTES: usize = 1 << 20;

@@ -12,8 +12,10 @@
 //! a member before it registers and stay one after it stops.
 
 mod conversation;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 mod record;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;
 

@@ -16,8 +16,8 @@ use sqlx::{Postgres, Row as _};
 use super::conversation::{ConversationEntry, ConversationEntryId, Utterance};
 use super::record::{check_state, NewSession, Session, SessionId, SessionStatus};
 use super::store::{check_speakers, duplicate_member, refusal, sql_limit, sql_seq, SessionStore};
-use crate::agent::check_label;
 use crate::error::{Error, Result};
+use crate::names::check_label;
 use crate::time::{from_ms, now_ms, opt_from_ms};
 
 const BACKEND: &str = "postgres";
@@ -45,7 +45,7 @@ impl PostgresSessionStore {
     /// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the
     /// database cannot be reached or migrated.
     pub async fn open(url: &str) -> Result<Self> {
-        let pool = crate::postgres_schema::lazy_pool(url, MAX_CONNECTIONS, TIMEOUT)?;
+        let pool = crate::storage::postgres::lazy_pool(url, MAX_CONNECTIONS, TIMEOUT)?;
         Self::connect(pool).await
     }
 
@@ -56,7 +56,7 @@ impl PostgresSessionStore {
     /// # Errors
     /// [`Error::Backend`] when the database cannot be reached or migrated.
     pub async fn connect(pool: PgPool) -> Result<Self> {
-        crate::postgres_schema::migrate(&pool).await?;
+        crate::storage::postgres::migrate(&pool).await?;
         Ok(PostgresSessionStore { pool })
     }
 }

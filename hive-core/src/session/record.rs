@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::agent::check_label;
 use crate::error::{Error, Result};
+use crate::names::check_label;
 
 /// A UUID (v7, so ids sort by creation) newtype with `new`, `Default`,
 /// `Display`, serde as the bare UUID and a `FromStr` that names `$what`

@@ -15,9 +15,9 @@ use sqlx::{Row as _, Sqlite};
 use super::conversation::{ConversationEntry, ConversationEntryId, Utterance};
 use super::record::{check_state, NewSession, Session, SessionId, SessionStatus};
 use super::store::{check_speakers, duplicate_member, refusal, sql_limit, sql_seq, SessionStore};
-use crate::agent::check_label;
-use crate::embedded::{open_pools, Durability, Pools};
 use crate::error::{Error, Result};
+use crate::names::check_label;
+use crate::storage::sqlite::{open_pools, Durability, Pools};
 use crate::time::{from_ms, now_ms, opt_from_ms};
 
 const BACKEND: &str = "sqlite";

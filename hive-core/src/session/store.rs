@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::conversation::{ConversationEntry, Utterance};
 use super::record::{NewSession, Session, SessionId, SessionStatus};
 use crate::error::{Error, Result};
+use crate::storage::Engine;
 
 /// The most sessions or entries one `list` or `conversation` call answers.
 pub const MAX_LIMIT: usize = 10_000;
@@ -164,19 +165,23 @@ pub(crate) async fn refusal(store: &dyn SessionStore, id: SessionId, what: &str)
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for an unknown scheme or a bad URL;
-/// [`Error::Backend`] when the database cannot be reached or migrated.
+/// [`Error::NotSupported`] for a backend this build left out (naming its
+/// cargo feature); [`Error::Backend`] when the database cannot be reached or
+/// migrated.
 pub async fn open(url: &str) -> Result<Arc<dyn SessionStore>> {
-    if url.starts_with("sqlite:") {
-        return Ok(Arc::new(
+    match Engine::of(url) {
+        #[cfg(feature = "sqlite")]
+        Some(Engine::Sqlite) => Ok(Arc::new(
             super::sqlite::SqliteSessionStore::open(url).await?,
-        ));
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(
+        )),
+        #[cfg(feature = "postgres")]
+        Some(Engine::Postgres) => Ok(Arc::new(
             super::postgres::PostgresSessionStore::open(url).await?,
-        ));
+        )),
+        #[allow(unreachable_patterns)] // Reached only in builds without every backend.
+        Some(engine @ (Engine::Sqlite | Engine::Postgres)) => Err(engine.left_out()),
+        Some(Engine::Redis) | None => Err(Error::invalid(format!(
+            "no session store for {url:?}: use sqlite://, sqlite::memory: or postgres://"
+        ))),
     }
-    Err(Error::invalid(format!(
-        "no session store for {url:?}: use sqlite://, sqlite::memory: or postgres://"
-    )))
 }

@@ -9,15 +9,16 @@
 
 use std::sync::Arc;
 
-use hive_core::llm::agent::UsageLedger;
+use hive_core::llm::UsageLedger;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hive_core::agent::{OrchestratorConfig, SpawnOptions};
-use hive_core::coding::{CliAgent, CliAgentConfig, EnvPolicy, WorktreePolicy};
+use hive_core::coding::{CliAgent, CliAgentConfig, WorktreePolicy};
 use hive_core::conformance::unique_name;
 use hive_core::queue::{NewTask, QueueConfig, QueueExt, Task, TaskStatus};
+use hive_core::sandbox::EnvPolicy;
 use hive_core::{Error, Hive};
 use serde_json::{json, Value};
 

@@ -17,7 +17,8 @@ use hive_core::context::{
     EmbeddingService, EngineConfig, Filter, HashingEmbedder, Kind, LlmSummarizer, ModelSpec,
     NewEntry, OfflineEmbedder, Patch, SearchRequest, SemanticSearch, Stored, Summarizer, Tier,
 };
-use hive_core::openai::{OpenAiChat, OpenAiChatConfig, OpenAiConfig};
+use hive_core::llm::openai::{OpenAiChat, OpenAiChatConfig, OpenAiConfig};
+use hive_core::llm::LlmProvider;
 use hive_core::Error;
 use serde_json::json;
 
@@ -468,13 +469,14 @@ async fn a_failed_summary_deletes_nothing() {
     }
 }
 
-fn chat(base_url: &str, retries: u32) -> OpenAiChat {
+/// The summaries' model: any provider; here an OpenAI-compatible chat.
+fn chat(base_url: &str, retries: u32) -> Arc<dyn LlmProvider> {
     let mut client = OpenAiConfig::new(base_url).with_api_key("test-key");
     client.max_retries = retries;
     client.backoff_base = std::time::Duration::from_millis(5);
     client.backoff_cap = std::time::Duration::from_millis(20);
     client.timeout = std::time::Duration::from_secs(5);
-    OpenAiChat::new(OpenAiChatConfig::new(client, "gpt-4o-mini")).expect("chat")
+    Arc::new(OpenAiChat::new(OpenAiChatConfig::new(client, "gpt-4o-mini")).expect("chat"))
 }
 
 /// With a chat model configured (aimock, answering the fixture), the

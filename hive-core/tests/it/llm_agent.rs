@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use hive_core::agent::OrchestratorConfig;
 use hive_core::conformance::{service_url, unique_name};
-use hive_core::llm::agent::{LlmAgent, LlmAgentConfig, LlmOutcome, SystemPrompt, UsageLedger};
 use hive_core::llm::anthropic::{AnthropicConfig, AnthropicProvider};
+use hive_core::llm::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig};
 use hive_core::llm::{ContentBlock, LlmProvider, Role};
-use hive_core::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig};
+use hive_core::llm_agent::{LlmAgent, LlmAgentConfig, LlmOutcome, SystemPrompt, UsageLedger};
 use hive_core::queue::{NewTask, QueueConfig, QueueExt, RetryPolicy, Task, TaskStatus};
 use hive_core::Hive;
 use serde_json::json;

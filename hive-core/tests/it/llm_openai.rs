@@ -12,11 +12,13 @@
 use std::time::{Duration, Instant};
 
 use futures::stream::{BoxStream, StreamExt};
+use hive_core::llm::openai::{
+    OpenAiConfig, OpenAiProvider, OpenAiProviderConfig, DEFAULT_BASE_URL,
+};
 use hive_core::llm::{
     ChatMessage, ContentBlock, LlmProvider, LlmRequest, LlmResponse, Role, StopReason, StreamEvent,
     ToolSpec, Usage,
 };
-use hive_core::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig, DEFAULT_BASE_URL};
 use hive_core::Error;
 use serde_json::{json, Value};
 

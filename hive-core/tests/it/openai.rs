@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 
 use hive_core::conformance::{service_url, unique_name};
 use hive_core::context::{vector, EmbeddingService};
-use hive_core::openai::{
-    OpenAiChat, OpenAiChatConfig, OpenAiConfig, OpenAiEmbedder, OpenAiEmbedderConfig,
-};
+use hive_core::context::{OpenAiEmbedder, OpenAiEmbedderConfig};
+use hive_core::llm::openai::{OpenAiChat, OpenAiChatConfig, OpenAiConfig};
 use hive_core::Error;
 use serde_json::Value;
 

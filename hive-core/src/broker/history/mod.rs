@@ -22,8 +22,10 @@ mod plan;
 mod query;
 mod row;
 
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod recorder;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -36,6 +38,7 @@ pub use recorder::{HistoryRecorder, RecorderOptions, DEFAULT_RECORDER_NAME};
 
 use super::{MessageId, StoredMessage};
 use crate::error::{Error, Result};
+use crate::storage::{scheme, Engine};
 
 /// A store of past messages, queried by topic, agent, conversation, kind and
 /// time.
@@ -139,14 +142,20 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for an unknown scheme or a bad URL,
-/// [`Error::Backend`] when the store cannot be reached or migrated.
+/// [`Error::NotSupported`] for a backend this build left out (naming its
+/// cargo feature), [`Error::Backend`] when the store cannot be reached or
+/// migrated.
 pub async fn open(url: &str) -> Result<Arc<dyn MessageStore>> {
-    let scheme = url.split(':').next().unwrap_or_default();
-    match scheme {
-        "sqlite" => Ok(Arc::new(sqlite::SqliteMessageStore::open(url).await?)),
-        "postgres" | "postgresql" => Ok(Arc::new(postgres::PostgresMessageStore::open(url).await?)),
-        _ => Err(Error::invalid(format!(
-            "unknown message store URL scheme {scheme:?}: use sqlite:// or postgres://"
+    match Engine::of(url) {
+        #[cfg(feature = "sqlite")]
+        Some(Engine::Sqlite) => Ok(Arc::new(sqlite::SqliteMessageStore::open(url).await?)),
+        #[cfg(feature = "postgres")]
+        Some(Engine::Postgres) => Ok(Arc::new(postgres::PostgresMessageStore::open(url).await?)),
+        #[allow(unreachable_patterns)] // Reached only in builds without every backend.
+        Some(engine @ (Engine::Sqlite | Engine::Postgres)) => Err(engine.left_out()),
+        Some(Engine::Redis) | None => Err(Error::invalid(format!(
+            "unknown message store URL scheme {:?}: use sqlite:// or postgres://",
+            scheme(url)
         ))),
     }
 }

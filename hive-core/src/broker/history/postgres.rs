@@ -88,7 +88,7 @@ impl PostgresMessageStore {
         // unreachable database fail at once.
         tokio::time::timeout(TIMEOUT, async {
             let mut conn = PgConnection::connect_with(&options).await.map_err(db_err)?;
-            crate::postgres_schema::migrator()
+            crate::storage::postgres::migrator()
                 .run_direct(&mut conn)
                 .await
                 .map_err(|e| Error::backend(BACKEND, e))?;
@@ -116,7 +116,7 @@ impl PostgresMessageStore {
     /// # Errors
     /// [`Error::Backend`] when the database cannot be reached or migrated.
     pub async fn connect(pool: PgPool) -> Result<Self> {
-        crate::postgres_schema::migrator()
+        crate::storage::postgres::migrator()
             .run(&pool)
             .await
             .map_err(|e| Error::backend(BACKEND, e))?;

@@ -20,8 +20,8 @@ use super::query::HistoryQuery;
 use super::row::{ceil_ms, lower, uuid_text, HistoryRow, Position};
 use super::MessageStore;
 use crate::broker::{MessageId, StoredMessage};
-use crate::embedded::{open_pools, Durability, Pools};
 use crate::error::{Error, Result};
+use crate::storage::sqlite::{open_pools, Durability, Pools};
 
 const BACKEND: &str = "sqlite";
 

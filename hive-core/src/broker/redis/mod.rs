@@ -58,7 +58,7 @@ use crate::broker::{
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
 use crate::error::{Error, Result};
-use crate::redis_connection;
+use crate::storage::redis as connection;
 use crate::time::duration_ms;
 
 /// Receipts acknowledged, and dead letters replayed or purged, per script,
@@ -155,7 +155,7 @@ impl RedisBroker {
     ) -> Result<Self> {
         config.validate()?;
         options.validate()?;
-        let builder = redis_connection::builder(url)?;
+        let builder = connection::builder(url)?;
         let pool = builder
             .build_pool(options.connections.max(1))
             .map_err(redis_err)?;

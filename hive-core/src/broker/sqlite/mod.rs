@@ -26,8 +26,8 @@ use crate::broker::{
     Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
-use crate::embedded::{connect_options, unexpected, waker_for, Durability, MIGRATOR};
 use crate::error::{Error, Result};
+use crate::storage::sqlite::{connect_options, unexpected, waker_for, Durability, MIGRATOR};
 use crate::time::now_ms;
 
 fn db_err(e: sqlx::Error) -> Error {
@@ -109,7 +109,7 @@ impl SqliteBroker {
     }
 
     async fn call(&self, op: Op) -> Result<Reply> {
-        crate::embedded::call(&self.jobs, op).await
+        crate::storage::sqlite::call(&self.jobs, op).await
     }
 }
 

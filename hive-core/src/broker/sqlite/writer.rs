@@ -78,7 +78,7 @@ impl Op {
     }
 }
 
-pub(super) type Job = crate::embedded::Job<Op, Reply>;
+pub(super) type Job = crate::storage::sqlite::Job<Op, Reply>;
 
 /// The writer's memory between groups.
 struct State {

@@ -31,8 +31,8 @@ use super::query::{Filter, Hit, TierCounts, VectorQuery};
 use super::row::RawEntry;
 use super::sql::push_filter;
 use super::store::ContextStore;
-use crate::embedded::{open_pools, Durability, Pools};
 use crate::error::{Error, Result};
+use crate::storage::sqlite::{open_pools, Durability, Pools};
 use crate::time::now_ms;
 
 const BACKEND: &str = "sqlite";

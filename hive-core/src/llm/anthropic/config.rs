@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::http_api::{self, RedactedHeaders, RedactedKey, RetrySettings};
+use crate::llm::transport::{self, RedactedHeaders, RedactedKey, RetrySettings};
 use crate::llm::Pricing;
 
 /// Anthropic's own API. A gateway or a mock is another root; the client
@@ -108,7 +108,7 @@ impl AnthropicConfig {
     }
 
     pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let first = |names: &[&str]| http_api::first_set(&lookup, names);
+        let first = |names: &[&str]| transport::first_set(&lookup, names);
         AnthropicConfig {
             base_url: first(&["HIVE_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"])
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
@@ -154,7 +154,7 @@ impl fmt::Debug for AnthropicConfig {
             .field("model", &self.model)
             .field("anthropic_version", &self.anthropic_version)
             .field("headers", &RedactedHeaders(&self.headers));
-        http_api::debug_limits(&mut d, self.timeout, self.retry_settings());
+        transport::debug_limits(&mut d, self.timeout, self.retry_settings());
         // The prices are left out: a long table that says nothing about
         // how the API is reached.
         d.finish_non_exhaustive()
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn the_environment_names_key_and_root() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            AnthropicConfig::from_lookup(http_api::table_lookup(pairs))
+            AnthropicConfig::from_lookup(transport::table_lookup(pairs))
         };
         let c = env(&[]);
         assert_eq!((c.base_url.as_str(), c.api_key), (DEFAULT_BASE_URL, None));

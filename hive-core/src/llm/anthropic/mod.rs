@@ -1,8 +1,8 @@
 //! The Anthropic Messages API as an [`LlmProvider`]: `POST /v1/messages`,
 //! whole or streamed, with tool calls, retries and cost.
 //!
-//! The HTTP path is the OpenAI client's ([`crate::openai`]), shared in
-//! `crate::http_api`: rate limits (429), overload (529), server errors
+//! The HTTP path is the OpenAI client's ([`crate::llm::openai`]), shared in
+//! `crate::llm::transport`: rate limits (429), overload (529), server errors
 //! (5xx, 408), timeouts and failed connections are retried with exponential
 //! back-off, honouring `retry-after`; what is left is [`Error::Backend`] with
 //! `backend: "anthropic"` (transient). Any other refusal is
@@ -29,7 +29,7 @@ pub use config::{AnthropicConfig, DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT
 
 use super::{LlmProvider, LlmRequest, LlmResponse, StreamEvent};
 use crate::error::{Error, Result};
-use crate::http_api::{self, describe_transport, parse_base_url, ApiName, HttpApi, Outcome};
+use crate::llm::transport::{self, describe_transport, parse_base_url, ApiName, HttpApi, Outcome};
 
 /// The `backend` named by every [`Error::Backend`] this module returns.
 pub(crate) const BACKEND: &str = "anthropic";
@@ -106,8 +106,8 @@ impl AnthropicProvider {
             ));
         }
         let retry = config.retry_settings();
-        http_api::check_limits(API.label, config.timeout, &retry)?;
-        let mut headers = http_api::request_headers(&config.headers)?;
+        transport::check_limits(API.label, config.timeout, &retry)?;
+        let mut headers = transport::request_headers(&config.headers)?;
         let version = HeaderValue::from_str(&config.anthropic_version).map_err(|_| {
             Error::invalid(format!(
                 "anthropic_version {:?} is not valid in an HTTP header",
@@ -115,7 +115,7 @@ impl AnthropicProvider {
             ))
         })?;
         headers.insert("anthropic-version", version);
-        headers.insert("x-api-key", http_api::key_header(key, API.label)?);
+        headers.insert("x-api-key", transport::key_header(key, API.label)?);
         // The key as sent (trimmed) is what a server would echo.
         let key = Some(key.to_string());
         let builder = reqwest::Client::builder()

@@ -263,7 +263,7 @@ async fn migrate_and_name_channel(connect: &PgConnectOptions, queue: &str) -> Re
     // A database shared with newer builds may hold migrations this build
     // does not know; they only add to the schema, so they are no reason to
     // refuse to run.
-    crate::postgres_schema::migrator()
+    crate::storage::postgres::migrator()
         .run_direct(&mut conn)
         .await
         .map_err(|e| Error::backend(BACKEND, e))?;

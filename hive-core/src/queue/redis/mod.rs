@@ -49,7 +49,7 @@ use super::{
     TaskStatus, WorkerId,
 };
 use crate::error::{Error, Result};
-use crate::redis_connection::{self, COMMAND_TIMEOUT};
+use crate::storage::redis::{self as connection, COMMAND_TIMEOUT};
 use crate::time::{duration_ms, from_ms};
 
 /// Expired leases handled per reap round (one scan script, one apply script).
@@ -93,7 +93,7 @@ impl RedisQueue {
     /// when Redis cannot be reached.
     pub async fn open(url: &str, config: QueueConfig) -> Result<Self> {
         config.validate()?;
-        let builder = redis_connection::builder(url)?;
+        let builder = connection::builder(url)?;
         let client = builder.build().map_err(redis_err)?;
         client.init().await.map_err(redis_err)?;
         // Loaded up front so the first calls need no NOSCRIPT round trip.

@@ -26,8 +26,8 @@ use super::{
 };
 use crate::error::{Error, Result};
 
-pub use crate::embedded::Durability;
-use crate::embedded::{connect_options, unexpected, waker_for, MIGRATOR};
+pub use crate::storage::sqlite::Durability;
+use crate::storage::sqlite::{connect_options, unexpected, waker_for, MIGRATOR};
 
 /// Maps a driver error.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -113,7 +113,7 @@ impl SqliteQueue {
     }
 
     async fn call(&self, op: Op) -> Result<Reply> {
-        crate::embedded::call(&self.jobs, op).await
+        crate::storage::sqlite::call(&self.jobs, op).await
     }
 }
 

@@ -94,7 +94,7 @@ impl Op {
     }
 }
 
-pub(super) type Job = crate::embedded::Job<Op, Reply>;
+pub(super) type Job = crate::storage::sqlite::Job<Op, Reply>;
 
 /// Runs until every sender is gone.
 pub(super) async fn run(

@@ -8,7 +8,6 @@
 //! gets wrong goes to the queue: a transient failure (rate limit, overload,
 //! timeout) fails the attempt as retryable, a refusal as permanent.
 
-mod ledger;
 mod tools;
 mod workspace;
 
@@ -19,16 +18,16 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub use ledger::{Spend, UsageLedger};
+pub use crate::llm::{Spend, UsageLedger};
 pub use tools::{
     builtin_tools, ReadFile, RunCommand, SearchContext, SendMessage, StoreContext, WriteFile,
     MAX_COMMAND_SECS, MAX_READ_BYTES,
 };
 pub use workspace::Workspace;
 
-use super::{ChatMessage, ContentBlock, LlmProvider, LlmRequest, Role, StopReason, Usage};
 use crate::agent::{Agent, AgentContext, AgentSpec, Tool};
 use crate::error::{Error, Result};
+use crate::llm::{ChatMessage, ContentBlock, LlmProvider, LlmRequest, Role, StopReason, Usage};
 use crate::queue::{Task, TaskFailure};
 
 /// A system prompt with a version, so results and costs can be compared

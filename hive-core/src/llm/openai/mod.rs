@@ -1,6 +1,7 @@
 //! Clients for OpenAI-compatible HTTP APIs: the chat-completions
-//! [`LlmProvider`](crate::llm::LlmProvider), the remote embedder and a small
-//! chat completion for summaries.
+//! [`LlmProvider`](crate::llm::LlmProvider), a small chat completion at a
+//! set temperature, and the client the remote embedder
+//! ([`crate::context::OpenAiEmbedder`]) shares.
 //!
 //! "OpenAI-compatible" covers OpenAI itself and the servers that copy its
 //! API: Ollama, vLLM, TEI, LiteLLM and other gateways are just other base
@@ -15,24 +16,20 @@
 //!
 //! - [`OpenAiConfig`] and [`OpenAiClient`] say where the server is, with
 //!   which key, time limits and retries.
-//! - [`OpenAiEmbedder`] is an
-//!   [`EmbeddingService`](crate::context::EmbeddingService) over
-//!   `/embeddings`, batching large inputs.
 //! - [`OpenAiProvider`] is an [`LlmProvider`](crate::llm::LlmProvider)
 //!   over `/chat/completions`: tool calls, streaming, token and cost
 //!   accounting.
-//! - [`OpenAiChat`] makes one non-streaming `/chat/completions` call, for
-//!   summaries, through the provider.
+//! - [`OpenAiChat`] makes one non-streaming `/chat/completions` call at a
+//!   set temperature, through the provider.
 
 mod chat;
 pub(crate) mod client;
-mod embeddings;
 mod provider;
 mod stream;
 mod wire;
 
-pub use chat::{ChatAnswer, OpenAiChat, OpenAiChatConfig};
+pub use crate::llm::ChatAnswer;
+pub use chat::{OpenAiChat, OpenAiChatConfig};
 pub use client::{OpenAiClient, OpenAiConfig, DEFAULT_BASE_URL};
-pub use embeddings::{OpenAiEmbedder, OpenAiEmbedderConfig};
 pub use provider::{OpenAiProvider, OpenAiProviderConfig};
 pub use wire::TokenLimitField;

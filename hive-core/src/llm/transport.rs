@@ -1,5 +1,5 @@
 //! The HTTP path shared by the clients of remote model APIs (the
-//! OpenAI-compatible client in [`crate::openai`] and the Anthropic provider
+//! OpenAI-compatible client in [`crate::llm::openai`] and the Anthropic provider
 //! in [`crate::llm::anthropic`]): how a failed request is told apart as
 //! worth retrying or final, how long to wait before the next attempt, what
 //! the error then says, and how the key stays out of logs, `Debug` output

@@ -6,10 +6,11 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::client::{OpenAiClient, OpenAiConfig, BACKEND};
-use crate::context::vector;
-use crate::context::EmbeddingService;
+use super::embedding::EmbeddingService;
+use super::vector;
 use crate::error::{Error, Result};
+use crate::llm::openai::client::BACKEND;
+use crate::llm::openai::{OpenAiClient, OpenAiConfig};
 
 /// Most inputs OpenAI accepts in one embeddings request.
 const MAX_BATCH: usize = 2048;
@@ -85,7 +86,8 @@ impl OpenAiEmbedderConfig {
 /// ```no_run
 /// # async fn run() -> hive_core::Result<()> {
 /// use hive_core::context::EmbeddingService;
-/// use hive_core::openai::{OpenAiConfig, OpenAiEmbedder, OpenAiEmbedderConfig};
+/// use hive_core::context::{OpenAiEmbedder, OpenAiEmbedderConfig};
+/// use hive_core::llm::openai::OpenAiConfig;
 ///
 /// let embedder = OpenAiEmbedder::new(OpenAiEmbedderConfig::new(
 ///     OpenAiConfig::from_env(),

@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use super::client::BACKEND;
 use crate::error::{Error, Result};
+// An answer that is OpenAI's `refusal` rather than `content` (the model
+// declined, and said why) stops with `StopReason::Other(REFUSAL)`.
+use crate::llm::ask::REFUSAL;
 use crate::llm::{ContentBlock, LlmRequest, LlmResponse, Pricing, Role, StopReason, Usage};
 
 /// Which request field carries the answer's token limit.
@@ -30,10 +33,6 @@ pub enum TokenLimitField {
 /// The prefix that marks a failed tool's result: the wire format has no
 /// error flag, so the model reads it in the text.
 pub(super) const TOOL_ERROR_PREFIX: &str = "error: ";
-
-/// The [`StopReason::Other`] of an answer that is OpenAI's `refusal`
-/// rather than `content`: the model declined, and said why.
-pub(super) const REFUSAL: &str = "refusal";
 
 /// Everything a chat request needs beyond the neutral request itself.
 pub(super) struct Target<'a> {

@@ -70,7 +70,7 @@ impl OpenAiProviderConfig {
 /// ```no_run
 /// # async fn run() -> hive_core::Result<()> {
 /// use hive_core::llm::{LlmProvider, LlmRequest};
-/// use hive_core::openai::{OpenAiProvider, OpenAiProviderConfig};
+/// use hive_core::llm::openai::{OpenAiProvider, OpenAiProviderConfig};
 ///
 /// // OPENAI_API_KEY must be set for api.openai.com; a local server such as
 /// // Ollama (OPENAI_BASE_URL=http://localhost:11434/v1) needs none.

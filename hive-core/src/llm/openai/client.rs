@@ -3,7 +3,7 @@
 //! chat client and the LLM provider only build bodies and read answers;
 //! every status code, back-off, time limit and error text is decided here
 //! (on top of the retry loop and failure classification shared with the
-//! Anthropic provider in [`crate::http_api`]), so they cannot drift apart.
+//! Anthropic provider in [`crate::llm::transport`]), so they cannot drift apart.
 
 use std::fmt;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::http_api::{
+use crate::llm::transport::{
     self, error_chain, parse_base_url, ApiName, Failure, HttpApi, Outcome, RedactedHeaders,
     RedactedKey, RetrySettings,
 };
@@ -46,7 +46,7 @@ const OPENAI_HOST: &str = "api.openai.com";
 ///
 /// ```
 /// use std::time::Duration;
-/// use hive_core::openai::OpenAiConfig;
+/// use hive_core::llm::openai::OpenAiConfig;
 ///
 /// let config = OpenAiConfig {
 ///     max_retries: 2,
@@ -120,7 +120,7 @@ impl OpenAiConfig {
     }
 
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let first = |names: &[&str]| http_api::first_set(&lookup, names);
+        let first = |names: &[&str]| transport::first_set(&lookup, names);
         OpenAiConfig {
             base_url: first(&["HIVE_OPENAI_BASE_URL", "OPENAI_BASE_URL"])
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
@@ -189,7 +189,7 @@ impl fmt::Debug for OpenAiConfig {
         d.field("base_url", &self.base_url)
             .field("api_key", &RedactedKey(&self.api_key))
             .field("headers", &RedactedHeaders(&self.headers));
-        http_api::debug_limits(&mut d, self.timeout, self.retry_settings());
+        transport::debug_limits(&mut d, self.timeout, self.retry_settings());
         d.finish()
     }
 }
@@ -223,12 +223,12 @@ impl OpenAiClient {
     pub fn new(config: OpenAiConfig) -> Result<Self> {
         let base = parse_base_url(&config.base_url)?;
         let retry = config.retry_settings();
-        http_api::check_limits(API.label, config.timeout, &retry)?;
-        let mut headers = http_api::request_headers(&config.headers)?;
+        transport::check_limits(API.label, config.timeout, &retry)?;
+        let mut headers = transport::request_headers(&config.headers)?;
         if let Some(key) = config.api_key.as_deref().filter(|k| !k.is_empty()) {
             headers.insert(
                 AUTHORIZATION,
-                http_api::key_header(&format!("Bearer {key}"), API.label)?,
+                transport::key_header(&format!("Bearer {key}"), API.label)?,
             );
         }
         // No client-wide timeout: a whole answer is bounded per request in
@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn the_environment_names_key_and_server() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            OpenAiConfig::from_lookup(http_api::table_lookup(pairs))
+            OpenAiConfig::from_lookup(transport::table_lookup(pairs))
         };
         let c = env(&[]);
         assert_eq!((c.base_url.as_str(), c.api_key), (DEFAULT_BASE_URL, None));

@@ -1,5 +1,5 @@
-//! Running a coding CLI as a child process that cannot outlive its task and
-//! cannot read the hive's secrets: [`ScrubbedCommand`].
+//! [`ScrubbedCommand`]: a child process that cannot outlive its task and
+//! cannot read the hive's secrets.
 //!
 //! A coding CLI starts shells, language servers, test runners and other
 //! children of its own. Killing only the process we started would leave
@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 /// is added, overriding a copied one of the same name.
 ///
 /// ```
-/// use hive_core::coding::EnvPolicy;
+/// use hive_core::sandbox::EnvPolicy;
 ///
 /// let policy = EnvPolicy::default().set("PATH", "/opt/fake/bin:/usr/bin");
 /// let from = [("PATH", "/usr/bin"), ("CLAUDE_CONFIG_DIR", "/c"), ("DATABASE_URL", "postgres://…")]
@@ -130,7 +130,7 @@ impl Default for EnvPolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// use hive_core::coding::{EnvPolicy, ScrubbedCommand};
+/// use hive_core::sandbox::{EnvPolicy, ScrubbedCommand};
 /// use tokio_util::sync::CancellationToken;
 ///
 /// # #[tokio::main] async fn main() -> hive_core::Result<()> {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::client::BACKEND;
 use super::wire::{parse_arguments, tool_id, Chunk, Draft, ToolCallDelta};
 use crate::error::{Error, Result};
-use crate::http_api::scrub;
+use crate::llm::transport::scrub;
 use crate::llm::{ContentBlock, Pricing, StreamEvent, Usage};
 
 /// The marker OpenAI sends as the last event's data.

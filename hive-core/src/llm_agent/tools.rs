@@ -256,8 +256,8 @@ impl Tool for RunCommand {
             .and_then(Value::as_u64)
             .unwrap_or(60)
             .clamp(1, MAX_COMMAND_SECS);
-        let outcome = crate::coding::ScrubbedCommand::new(argv, self.0.root())?
-            .env(crate::coding::EnvPolicy::base())
+        let outcome = crate::sandbox::ScrubbedCommand::new(argv, self.0.root())?
+            .env(crate::sandbox::EnvPolicy::base())
             .timeout(std::time::Duration::from_secs(secs))
             .output_limit(64 * 1024)
             .run(cx.cancelled())
