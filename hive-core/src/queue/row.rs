@@ -163,7 +163,8 @@ impl TaskRow {
     }
 }
 
-#[cfg(test)]
+// The tests read Redis task hashes.
+#[cfg(all(test, feature = "redis"))]
 mod tests {
     use super::*;
 
