@@ -3,6 +3,9 @@
 //! answers them. It claims as itself (worker id `agent-<id>`, its
 //! capabilities from the registry), so routing, `Task::worker`, health
 //! and the dead agent's lease recovery work as for agents in the server.
+//! What such a claim means is hive-core's (`Hive::claim_as_agent`); this
+//! route checks only the API's own limits ([`MAX_CLAIM`],
+//! [`MAX_CLAIM_WAIT_MS`]) and translates.
 //!
 //! - `POST /agents/{id}/claim` `{"max", "wait_ms", "lease_ms"}` → the
 //!   leases (task, token, expiry), waiting up to `wait_ms` for work;
