@@ -12,6 +12,8 @@
 //!   terminates and restarts.
 //! - [`AgentSpec`], [`AgentRecord`], [`AgentStatus`], [`Liveness`]: the
 //!   model.
+//! - [`RemoteClaim`]: how an agent registered by hand, running elsewhere,
+//!   claims work as itself (through [`crate::Hive::claim_as_agent`]).
 //!
 //! Sessions of agents are in [`crate::session`].
 
@@ -24,6 +26,7 @@ mod orchestrator;
 pub mod postgres;
 mod record;
 mod registry;
+mod remote;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod tool;
@@ -40,4 +43,6 @@ pub use record::{
     AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus, Liveness, MAX_AGENT_NAME,
 };
 pub use registry::{open, AgentRegistry, AgentRegistryExt};
+pub(crate) use remote::claim_as_agent;
+pub use remote::RemoteClaim;
 pub use tool::{tool_fn, Tool, ToolFn, ToolSet};

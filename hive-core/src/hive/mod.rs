@@ -29,13 +29,14 @@ use std::sync::Arc;
 pub use builder::HiveBuilder;
 
 use crate::agent::{
-    Agent, AgentHandle, AgentOrchestrator, AgentRegistry, SpawnOptions, StopReport, Waiting,
+    Agent, AgentHandle, AgentId, AgentOrchestrator, AgentRegistry, RemoteClaim, SpawnOptions,
+    StopReport, Waiting,
 };
 use crate::broker::Broker;
 use crate::context::ContextEngine;
 use crate::error::{Error, Result};
 use crate::events::EventHub;
-use crate::queue::{NewTask, Queue, Submitted, SubmittedTask, TaskId};
+use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
 
 /// A running hive: storage, agents and the loops that drive them.
@@ -110,6 +111,22 @@ impl Hive {
         options: SpawnOptions,
     ) -> Result<AgentHandle> {
         self.orchestrator.spawn_with(agent, options).await
+    }
+
+    /// Claims tasks for agent `id`, one registered in the registry that
+    /// runs elsewhere, as it: under its worker id (`agent-<id>`) and with
+    /// its registered capabilities, so the tasks show it as their worker
+    /// and its leases end when it is declared dead. When no task is ready
+    /// it waits up to `request.wait` for one; an empty answer means none
+    /// came in time.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `request.max` is 0;
+    /// [`Error::NotFound`] for an unknown agent; [`Error::Conflict`] when
+    /// the agent is dead or stopped (it must register again to take work);
+    /// backend errors of the registry and the queue.
+    pub async fn claim_as_agent(&self, id: AgentId, request: RemoteClaim) -> Result<Vec<Lease>> {
+        crate::agent::claim_as_agent(self.registry.as_ref(), self.queue.as_ref(), id, request).await
     }
 
     /// Opens a session.

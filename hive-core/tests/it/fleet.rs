@@ -1,7 +1,9 @@
 //! Agents run by the orchestrator through the `Hive` facade, on the
 //! embedded default and on Redis + Postgres: capability routing, load
 //! preference, tasks no agent can take, graceful shutdown, sessions,
-//! restarts, tools, context, and the errors a user meets first.
+//! restarts, tools, context, the errors a user meets first, and agents
+//! registered by hand that run elsewhere and claim their work as
+//! themselves (`Hive::claim_as_agent`).
 //!
 //! The distributed variants need `HIVE_TEST_REDIS_URL` and
 //! `HIVE_TEST_DATABASE_URL` (set by `./scripts/test`); each test has a
@@ -12,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hive_core::agent::{
-    agent_fn, tool_fn, AgentFilter, AgentStatus, OrchestratorConfig, SpawnOptions, Waiting,
+    agent_fn, tool_fn, AgentFilter, AgentId, AgentSpec, AgentStatus, OrchestratorConfig,
+    RemoteClaim, SpawnOptions, Waiting,
 };
 use hive_core::broker::BrokerExt;
 use hive_core::conformance::{service_url, unique_name};
@@ -872,6 +875,164 @@ pub async fn the_event_feed_tells_the_whole_story(place: &Place) {
     assert!(stopped.is_some_and(|i| i > completed), "{story:#?}");
 }
 
+/// A hive for agents registered by hand: they send no heartbeats here, so
+/// the liveness is the default (dead after two minutes) rather than the
+/// fast one, which would declare them dead while a test still runs.
+async fn remote_hive(place: &Place, queue: &str) -> Hive {
+    place
+        .builder(queue)
+        .orchestrator_config(OrchestratorConfig::default())
+        .build()
+        .await
+        .expect("build hive")
+}
+
+/// Registers an agent that runs elsewhere, with capabilities `caps`.
+async fn register_remote(hive: &Hive, name: &str, caps: &[&str]) -> AgentId {
+    hive.registry()
+        .register(AgentSpec::new(name, "remote", caps.iter().copied()))
+        .await
+        .expect("register")
+        .id
+}
+
+pub async fn a_remote_agent_claims_its_work_as_itself(place: &Place) {
+    let p = unique_name("claim");
+    let hive = remote_hive(place, &p).await;
+    let id = register_remote(&hive, &format!("{p}-r"), &["r"]).await;
+    let other = hive
+        .submit(NewTask::new("other", json!({})).requires(["elsewhere"]))
+        .await
+        .expect("submit");
+    let mine = hive
+        .submit(NewTask::new("mine", json!({ "n": 1 })).requires(["r"]))
+        .await
+        .expect("submit");
+    let lease = Duration::from_secs(60);
+    let before = chrono::Utc::now();
+    let leases = hive
+        .claim_as_agent(id, RemoteClaim::default().max(5).lease(lease))
+        .await
+        .expect("claim");
+    assert_eq!(
+        leases.len(),
+        1,
+        "only what its capabilities allow: {leases:?}"
+    );
+    let got = &leases[0];
+    assert_eq!(got.task.id, mine.id);
+    assert_eq!(got.task.status, TaskStatus::Assigned);
+    assert_eq!(got.task.worker.as_deref(), Some(id.worker_id().as_str()));
+    assert!(
+        got.expires_at >= before + chrono::Duration::seconds(59),
+        "the lease asked for: {got:?}"
+    );
+    hive.queue()
+        .complete(got.key(), json!("done"))
+        .await
+        .expect("complete");
+    let done = hive.queue().get(mine.id).await.expect("get");
+    assert_eq!(
+        (done.status, done.worker.as_deref()),
+        (TaskStatus::Completed, Some(id.worker_id().as_str()))
+    );
+    assert_eq!(
+        hive.queue().get(other.id).await.expect("get").status,
+        TaskStatus::Pending
+    );
+    let again = hive
+        .claim_as_agent(id, RemoteClaim::default())
+        .await
+        .expect("claim");
+    assert!(again.is_empty(), "nothing left it can take: {again:?}");
+    hive.shutdown().await;
+}
+
+pub async fn ended_or_unknown_agents_and_empty_claims_are_refused(place: &Place) {
+    let p = unique_name("refuse");
+    let hive = remote_hive(place, &p).await;
+    let t = hive
+        .submit(NewTask::new("job", json!({})).requires(["r"]))
+        .await
+        .expect("submit");
+    let dead = register_remote(&hive, &format!("{p}-dead"), &["r"]).await;
+    hive.registry()
+        .set_status(dead, AgentStatus::Dead)
+        .await
+        .expect("mark dead");
+    let stopped = register_remote(&hive, &format!("{p}-stopped"), &["r"]).await;
+    hive.orchestrator()
+        .terminate(stopped)
+        .await
+        .expect("terminate");
+    for (id, status) in [(dead, "dead"), (stopped, "stopped")] {
+        let e = hive.claim_as_agent(id, RemoteClaim::default()).await;
+        let said = format!("agent {id} is {status}: register it again to take work");
+        assert!(matches!(&e, Err(Error::Conflict(m)) if m == &said), "{e:?}");
+    }
+    let unknown = AgentId::new();
+    let e = hive.claim_as_agent(unknown, RemoteClaim::default()).await;
+    assert!(
+        matches!(&e, Err(Error::NotFound { id, .. }) if id == &unknown.to_string()),
+        "{e:?}"
+    );
+    let live = register_remote(&hive, &format!("{p}-live"), &["r"]).await;
+    let e = hive
+        .claim_as_agent(live, RemoteClaim::default().max(0))
+        .await;
+    assert!(
+        matches!(&e, Err(Error::InvalidInput(m)) if m.contains("max")),
+        "{e:?}"
+    );
+    assert_eq!(
+        hive.queue().get(t.id).await.expect("get").status,
+        TaskStatus::Pending,
+        "no refused claim took the task"
+    );
+    hive.shutdown().await;
+}
+
+pub async fn a_long_poll_answers_when_work_comes_or_empty_at_the_deadline(place: &Place) {
+    let p = unique_name("poll");
+    let hive = Arc::new(remote_hive(place, &p).await);
+    let id = register_remote(&hive, &format!("{p}-r"), &["r"]).await;
+    let wait = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let none = hive
+        .claim_as_agent(id, RemoteClaim::default().wait(wait))
+        .await
+        .expect("claim");
+    assert!(none.is_empty(), "{none:?}");
+    assert!(
+        started.elapsed() >= wait,
+        "empty only at the deadline: {:?}",
+        started.elapsed()
+    );
+    let submitter = hive.clone();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        submitter
+            .submit(NewTask::new("late", json!({})).requires(["r"]))
+            .await
+            .expect("submit")
+            .id
+    });
+    let started = std::time::Instant::now();
+    let leases = hive
+        .claim_as_agent(id, RemoteClaim::default().wait(Duration::from_secs(20)))
+        .await
+        .expect("claim");
+    let took = started.elapsed();
+    let late = late.await.expect("the submitter");
+    assert_eq!(leases.len(), 1, "{leases:?}");
+    assert_eq!(leases[0].task.id, late);
+    assert!(
+        took < Duration::from_secs(10),
+        "answered when the work came, not at the deadline: {took:?}"
+    );
+    hive.shutdown().await;
+}
+
 async fn wait_for(mut done: impl FnMut() -> bool) {
     for _ in 0..400 {
         if done() {
@@ -921,4 +1082,7 @@ fleet_tests!(
     failed_message_handling_is_redelivered,
     a_hand_written_agent_runs_with_the_defaults,
     the_event_feed_tells_the_whole_story,
+    a_remote_agent_claims_its_work_as_itself,
+    ended_or_unknown_agents_and_empty_claims_are_refused,
+    a_long_poll_answers_when_work_comes_or_empty_at_the_deadline,
 );

@@ -3,8 +3,7 @@
 //! `POST /agents/{id}/heartbeat`, or the health sweep declares it dead);
 //! `DELETE /agents/{id}` terminates one, wherever it runs.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hive_core::agent::{AgentFilter, AgentId, AgentRecord, AgentSpec, AgentStatus};
@@ -12,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{parse_id, JsonBody};
+use super::{parse_id, JsonBody, QueryParams};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
@@ -44,9 +43,8 @@ pub(crate) struct ListQuery {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Vec<AgentRecord>>> {
-    let Query(q) = query?;
     let mut filter = AgentFilter::any();
     if let Some(s) = q.status {
         let status: AgentStatus = serde_json::from_value(Value::String(s.clone()))

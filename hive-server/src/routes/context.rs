@@ -1,7 +1,6 @@
 //! The context engine over HTTP: remember a text, search by meaning.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hive_core::context::{ContextEngine, Found, NewEntry, SearchRequest, Stored};
@@ -9,7 +8,7 @@ use hive_core::Error;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::JsonBody;
+use super::{JsonBody, QueryParams};
 use crate::error::{ApiResult, ErrorBody};
 use crate::AppState;
 
@@ -108,9 +107,8 @@ fn default_k() -> usize {
 )]
 pub(crate) async fn search(
     State(state): State<AppState>,
-    query: Result<Query<Search>, QueryRejection>,
+    QueryParams(q): QueryParams<Search>,
 ) -> ApiResult<Json<Vec<Found>>> {
-    let Query(q) = query?;
     let mut request = SearchRequest::new(q.q, q.k);
     if let Some(t) = q.min_similarity {
         request = request.min_similarity(t);

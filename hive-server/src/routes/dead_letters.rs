@@ -1,14 +1,13 @@
 //! The dead-letter store: list it (newest first), send one back to
 //! pending, or purge some or all.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use hive_core::queue::{Task, TaskId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{parse_id, JsonBody};
+use super::{parse_id, JsonBody, QueryParams};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
@@ -45,9 +44,8 @@ fn default_limit() -> usize {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    page: Result<Query<Page>, QueryRejection>,
+    QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Json<Vec<Task>>> {
-    let Query(page) = page?;
     if page.limit == 0 || page.limit > 1000 {
         return Err(ApiError::BadRequest("limit must be 1 to 1000".into()));
     }

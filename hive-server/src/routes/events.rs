@@ -24,16 +24,15 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use hive_core::events::{Event, EventFilter, EventSubscription, Watch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::in_range;
+use super::{in_range, QueryParams};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
@@ -97,10 +96,9 @@ fn filter_of(topics: Option<&str>) -> Result<EventFilter, ApiError> {
 /// `GET /ws/events`: upgrades to a WebSocket following the feed.
 pub(crate) async fn watch(
     State(state): State<AppState>,
-    query: Result<Query<WatchQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<WatchQuery>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let Query(q) = query?;
     let filter = filter_of(q.topics.as_deref())?;
     let upgrade = upgrade.map_err(|e| {
         ApiError::BadRequest(format!(
@@ -275,9 +273,8 @@ pub(crate) struct EventPage {
 )]
 pub(crate) async fn read(
     State(state): State<AppState>,
-    query: Result<Query<ReadQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<ReadQuery>,
 ) -> ApiResult<Json<EventPage>> {
-    let Query(q) = query?;
     let limit = in_range("limit", q.limit.unwrap_or(100), 1..=1000)?;
     let filter = filter_of(q.topics.as_deref())?;
     let after = q.after.unwrap_or(0);

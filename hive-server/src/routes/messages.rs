@@ -1,8 +1,7 @@
 //! The broker over HTTP: publish a message to a topic (or an agent's
 //! inbox), and read a topic's retained history from an offset.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hive_core::broker::{Message, Offset, Published, StartAt, StoredMessage, Topic};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::JsonBody;
+use super::{JsonBody, QueryParams};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
@@ -108,9 +107,8 @@ fn default_limit() -> usize {
 pub(crate) async fn read(
     State(state): State<AppState>,
     Path(topic): Path<String>,
-    query: Result<Query<Read>, QueryRejection>,
+    QueryParams(q): QueryParams<Read>,
 ) -> ApiResult<Json<Vec<StoredMessage>>> {
-    let Query(q) = query?;
     if q.limit == 0 || q.limit > 1000 {
         return Err(ApiError::BadRequest("limit must be 1 to 1000".into()));
     }

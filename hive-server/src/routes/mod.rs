@@ -12,7 +12,8 @@ mod sessions;
 mod tasks;
 mod work;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use utoipa_axum::router::OpenApiRouter;
@@ -80,6 +81,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         serde_json::from_value(value)
             .map(JsonBody)
             .map_err(|e| ApiError::BadRequest(format!("the body does not fit: {e}")))
+    }
+}
+
+/// A query string read into `T`; one that does not fit is refused as an
+/// [`ApiError`] (a 400 with the JSON error body), as a body is by
+/// [`JsonBody`], rather than with axum's plain-text rejection.
+pub(crate) struct QueryParams<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(params) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(QueryParams(params))
     }
 }
 

@@ -1,8 +1,7 @@
 //! Sessions: open one with its agents, read it back with its conversation,
 //! close it.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hive_core::session::{ConversationEntry, NewSession, Session, SessionId, SessionStatus};
@@ -10,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{parse_id, JsonBody};
+use super::{parse_id, JsonBody, QueryParams};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
@@ -148,9 +147,8 @@ fn default_limit() -> usize {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Vec<Session>>> {
-    let Query(q) = query?;
     let status = q
         .status
         .map(|s| {

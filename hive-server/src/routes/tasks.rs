@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hive_core::agent::AgentId;
@@ -15,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{parse_id, JsonBody};
+use super::{parse_id, JsonBody, QueryParams};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
@@ -269,9 +268,8 @@ pub(crate) struct TaskPage {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<TaskPage>> {
-    let Query(q) = query?;
     let mut filter = TaskFilter::new();
     for s in q
         .status

@@ -3,6 +3,9 @@
 //! answers them. It claims as itself (worker id `agent-<id>`, its
 //! capabilities from the registry), so routing, `Task::worker`, health
 //! and the dead agent's lease recovery work as for agents in the server.
+//! What such a claim means is hive-core's (`Hive::claim_as_agent`); this
+//! route checks only the API's own limits ([`MAX_CLAIM`],
+//! [`MAX_CLAIM_WAIT_MS`]) and translates.
 //!
 //! - `POST /agents/{id}/claim` `{"max", "wait_ms", "lease_ms"}` → the
 //!   leases (task, token, expiry), waiting up to `wait_ms` for work;
@@ -20,13 +23,11 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use hive_core::agent::AgentId;
-use hive_core::queue::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, Task, TaskFailure, TaskId,
-};
+use hive_core::agent::{AgentId, RemoteClaim};
+use hive_core::queue::{FailOutcome, Lease, LeaseKey, LeaseToken, Task, TaskFailure, TaskId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 use super::{in_range, parse_id, JsonBody};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -107,33 +108,14 @@ pub(crate) async fn claim(
     JsonBody(body): JsonBody<Claim>,
 ) -> ApiResult<Json<Leases>> {
     let id: AgentId = parse_id("agent", &id)?;
-    let max = in_range("max", body.max.unwrap_or(1), 1..=MAX_CLAIM)?;
-    let wait_ms = in_range("wait_ms", body.wait_ms, 0..=MAX_CLAIM_WAIT_MS)?;
-    let agent = state.hive.registry().get(id).await?;
-    if !agent.status.is_live() {
-        return Err(hive_core::Error::Conflict(format!(
-            "agent {id} is {}: register it again to take work",
-            agent.status
-        ))
-        .into());
-    }
-    let mut request = ClaimRequest::new(id.worker_id())
-        .capabilities(agent.capabilities.iter().cloned())
-        .max(max);
-    if let Some(ms) = body.lease_ms {
-        request = request.lease(Duration::from_millis(ms));
-    }
-    let queue = state.hive.queue();
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
-    loop {
-        let leases = queue.claim(&request).await?;
-        let now = tokio::time::Instant::now();
-        if !leases.is_empty() || now >= deadline {
-            let leases = leases.into_iter().map(LeaseView::from).collect();
-            return Ok(Json(Leases { leases }));
-        }
-        queue.wait_for_work(deadline - now).await?;
-    }
+    let request = RemoteClaim {
+        max: in_range("max", body.max.unwrap_or(1), 1..=MAX_CLAIM)?,
+        wait: Duration::from_millis(in_range("wait_ms", body.wait_ms, 0..=MAX_CLAIM_WAIT_MS)?),
+        lease: body.lease_ms.map(Duration::from_millis),
+    };
+    let leases = state.hive.claim_as_agent(id, request).await?;
+    let leases = leases.into_iter().map(LeaseView::from).collect();
+    Ok(Json(Leases { leases }))
 }
 
 /// A body naming the attempt.
@@ -144,11 +126,36 @@ pub(crate) struct Attempt {
     token: LeaseToken,
 }
 
-fn key(id: &str, token: LeaseToken) -> Result<LeaseKey, ApiError> {
+/// The attempt an answer names: the task's id from the path, the token
+/// from the body.
+fn lease_key(id: &str, token: LeaseToken) -> Result<LeaseKey, ApiError> {
     Ok(LeaseKey {
         task_id: parse_id::<TaskId>("task", id)?,
         token,
     })
+}
+
+/// The task as it stands once an answer about its attempt was taken.
+async fn task_after(state: &AppState, key: LeaseKey) -> ApiResult<Json<Task>> {
+    Ok(Json(state.hive.queue().get(key.task_id).await?))
+}
+
+/// How every answer about an attempt (complete, fail, heartbeat, release)
+/// can be refused, described once so that the four cannot drift apart.
+/// Only its description is used (the refusals themselves are
+/// [`ApiError`]s), hence no variant is ever built.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum AttemptRefusals {
+    #[response(status = 400, description = "malformed, or the id is not a UUID")]
+    BadRequest(ErrorBody),
+    #[response(status = 404, description = "no such task")]
+    NotFound(ErrorBody),
+    #[response(
+        status = 409,
+        description = "the token's attempt is over (`stale_lease`)"
+    )]
+    Stale(ErrorBody),
 }
 
 /// The body of `POST /tasks/{id}/complete`.
@@ -172,9 +179,7 @@ pub(crate) struct Complete {
     request_body = Complete,
     responses(
         (status = 200, description = "the completed task", body = Task),
-        (status = 400, description = "malformed, or the id is not a UUID", body = ErrorBody),
-        (status = 404, description = "no such task", body = ErrorBody),
-        (status = 409, description = "the token's attempt is over (`stale_lease`)", body = ErrorBody),
+        AttemptRefusals,
     )
 )]
 pub(crate) async fn complete(
@@ -182,10 +187,9 @@ pub(crate) async fn complete(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Complete>,
 ) -> ApiResult<Json<Task>> {
-    let key = key(&id, body.token)?;
-    let task_id = key.task_id;
+    let key = lease_key(&id, body.token)?;
     state.hive.queue().complete(key, body.result).await?;
-    Ok(Json(state.hive.queue().get(task_id).await?))
+    task_after(&state, key).await
 }
 
 /// The body of `POST /tasks/{id}/fail`.
@@ -224,9 +228,7 @@ pub(crate) enum Failed {
     request_body = Fail,
     responses(
         (status = 200, description = "what happens next", body = Failed),
-        (status = 400, description = "malformed, or the id is not a UUID", body = ErrorBody),
-        (status = 404, description = "no such task", body = ErrorBody),
-        (status = 409, description = "the token's attempt is over (`stale_lease`)", body = ErrorBody),
+        AttemptRefusals,
     )
 )]
 pub(crate) async fn fail(
@@ -234,7 +236,7 @@ pub(crate) async fn fail(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Fail>,
 ) -> ApiResult<Json<Failed>> {
-    let key = key(&id, body.token)?;
+    let key = lease_key(&id, body.token)?;
     let failure = if body.permanent {
         TaskFailure::permanent(body.error)
     } else {
@@ -264,9 +266,7 @@ pub(crate) struct Renewed {
     request_body = Attempt,
     responses(
         (status = 200, description = "the lease's new end", body = Renewed),
-        (status = 400, description = "malformed, or the id is not a UUID", body = ErrorBody),
-        (status = 404, description = "no such task", body = ErrorBody),
-        (status = 409, description = "the token's attempt is over (`stale_lease`)", body = ErrorBody),
+        AttemptRefusals,
     )
 )]
 pub(crate) async fn heartbeat(
@@ -274,7 +274,11 @@ pub(crate) async fn heartbeat(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Attempt>,
 ) -> ApiResult<Json<Renewed>> {
-    let renewal = state.hive.queue().heartbeat(key(&id, body.token)?).await?;
+    let renewal = state
+        .hive
+        .queue()
+        .heartbeat(lease_key(&id, body.token)?)
+        .await?;
     Ok(Json(Renewed {
         expires_at: renewal.expires_at,
     }))
@@ -290,9 +294,7 @@ pub(crate) async fn heartbeat(
     request_body = Attempt,
     responses(
         (status = 200, description = "the task, pending again", body = Task),
-        (status = 400, description = "malformed, or the id is not a UUID", body = ErrorBody),
-        (status = 404, description = "no such task", body = ErrorBody),
-        (status = 409, description = "the token's attempt is over (`stale_lease`)", body = ErrorBody),
+        AttemptRefusals,
     )
 )]
 pub(crate) async fn release(
@@ -300,8 +302,7 @@ pub(crate) async fn release(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Attempt>,
 ) -> ApiResult<Json<Task>> {
-    let key = key(&id, body.token)?;
-    let task_id = key.task_id;
+    let key = lease_key(&id, body.token)?;
     state.hive.queue().release(key).await?;
-    Ok(Json(state.hive.queue().get(task_id).await?))
+    task_after(&state, key).await
 }

@@ -1,9 +1,12 @@
 //! The API's description: `/openapi.json` is an OpenAPI 3.1 document
 //! listing every route the router serves, with the shared error answers,
 //! and `/docs` is a Swagger UI page over it; both stay open when the
-//! server has a token.
+//! server has a token. The document is also committed as
+//! `hive-server/openapi.json`, so that any change of the wire format shows
+//! in review as a diff of that file.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -147,4 +150,67 @@ async fn the_docs_page_and_the_document_are_open_with_a_token() {
     assert_error(&missing, StatusCode::NOT_FOUND, "no_route");
     let guarded = call(&app, "GET", "/tasks", None).await;
     assert_error(&guarded, StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+/// The committed snapshot of the document.
+const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+
+/// Set to rewrite [`SNAPSHOT`] from the code instead of comparing.
+const UPDATE: &str = "HIVE_UPDATE_SNAPSHOT";
+
+/// `value` with every object's keys in sorted order, whatever map serde_json
+/// was built with (`preserve_order` would keep utoipa's insertion order):
+/// the snapshot's text depends on the document alone.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// The document as the snapshot holds it: pretty-printed, keys sorted,
+/// ending in a newline.
+fn snapshot_text() -> String {
+    let pretty = serde_json::to_string_pretty(&sorted(hive_server::openapi::document()))
+        .expect("the document serializes");
+    format!("{pretty}\n")
+}
+
+#[test]
+fn the_document_matches_the_committed_snapshot() {
+    let generated = snapshot_text();
+    assert_eq!(
+        generated,
+        snapshot_text(),
+        "the document is the same each time it is generated"
+    );
+    if std::env::var_os(UPDATE).is_some() {
+        std::fs::write(SNAPSHOT, &generated).expect("write the snapshot");
+        return;
+    }
+    let committed = std::fs::read_to_string(Path::new(SNAPSHOT)).unwrap_or_default();
+    if committed == generated {
+        return;
+    }
+    let first = committed
+        .lines()
+        .zip(generated.lines())
+        .position(|(old, new)| old != new)
+        .unwrap_or_else(|| committed.lines().count().min(generated.lines().count()));
+    let line = |text: &str| text.lines().nth(first).unwrap_or("(the end)").to_string();
+    panic!(
+        "the OpenAPI document differs from the snapshot {SNAPSHOT}, first at line {}:\n  \
+         committed: {}\n  generated: {}\n\
+         If the change of the wire format is meant, update the snapshot with\n  \
+         {UPDATE}=1 cargo nextest run -p hive-server -E 'test(the_document_matches_the_committed_snapshot)'\n\
+         and commit hive-server/openapi.json with the change.",
+        first + 1,
+        line(&committed),
+        line(&generated),
+    );
 }
