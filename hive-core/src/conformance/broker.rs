@@ -1,5 +1,5 @@
-//! The [`Broker`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`Broker`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Every clause works in topics under a prefix of its own, so suites may
 //! share a Redis. Timing-dependent clauses use ack timeouts of a few hundred

@@ -1,5 +1,5 @@
-//! The [`MessageStore`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`MessageStore`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Clauses record messages with publish times they choose (a fixed day in
 //! 2024, to the millisecond), so order and time ranges are exact rather

@@ -1,9 +1,13 @@
 //! Conformance suites: the executable specification of each storage trait.
 //!
-//! Each module holds one `pub async fn` per contract clause of its trait,
-//! taking a harness that opens the backend under test. A backend's test file
-//! stamps them all into named `#[tokio::test]`s with one macro call, so no
-//! backend can skip a clause without it showing:
+//! Each module holds one `pub async fn` per contract clause of its trait
+//! (a few for a clause with several sides), taking a harness that opens the
+//! backend under test. Each clause of the trait's `# Contract` ends with
+//! the names of its functions, and every public function of a suite is
+//! named by a clause (macro support is `#[doc(hidden)]`):
+//! `contract_clauses_name_their_tests` in `tests/it/tidy.rs` checks both
+//! ways. A backend's test file stamps them all into named `#[tokio::test]`s
+//! with one macro call, so no backend can skip a clause without it showing:
 //!
 //! ```ignore
 //! hive_core::queue_conformance_tests!(my_harness().await);

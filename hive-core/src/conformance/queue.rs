@@ -1,5 +1,5 @@
-//! The [`Queue`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`Queue`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Timing-dependent clauses use leases and delays of a few hundred
 //! milliseconds and poll with generous deadlines, so they hold on a loaded
