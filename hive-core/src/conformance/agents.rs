@@ -85,7 +85,7 @@ pub async fn register_answers_a_fresh_healthy_record(h: &dyn AgentHarness) {
     assert!(r.created_at >= before && r.created_at <= Utc::now() + chrono::Duration::seconds(5));
     assert_eq!(r.last_heartbeat, r.created_at);
     assert_eq!(reg.get(r.id).await.expect("get"), r);
-    assert_not_found(reg.get(AgentId::new()).await);
+    assert_not_found(reg.get(AgentId::new()).await, "get of an unknown id");
 }
 
 /// Bad specs are refused naming the problem, and store nothing.
@@ -128,11 +128,17 @@ pub async fn live_names_are_unique(h: &dyn AgentHarness) {
         .register(AgentSpec::new(&name, &kind, ["plan"]))
         .await
         .expect("first");
-    assert_conflict(reg.register(AgentSpec::new(&name, &kind, ["plan"])).await);
+    assert_conflict(
+        reg.register(AgentSpec::new(&name, &kind, ["plan"])).await,
+        "a healthy agent's name",
+    );
     reg.set_status(first.id, AgentStatus::Unhealthy)
         .await
         .expect("unhealthy");
-    assert_conflict(reg.register(AgentSpec::new(&name, &kind, ["plan"])).await);
+    assert_conflict(
+        reg.register(AgentSpec::new(&name, &kind, ["plan"])).await,
+        "an unhealthy agent's name",
+    );
     reg.set_status(first.id, AgentStatus::Dead)
         .await
         .expect("dead");
@@ -168,9 +174,12 @@ pub async fn heartbeats_record_time_and_load(h: &dyn AgentHarness) {
     let back = reg.heartbeat(r.id, 0).await.expect("beat again");
     assert_eq!((back.status, back.load), (AgentStatus::Healthy, 0));
     reg.set_status(r.id, AgentStatus::Dead).await.expect("dead");
-    assert_conflict(reg.heartbeat(r.id, 1).await);
+    assert_conflict(reg.heartbeat(r.id, 1).await, "heartbeat of a dead agent");
     assert_eq!(reg.get(r.id).await.expect("get").status, AgentStatus::Dead);
-    assert_not_found(reg.heartbeat(AgentId::new(), 1).await);
+    assert_not_found(
+        reg.heartbeat(AgentId::new(), 1).await,
+        "heartbeat of an unknown id",
+    );
 }
 
 /// `sweep` marks missed heartbeats and answers exactly what it changed.
@@ -275,9 +284,18 @@ pub async fn status_changes_follow_the_rules(h: &dyn AgentHarness) {
     reg.set_status(r.id, AgentStatus::Stopped)
         .await
         .expect("stopping twice is fine");
-    assert_conflict(reg.set_status(r.id, AgentStatus::Healthy).await);
-    assert_conflict(reg.set_status(r.id, AgentStatus::Dead).await);
-    assert_not_found(reg.set_status(AgentId::new(), AgentStatus::Stopped).await);
+    assert_conflict(
+        reg.set_status(r.id, AgentStatus::Healthy).await,
+        "stopped to healthy",
+    );
+    assert_conflict(
+        reg.set_status(r.id, AgentStatus::Dead).await,
+        "stopped to dead",
+    );
+    assert_not_found(
+        reg.set_status(AgentId::new(), AgentStatus::Stopped).await,
+        "status of an unknown id",
+    );
 }
 
 /// `list` filters by status, kind and capabilities, ordered by name then

@@ -57,8 +57,12 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+// The checks of an error every suite makes. Each reports the line of the
+// clause that called it.
+
 /// Fails unless `r` is [`Error::InvalidInput`] whose message mentions
-/// `expected`. Shared by the agent, session and context suites.
+/// `expected`.
+#[track_caller]
 pub(crate) fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: &str) {
     match r {
         Err(Error::InvalidInput(msg)) => {
@@ -71,18 +75,20 @@ pub(crate) fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: 
     }
 }
 
-/// Fails unless `r` is [`Error::Conflict`].
-pub(crate) fn assert_conflict<T: std::fmt::Debug>(r: crate::Result<T>) {
+/// Fails unless `r` is [`Error::Conflict`]; `what` names the call refused.
+#[track_caller]
+pub(crate) fn assert_conflict<T: std::fmt::Debug>(r: crate::Result<T>, what: &str) {
     assert!(
         matches!(r, Err(Error::Conflict(_))),
-        "expected Conflict, got {r:?}"
+        "{what}: expected Conflict, got {r:?}"
     );
 }
 
-/// Fails unless `r` is [`Error::NotFound`].
-pub(crate) fn assert_not_found<T: std::fmt::Debug>(r: crate::Result<T>) {
+/// Fails unless `r` is [`Error::NotFound`]; `what` names the call refused.
+#[track_caller]
+pub(crate) fn assert_not_found<T: std::fmt::Debug>(r: crate::Result<T>, what: &str) {
     assert!(
         matches!(r, Err(Error::NotFound { .. })),
-        "expected NotFound, got {r:?}"
+        "{what}: expected NotFound, got {r:?}"
     );
 }

@@ -114,7 +114,7 @@ pub async fn create_answers_a_fresh_open_session(h: &dyn SessionHarness) {
     assert!(bare.agents.is_empty(), "no agents is allowed");
     assert_eq!(bare.state, json!({}));
     assert_eq!(store.get(bare.id).await.expect("get bare"), bare);
-    assert_not_found(store.get(SessionId::new()).await);
+    assert_not_found(store.get(SessionId::new()).await, "get of an unknown id");
 }
 
 /// Bad names, duplicate agents and non-object states are refused, and
@@ -175,7 +175,7 @@ pub async fn join_appends_an_agent(h: &dyn SessionHarness) {
         ),
         other => panic!("expected a duplicate-name Conflict, got {other:?}"),
     }
-    assert_conflict(store.join(s.id, "planner").await);
+    assert_conflict(store.join(s.id, "planner").await, "join of a member");
     assert_invalid(store.join(s.id, "").await, "bad agent name");
     assert_invalid(store.join(s.id, "a\nb").await, "bad agent name");
     assert_eq!(
@@ -193,8 +193,11 @@ pub async fn join_appends_an_agent(h: &dyn SessionHarness) {
         ["solo"]
     );
     store.close(s.id).await.expect("close");
-    assert_conflict(store.join(s.id, "late").await);
-    assert_not_found(store.join(SessionId::new(), "anyone").await);
+    assert_conflict(store.join(s.id, "late").await, "join of a closed session");
+    assert_not_found(
+        store.join(SessionId::new(), "anyone").await,
+        "join of an unknown session",
+    );
 }
 
 /// `record` answers entries numbered 1, 2, 3… per session.
@@ -314,8 +317,14 @@ pub async fn only_members_speak(h: &dyn SessionHarness) {
         .expect("a member now");
     assert_eq!(joined.seq, 3);
     store.close(s.id).await.expect("close");
-    assert_conflict(store.record(s.id, say("planner", None)).await);
-    assert_not_found(store.record(SessionId::new(), say("planner", None)).await);
+    assert_conflict(
+        store.record(s.id, say("planner", None)).await,
+        "record in a closed session",
+    );
+    assert_not_found(
+        store.record(SessionId::new(), say("planner", None)).await,
+        "record in an unknown session",
+    );
     assert_eq!(
         seqs(&store.conversation(s.id, 0, 100).await.expect("read")),
         [1, 2, 3]
@@ -422,7 +431,10 @@ pub async fn conversation_reads_after_a_seq(h: &dyn SessionHarness) {
         everything,
         "a closed session reads back"
     );
-    assert_not_found(store.conversation(SessionId::new(), 0, 10).await);
+    assert_not_found(
+        store.conversation(SessionId::new(), 0, 10).await,
+        "conversation of an unknown session",
+    );
 }
 
 /// `set_state` replaces an open session's state.
@@ -452,8 +464,14 @@ pub async fn set_state_replaces_the_state(h: &dyn SessionHarness) {
     assert_invalid(store.set_state(s.id, json!(3)).await, "JSON object");
     assert_eq!(store.get(s.id).await.expect("get").state, new_state);
     store.close(s.id).await.expect("close");
-    assert_conflict(store.set_state(s.id, json!({})).await);
-    assert_not_found(store.set_state(SessionId::new(), json!({})).await);
+    assert_conflict(
+        store.set_state(s.id, json!({})).await,
+        "state of a closed session",
+    );
+    assert_not_found(
+        store.set_state(SessionId::new(), json!({})).await,
+        "state of an unknown session",
+    );
 }
 
 /// Closed is final, and a closed session still reads back.
@@ -487,14 +505,15 @@ pub async fn close_is_final(h: &dyn SessionHarness) {
     );
     assert_eq!(store.get(s.id).await.expect("get"), closed);
 
-    assert_conflict(store.close(s.id).await);
-    assert_conflict(store.join(s.id, "c").await);
+    assert_conflict(store.close(s.id).await, "closing again");
+    assert_conflict(store.join(s.id, "c").await, "join after close");
     assert_conflict(
         store
             .record(s.id, Utterance::new("a", None, json!("again")))
             .await,
+        "record after close",
     );
-    assert_conflict(store.set_state(s.id, json!({})).await);
+    assert_conflict(store.set_state(s.id, json!({})).await, "state after close");
     assert_eq!(
         store.get(s.id).await.expect("get"),
         closed,
@@ -504,7 +523,10 @@ pub async fn close_is_final(h: &dyn SessionHarness) {
         store.conversation(s.id, 0, 10).await.expect("read"),
         vec![said]
     );
-    assert_not_found(store.close(SessionId::new()).await);
+    assert_not_found(
+        store.close(SessionId::new()).await,
+        "close of an unknown session",
+    );
 }
 
 /// `list` answers sessions of a status, newest first, at most `limit`.
