@@ -11,20 +11,21 @@
 
 use super::rust_files;
 
-/// Every module may import these three: the error type, clocks and the
-/// names rooms share.
+/// The bottom: the error type, clocks and the names rooms share. Every
+/// module above them may import them.
 const BOTTOM: [&str; 3] = ["error", "time", "names"];
 
-/// Which top-level module may import which others, besides [`BOTTOM`] and
-/// itself; an entry `module::Item` allows that item (and what is below it)
+/// Which top-level module may import which others, besides itself and
+/// (above the bottom) [`BOTTOM`]; an entry `module::Item` allows that item (and what is below it)
 /// only. From the bottom up: the bottom, then plumbing and providers, the
 /// stores, agents, what builds on agents, and the facade; `conformance`
 /// imports the contracts it tests.
 const LAYERS: &[(&str, &[&str])] = &[
-    // The bottom: nothing below it.
+    // The bottom: the error type imports nothing; clocks and names may
+    // use it.
     ("error", &[]),
-    ("time", &[]),
-    ("names", &[]),
+    ("time", &["error"]),
+    ("names", &["error"]),
     // Plumbing of the three engines, the one way to run a child process,
     // and the model providers (whose ledger books usage against a task id).
     ("storage", &[]),
@@ -279,6 +280,16 @@ fn layer_breaks(file: &str, source: &str, layers: &[(&str, &[&str])]) -> Vec<Str
             "{file}: module `{module}` is not in the layer table"
         )];
     };
+    let bottom: &[&str] = if BOTTOM.contains(&module) {
+        &[]
+    } else {
+        &BOTTOM
+    };
+    let may_import: Vec<&str> = bottom.iter().chain(allowed.iter()).copied().collect();
+    let rule = match may_import.as_slice() {
+        [] => format!("`{module}` imports no other module"),
+        some => format!("`{module}` may import {}", some.join(", ")),
+    };
     let mut breaks = Vec::new();
     for (line, mut path) in crate_paths(source) {
         if let Some((_, home)) = ROOT_ITEMS.iter().find(|(item, _)| *item == path[0]) {
@@ -295,21 +306,17 @@ fn layer_breaks(file: &str, source: &str, layers: &[(&str, &[&str])]) -> Vec<Str
             ));
             continue;
         }
-        let permitted = BOTTOM.contains(&target)
-            || allowed.iter().any(|entry| {
-                let entry: Vec<&str> = entry.split("::").collect();
-                path.len() >= entry.len() && path.iter().zip(&entry).all(|(a, b)| a == b)
-            });
+        let permitted = may_import.iter().any(|entry| {
+            let entry: Vec<&str> = entry.split("::").collect();
+            path.len() >= entry.len() && path.iter().zip(&entry).all(|(a, b)| a == b)
+        });
+        let backend = path.get(1).filter(|b| BACKENDS.contains(&b.as_str()));
         if !permitted {
+            breaks.push(format!("{file}:{line}: `crate::{shown}`: {rule}"));
+        } else if let Some(backend) = backend.filter(|_| target != "storage") {
             breaks.push(format!(
-                "{file}:{line}: `{module}` may not import `crate::{shown}` (it may import {}, and {})",
-                BOTTOM.join(", "),
-                if allowed.is_empty() { "nothing else".to_string() } else { allowed.join(", ") },
-            ));
-        } else if target != "storage" && path.get(1).is_some_and(|b| BACKENDS.contains(&b.as_str()))
-        {
-            breaks.push(format!(
-                "{file}:{line}: `crate::{shown}` reaches into the `{target}` room's backend: what backends share belongs in storage/"
+                "{file}:{line}: `crate::{shown}` reaches into the {backend} backend of `{target}`; \
+                 what backends share belongs in storage/"
             ));
         }
     }
@@ -389,32 +396,43 @@ mod tests {
         ("llm", &[]),
         ("queue", &[]),
     ];
-    let rule = "(it may import error, time, names, and storage)";
+    let rule = "`session` may import error, time, names, storage";
     assert_eq!(
         layer_breaks("session/x.rs", source, layers),
         vec![
-            format!("session/x.rs:5: `session` may not import `crate::agent::AgentId` {rule}"),
-            format!("session/x.rs:8: `session` may not import `crate::agent::AgentRecord` {rule}"),
-            format!(
-                "session/x.rs:8: `session` may not import `crate::agent::registry::AgentRegistry` {rule}"
-            ),
-            format!("session/x.rs:14: `session` may not import `crate::llm::Usage` {rule}"),
-            format!("session/x.rs:18: `session` may not import `crate::queue::sqlite::SqliteQueue::open` {rule}"),
-            format!("session/x.rs:29: `session` may not import `crate::agent::AgentId` {rule}"),
+            format!("session/x.rs:5: `crate::agent::AgentId`: {rule}"),
+            format!("session/x.rs:8: `crate::agent::AgentRecord`: {rule}"),
+            format!("session/x.rs:8: `crate::agent::registry::AgentRegistry`: {rule}"),
+            format!("session/x.rs:14: `crate::llm::Usage`: {rule}"),
+            format!("session/x.rs:18: `crate::queue::sqlite::SqliteQueue::open`: {rule}"),
+            format!("session/x.rs:29: `crate::agent::AgentId`: {rule}"),
         ]
     );
     let hive_layers: &[(&str, &[&str])] = &[("hive", &["queue"]), ("queue", &[])];
     assert_eq!(
         layer_breaks("hive/x.rs", "use crate::queue::{open, redis::RedisQueue};", hive_layers),
         vec![
-            "hive/x.rs:1: `crate::queue::redis::RedisQueue` reaches into the `queue` room's backend: what backends share belongs in storage/"
+            "hive/x.rs:1: `crate::queue::redis::RedisQueue` reaches into the redis backend of `queue`; \
+             what backends share belongs in storage/"
         ]
     );
     assert_eq!(
         layer_breaks("llm/ledger.rs", "use crate::queue::TaskId;\nuse crate::queue::Task;", LAYERS),
         vec![
-            "llm/ledger.rs:2: `llm` may not import `crate::queue::Task` (it may import error, time, names, and queue::TaskId)"
+            "llm/ledger.rs:2: `crate::queue::Task`: `llm` may import error, time, names, queue::TaskId"
         ]
+    );
+    assert_eq!(
+        layer_breaks(
+            "time.rs",
+            "use crate::error::Error;\nuse crate::names;",
+            LAYERS
+        ),
+        vec!["time.rs:2: `crate::names`: `time` may import error"]
+    );
+    assert_eq!(
+        layer_breaks("error.rs", "use crate::time::now;", LAYERS),
+        vec!["error.rs:1: `crate::time::now`: `error` imports no other module"]
     );
     assert_eq!(
         layer_breaks("nowhere.rs", "", layers),
