@@ -15,36 +15,45 @@ use crate::storage::Engine;
 ///
 /// # Contract
 ///
-/// 1. **Register.** `register` stores a checked spec and answers its record:
-///    a fresh id, status healthy, load 0, `last_heartbeat` equal to
-///    `created_at` (now), capabilities sorted without duplicates; `get`
-///    answers the same record.
-/// 2. **Bad specs store nothing.** An empty or oversized name or kind, no
-///    capabilities, a malformed capability or metadata that is not an
-///    object is [`Error::InvalidInput`] naming the problem.
-/// 3. **Live names are unique.** Registering a name a live (healthy or
-///    unhealthy) agent holds is [`Error::Conflict`]; once that agent is
-///    dead or stopped the name is free again, under a new id.
-/// 4. **Heartbeats.** `heartbeat` records the time and the load, and makes
-///    an unhealthy agent healthy again; for a dead or stopped agent it is
-///    [`Error::Conflict`] and changes nothing (it must register again); for
-///    an unknown id [`Error::NotFound`].
-/// 5. **Sweep.** `sweep(now, liveness)` marks live agents unhealthy whose
-///    last heartbeat is older than `unhealthy_after`, dead when older than
-///    `dead_after`, and answers exactly the records it changed (with their
-///    new status); a second sweep at the same time changes nothing; stopped
-///    and dead agents never change.
-/// 6. **Status.** `set_status` moves an agent to a status and answers the
-///    record; from dead or stopped only to the same status (else
-///    [`Error::Conflict`]); an unknown id is [`Error::NotFound`].
-/// 7. **List.** `list` answers the agents passing a filter (statuses, kind,
-///    capabilities held), ordered by name then registration.
-/// 8. **Candidates.** `candidates(required)` answers the healthy agents
-///    whose capabilities include every required one, least loaded first,
-///    ties broken by the most recent heartbeat, then the name: the
-///    documented choice of who gets a task.
-/// 9. **Shared and durable.** Every handle on the same database sees every
-///    other's writes at its next call; records survive reopening.
+/// Each clause ends with the names of its tests in
+/// [`crate::conformance::agents`].
+///
+/// - **Register.** `register` stores a checked spec and answers its record:
+///   a fresh id, status healthy, load 0, `last_heartbeat` equal to
+///   `created_at` (now), capabilities sorted without duplicates; `get`
+///   answers the same record. (`register_answers_a_fresh_healthy_record`)
+/// - **Bad specs store nothing.** An empty or oversized name or kind, no
+///   capabilities, a malformed capability or metadata that is not an
+///   object is [`Error::InvalidInput`] naming the problem.
+///   (`bad_specs_store_nothing`)
+/// - **Live names are unique.** Registering a name a live (healthy or
+///   unhealthy) agent holds is [`Error::Conflict`]; once that agent is
+///   dead or stopped the name is free again, under a new id.
+///   (`live_names_are_unique`)
+/// - **Heartbeats.** `heartbeat` records the time and the load, and makes
+///   an unhealthy agent healthy again; for a dead or stopped agent it is
+///   [`Error::Conflict`] and changes nothing (it must register again); for
+///   an unknown id [`Error::NotFound`]. (`heartbeats_record_time_and_load`)
+/// - **Sweep.** `sweep(now, liveness)` marks live agents unhealthy whose
+///   last heartbeat is older than `unhealthy_after`, dead when older than
+///   `dead_after`, and answers exactly the records it changed (with their
+///   new status); a second sweep at the same time changes nothing; stopped
+///   and dead agents never change. (`sweep_marks_missed_heartbeats`)
+/// - **Status.** `set_status` moves an agent to a status and answers the
+///   record; from dead or stopped only to the same status (else
+///   [`Error::Conflict`]); an unknown id is [`Error::NotFound`].
+///   (`status_changes_follow_the_rules`)
+/// - **List.** `list` answers the agents passing a filter (statuses, kind,
+///   capabilities held), ordered by name then registration.
+///   (`list_filters_and_orders`)
+/// - **Candidates.** `candidates(required)` answers the healthy agents
+///   whose capabilities include every required one, least loaded first,
+///   ties broken by the most recent heartbeat, then the name: the
+///   documented choice of who gets a task.
+///   (`candidates_are_capable_healthy_and_least_loaded`)
+/// - **Shared and durable.** Every handle on the same database sees every
+///   other's writes at its next call; records survive reopening.
+///   (`shared_and_durable`)
 ///
 /// # Errors
 /// As above; [`Error::Backend`] when the database fails.
@@ -76,7 +85,7 @@ pub trait AgentRegistry: Send + Sync + std::fmt::Debug {
 #[async_trait]
 pub trait AgentRegistryExt: AgentRegistry {
     /// The healthy agents able to take a task requiring `required`, best
-    /// first (clause 8).
+    /// first (the contract's **Candidates** clause).
     async fn candidates(&self, required: &[String]) -> Result<Vec<AgentRecord>> {
         let mut filter = AgentFilter::any().status(AgentStatus::Healthy);
         filter.capabilities = required.iter().cloned().collect();

@@ -54,7 +54,8 @@ use crate::storage::{scheme, Engine};
 ///
 /// # Contract
 ///
-/// Each clause has a test of the same name in [`crate::conformance::broker`].
+/// Each clause ends with the names of its tests in
+/// [`crate::conformance::broker`].
 ///
 /// - **Publish is durable and ordered.** `publish_batch` answers once every
 ///   message is stored, in the batch's order, each with its offset; offsets

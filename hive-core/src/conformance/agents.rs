@@ -1,5 +1,5 @@
-//! The [`AgentRegistry`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`AgentRegistry`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Every clause registers agents of a kind and with names of its own, and
 //! lists by that kind, so suites may share a database. Sweeps run at a time
@@ -66,7 +66,7 @@ macro_rules! __agent_clauses {
     };
 }
 
-/// Clause 1.
+/// `register` answers a fresh healthy record, and `get` the same one.
 pub async fn register_answers_a_fresh_healthy_record(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -85,10 +85,10 @@ pub async fn register_answers_a_fresh_healthy_record(h: &dyn AgentHarness) {
     assert!(r.created_at >= before && r.created_at <= Utc::now() + chrono::Duration::seconds(5));
     assert_eq!(r.last_heartbeat, r.created_at);
     assert_eq!(reg.get(r.id).await.expect("get"), r);
-    assert_not_found(reg.get(AgentId::new()).await);
+    assert_not_found(reg.get(AgentId::new()).await, "get of an unknown id");
 }
 
-/// Clause 2.
+/// Bad specs are refused naming the problem, and store nothing.
 pub async fn bad_specs_store_nothing(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -119,7 +119,7 @@ pub async fn bad_specs_store_nothing(h: &dyn AgentHarness) {
     assert!(listed.is_empty(), "a refused spec was stored: {listed:?}");
 }
 
-/// Clause 3.
+/// A live agent's name is refused; a dead or stopped one's is free again.
 pub async fn live_names_are_unique(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -128,11 +128,17 @@ pub async fn live_names_are_unique(h: &dyn AgentHarness) {
         .register(AgentSpec::new(&name, &kind, ["plan"]))
         .await
         .expect("first");
-    assert_conflict(reg.register(AgentSpec::new(&name, &kind, ["plan"])).await);
+    assert_conflict(
+        reg.register(AgentSpec::new(&name, &kind, ["plan"])).await,
+        "a healthy agent's name",
+    );
     reg.set_status(first.id, AgentStatus::Unhealthy)
         .await
         .expect("unhealthy");
-    assert_conflict(reg.register(AgentSpec::new(&name, &kind, ["plan"])).await);
+    assert_conflict(
+        reg.register(AgentSpec::new(&name, &kind, ["plan"])).await,
+        "an unhealthy agent's name",
+    );
     reg.set_status(first.id, AgentStatus::Dead)
         .await
         .expect("dead");
@@ -149,7 +155,8 @@ pub async fn live_names_are_unique(h: &dyn AgentHarness) {
         .expect("the name is free after a stop");
 }
 
-/// Clause 4.
+/// Heartbeats record time and load and revive the unhealthy; dead, stopped
+/// and unknown agents are refused.
 pub async fn heartbeats_record_time_and_load(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -167,14 +174,18 @@ pub async fn heartbeats_record_time_and_load(h: &dyn AgentHarness) {
     let back = reg.heartbeat(r.id, 0).await.expect("beat again");
     assert_eq!((back.status, back.load), (AgentStatus::Healthy, 0));
     reg.set_status(r.id, AgentStatus::Dead).await.expect("dead");
-    assert_conflict(reg.heartbeat(r.id, 1).await);
+    assert_conflict(reg.heartbeat(r.id, 1).await, "heartbeat of a dead agent");
     assert_eq!(reg.get(r.id).await.expect("get").status, AgentStatus::Dead);
-    assert_not_found(reg.heartbeat(AgentId::new(), 1).await);
+    assert_not_found(
+        reg.heartbeat(AgentId::new(), 1).await,
+        "heartbeat of an unknown id",
+    );
 }
 
-/// Clause 5. Runs the sweep at "now" with thresholds short enough that
-/// only this clause's agents (registered moments ago, or silent for a
-/// while) are affected among freshly beating ones.
+/// `sweep` marks missed heartbeats and answers exactly what it changed.
+/// It runs at "now" with thresholds short enough that only this clause's
+/// agents (registered moments ago, or silent for a while) are affected
+/// among freshly beating ones.
 pub async fn sweep_marks_missed_heartbeats(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -251,7 +262,7 @@ pub async fn sweep_marks_missed_heartbeats(h: &dyn AgentHarness) {
     );
 }
 
-/// Clause 6.
+/// `set_status` moves agents, but never out of dead or stopped.
 pub async fn status_changes_follow_the_rules(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -273,12 +284,22 @@ pub async fn status_changes_follow_the_rules(h: &dyn AgentHarness) {
     reg.set_status(r.id, AgentStatus::Stopped)
         .await
         .expect("stopping twice is fine");
-    assert_conflict(reg.set_status(r.id, AgentStatus::Healthy).await);
-    assert_conflict(reg.set_status(r.id, AgentStatus::Dead).await);
-    assert_not_found(reg.set_status(AgentId::new(), AgentStatus::Stopped).await);
+    assert_conflict(
+        reg.set_status(r.id, AgentStatus::Healthy).await,
+        "stopped to healthy",
+    );
+    assert_conflict(
+        reg.set_status(r.id, AgentStatus::Dead).await,
+        "stopped to dead",
+    );
+    assert_not_found(
+        reg.set_status(AgentId::new(), AgentStatus::Stopped).await,
+        "status of an unknown id",
+    );
 }
 
-/// Clause 7.
+/// `list` filters by status, kind and capabilities, ordered by name then
+/// registration.
 pub async fn list_filters_and_orders(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -322,7 +343,7 @@ pub async fn list_filters_and_orders(h: &dyn AgentHarness) {
     assert!(live.is_empty(), "a stopped agent is not live");
 }
 
-/// Clause 8.
+/// `candidates` answers capable healthy agents, least loaded first.
 pub async fn candidates_are_capable_healthy_and_least_loaded(h: &dyn AgentHarness) {
     let reg = h.open().await;
     let kind = unique_name("kind");
@@ -390,7 +411,7 @@ pub async fn candidates_are_capable_healthy_and_least_loaded(h: &dyn AgentHarnes
         .is_empty());
 }
 
-/// Clause 9.
+/// Every handle sees every other's writes, and they survive reopening.
 pub async fn shared_and_durable(h: &dyn AgentHarness) {
     let a = h.open().await;
     let b = h.open().await;

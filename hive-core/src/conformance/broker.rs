@@ -1,5 +1,5 @@
-//! The [`Broker`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`Broker`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Every clause works in topics under a prefix of its own, so suites may
 //! share a Redis. Timing-dependent clauses use ack timeouts of a few hundred
@@ -13,12 +13,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::unique_name;
+use super::{assert_conflict, assert_invalid, assert_not_found, unique_name};
 use crate::broker::{
     dead_letter_headers, Broker, BrokerConfig, BrokerExt, Delivery, Message, MessageId, Nack,
     Offset, Published, Receipt, Retention, StartAt, SubscriptionSpec, Topic, MAX_FETCH,
 };
-use crate::error::Error;
 
 /// Opens the backend under test.
 #[async_trait]
@@ -93,6 +92,30 @@ fn spec(name: &str, patterns: &[String]) -> SubscriptionSpec {
     SubscriptionSpec::new(name, patterns).expect("valid spec")
 }
 
+/// Where most delivery clauses start: a broker, a topic `<prefix>.t` of the
+/// clause's own, and a subscription to that topic alone whose spec
+/// `adjust` makes.
+struct Subscribed {
+    b: Arc<dyn Broker>,
+    prefix: String,
+    t: Topic,
+    sub: String,
+}
+
+async fn subscribed(
+    h: &dyn BrokerHarness,
+    adjust: impl FnOnce(SubscriptionSpec) -> SubscriptionSpec,
+) -> Subscribed {
+    let b = h.open(BrokerConfig::default()).await;
+    let prefix = prefix();
+    let t = topic(&prefix, "t");
+    let sub = unique_name("s");
+    b.subscribe(adjust(spec(&sub, &[t.to_string()])))
+        .await
+        .expect("subscribe");
+    Subscribed { b, prefix, t, sub }
+}
+
 async fn publish_all(b: &dyn Broker, msgs: Vec<Message>) -> Vec<Published> {
     b.publish_batch(msgs).await.expect("publish")
 }
@@ -125,30 +148,6 @@ async fn expect_nothing(b: &dyn Broker, sub: &str, consumer: &str, wait: Duratio
 async fn ack_all(b: &dyn Broker, sub: &str, ds: &[Delivery]) {
     let receipts: Vec<Receipt> = ds.iter().map(|d| d.receipt.clone()).collect();
     b.ack(sub, &receipts).await.expect("ack");
-}
-
-fn assert_invalid<T: std::fmt::Debug>(r: Result<T, Error>, mentions: &str) {
-    match r {
-        Err(Error::InvalidInput(msg)) => assert!(
-            msg.contains(mentions),
-            "error {msg:?} should mention {mentions:?}"
-        ),
-        other => panic!("expected InvalidInput mentioning {mentions:?}, got {other:?}"),
-    }
-}
-
-fn assert_not_found<T: std::fmt::Debug>(r: Result<T, Error>, what: &str) {
-    assert!(
-        matches!(r, Err(Error::NotFound { .. })),
-        "{what}: expected NotFound, got {r:?}"
-    );
-}
-
-fn assert_conflict<T: std::fmt::Debug>(r: Result<T, Error>, what: &str) {
-    assert!(
-        matches!(r, Err(Error::Conflict(_))),
-        "{what}: expected Conflict, got {r:?}"
-    );
 }
 
 /// Publishes one at a time with a pause, so each message has its own
@@ -497,13 +496,8 @@ pub async fn consumers_of_a_subscription_share_its_messages(h: &dyn BrokerHarnes
 
 /// Acknowledged messages stay acknowledged.
 pub async fn acked_messages_are_not_redelivered(h: &dyn BrokerHarness) {
-    let b = h.open(BrokerConfig::default()).await;
-    let p = prefix();
-    let t = topic(&p, "t");
-    let sub = unique_name("s");
-    b.subscribe(spec(&sub, &[t.to_string()]).ack_timeout(Duration::from_millis(200)))
-        .await
-        .expect("subscribe");
+    let Subscribed { b, t, sub, .. } =
+        subscribed(h, |s| s.ack_timeout(Duration::from_millis(200))).await;
     publish_all(b.as_ref(), (0..3).map(|n| msg(&t, n)).collect()).await;
     let got = fetch_n(b.as_ref(), &sub, "c", 3).await;
     ack_all(b.as_ref(), &sub, &got[..2]).await;
@@ -518,13 +512,8 @@ pub async fn acked_messages_are_not_redelivered(h: &dyn BrokerHarness) {
 
 /// An unacknowledged delivery comes back after the ack timeout.
 pub async fn unacked_messages_are_redelivered_after_ack_timeout(h: &dyn BrokerHarness) {
-    let b = h.open(BrokerConfig::default()).await;
-    let p = prefix();
-    let t = topic(&p, "t");
-    let sub = unique_name("s");
-    b.subscribe(spec(&sub, &[t.to_string()]).ack_timeout(Duration::from_millis(300)))
-        .await
-        .expect("subscribe");
+    let Subscribed { b, t, sub, .. } =
+        subscribed(h, |s| s.ack_timeout(Duration::from_millis(300))).await;
     let sent = b.publish(msg(&t, 7)).await.expect("publish");
     let first = fetch_n(b.as_ref(), &sub, "c1", 1).await;
     assert_eq!(first[0].deliveries, 1);
@@ -540,17 +529,10 @@ pub async fn unacked_messages_are_redelivered_after_ack_timeout(h: &dyn BrokerHa
 
 /// After `max_deliveries`, a message goes to the dead-letter topic.
 pub async fn dead_letters_after_max_deliveries(h: &dyn BrokerHarness) {
-    let b = h.open(BrokerConfig::default()).await;
-    let p = prefix();
-    let t = topic(&p, "t");
-    let sub = unique_name("s");
-    b.subscribe(
-        spec(&sub, &[t.to_string()])
-            .ack_timeout(Duration::from_millis(200))
-            .max_deliveries(2),
-    )
-    .await
-    .expect("subscribe");
+    let Subscribed { b, t, sub, .. } = subscribed(h, |s| {
+        s.ack_timeout(Duration::from_millis(200)).max_deliveries(2)
+    })
+    .await;
     let poison = b.publish(msg(&t, 1)).await.expect("publish");
     for round in 1..=2 {
         let got = fetch_n(b.as_ref(), &sub, "c", 1).await;
@@ -657,13 +639,7 @@ pub async fn dead_letters_replay_to_their_subscription_and_purge(h: &dyn BrokerH
 
 /// Nack retries after a delay, or rejects to the dead letters.
 pub async fn nack_retries_or_rejects(h: &dyn BrokerHarness) {
-    let b = h.open(BrokerConfig::default()).await;
-    let p = prefix();
-    let t = topic(&p, "t");
-    let sub = unique_name("s");
-    b.subscribe(spec(&sub, &[t.to_string()]))
-        .await
-        .expect("subscribe");
+    let Subscribed { b, t, sub, .. } = subscribed(h, |s| s).await;
     let sent = b.publish(msg(&t, 1)).await.expect("publish");
     let d1 = fetch_n(b.as_ref(), &sub, "c", 1).await.remove(0);
     b.nack(
@@ -722,13 +698,12 @@ pub async fn nack_retries_or_rejects(h: &dyn BrokerHarness) {
 
 /// Unknown and repeated acks are refused clearly; valid ones still count.
 pub async fn ack_rejects_unknown_and_repeated_receipts(h: &dyn BrokerHarness) {
-    let b = h.open(BrokerConfig::default()).await;
-    let p = prefix();
-    let t = topic(&p, "t");
-    let sub = unique_name("s");
-    b.subscribe(spec(&sub, &[t.to_string()]).ack_timeout(Duration::from_millis(200)))
-        .await
-        .expect("subscribe");
+    let Subscribed {
+        b,
+        prefix: p,
+        t,
+        sub,
+    } = subscribed(h, |s| s.ack_timeout(Duration::from_millis(200))).await;
     publish_all(b.as_ref(), vec![msg(&t, 1), msg(&t, 2)]).await;
     let got = fetch_n(b.as_ref(), &sub, "c", 2).await;
     let bogus = Receipt {
@@ -780,13 +755,7 @@ pub async fn ack_rejects_unknown_and_repeated_receipts(h: &dyn BrokerHarness) {
 
 /// Seek moves a subscription back (or forward) in time.
 pub async fn seek_replays_from_offset_or_time(h: &dyn BrokerHarness) {
-    let b = h.open(BrokerConfig::default()).await;
-    let p = prefix();
-    let t = topic(&p, "t");
-    let sub = unique_name("s");
-    b.subscribe(spec(&sub, &[t.to_string()]).start_at(StartAt::Beginning))
-        .await
-        .expect("subscribe");
+    let Subscribed { b, t, sub, .. } = subscribed(h, |s| s.start_at(StartAt::Beginning)).await;
     let published = publish_spaced(b.as_ref(), &t, 5).await;
     let all = fetch_n(b.as_ref(), &sub, "c", 5).await;
     ack_all(b.as_ref(), &sub, &all).await;

@@ -1,10 +1,10 @@
-//! The [`ContextStore`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`ContextStore`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Every clause opens its handles for a model id of its own, so suites may
-//! share one Postgres database: clause 7 (one model per handle) keeps them
-//! apart. Vectors are small (16 dimensions) and built so that the expected
-//! order is known exactly.
+//! share one Postgres database: the **One model per handle** clause keeps
+//! them apart. Vectors are small (16 dimensions) and built so that the
+//! expected order is known exactly.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -105,7 +105,8 @@ async fn total(store: &dyn ContextStore) -> u64 {
     store.count(&Filter::any()).await.expect("count").total()
 }
 
-/// Clause 1.
+/// `get` answers each inserted entry as stored: vector normalised, model
+/// recorded, fresh access fields.
 pub async fn insert_then_get_round_trips(h: &dyn ContextHarness) {
     let model = model();
     let s = h.open(model.clone()).await;
@@ -166,7 +167,7 @@ pub async fn insert_then_get_round_trips(h: &dyn ContextHarness) {
     assert!(s.insert(Vec::new()).await.expect("empty batch").is_empty());
 }
 
-/// Clause 2.
+/// A batch with one bad entry is refused whole, naming the problem.
 pub async fn bad_input_stores_nothing(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     let good = NewEntry::new("fine", query());
@@ -200,7 +201,8 @@ pub async fn bad_input_stores_nothing(h: &dyn ContextHarness) {
     assert_eq!(total(s.as_ref()).await, 1);
 }
 
-/// Clause 3.
+/// `search` answers at most `k` hits, most similar first, with cosine
+/// similarities.
 pub async fn search_answers_nearest_first(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     // Twenty entries at growing angles from the query, inserted shuffled.
@@ -247,7 +249,8 @@ pub async fn search_answers_nearest_first(h: &dyn ContextHarness) {
     assert_eq!(ids_of(&again), ids_of(&hits));
 }
 
-/// Clause 4.
+/// No hit is less similar than the threshold; bad thresholds, `k` and
+/// query vectors are refused.
 pub async fn threshold_and_bad_queries(h: &dyn ContextHarness) {
     let model = model();
     let s = h.open(model).await;
@@ -305,7 +308,8 @@ pub async fn threshold_and_bad_queries(h: &dyn ContextHarness) {
     );
 }
 
-/// Entries spread over every filterable field, for clause 5.
+/// Entries spread over every filterable field, for
+/// [`filters_narrow_search_list_and_count`].
 fn varied(base: DateTime<Utc>) -> Vec<NewEntry> {
     let agents = [Some("a"), Some("b"), None];
     let sessions = [Some("s1"), None, Some("s2"), Some("s1")];
@@ -324,7 +328,8 @@ fn varied(base: DateTime<Utc>) -> Vec<NewEntry> {
         .collect()
 }
 
-/// Clause 5.
+/// Every filter field narrows `search`, `list` and `count` alike;
+/// list-only fields are refused in a search.
 pub async fn filters_narrow_search_list_and_count(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     let base = Utc::now() - Duration::days(1);
@@ -379,9 +384,10 @@ pub async fn filters_narrow_search_list_and_count(h: &dyn ContextHarness) {
     }
 }
 
-/// Clause 6: the filtered-scan trap of approximate indexes. Four hundred
-/// entries of one agent crowd the query; fifteen of another lie far from
-/// it. Asking for the far agent's ten nearest must answer ten.
+/// Filtered searches are complete, even in the filtered-scan trap of
+/// approximate indexes. Four hundred entries of one agent crowd the query;
+/// fifteen of another lie far from it. Asking for the far agent's ten
+/// nearest must answer ten.
 pub async fn filtered_search_is_complete(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     let crowd: Vec<NewEntry> = (0..400)
@@ -412,7 +418,7 @@ pub async fn filtered_search_is_complete(h: &dyn ContextHarness) {
     assert!(found >= 9, "only {found} of the 10 nearest were found");
 }
 
-/// Clause 7.
+/// Entries of another model are invisible to `search`, `list` and `count`.
 pub async fn one_model_per_handle(h: &dyn ContextHarness) {
     let a = h.open(model()).await;
     let b = h.open(model()).await;
@@ -445,7 +451,8 @@ pub async fn one_model_per_handle(h: &dyn ContextHarness) {
     assert_eq!(other.model, b.model().id);
 }
 
-/// Clause 8.
+/// `update` changes what searches see; a bad value changes nothing; an
+/// unknown id is not found.
 pub async fn update_changes_what_searches_see(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     let id = s
@@ -501,7 +508,7 @@ pub async fn update_changes_what_searches_see(h: &dyn ContextHarness) {
     assert!(matches!(s.get(unknown).await, Err(Error::NotFound { .. })));
 }
 
-/// Clause 9.
+/// `touch` records an access of each entry named and skips unknown ids.
 pub async fn touch_records_access(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     let ids = s
@@ -524,7 +531,7 @@ pub async fn touch_records_access(h: &dyn ContextHarness) {
     s.touch(&[], at).await.expect("touch nothing");
 }
 
-/// Clause 10.
+/// `delete` removes entries from every read and counts only what it removed.
 pub async fn delete_removes_everywhere(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     let ids = s
@@ -553,7 +560,8 @@ pub async fn delete_removes_everywhere(h: &dyn ContextHarness) {
     assert_eq!(total(s.as_ref()).await, 2);
 }
 
-/// Clause 11.
+/// `count` answers per tier and `list` oldest first, both honouring the
+/// list-only fields.
 pub async fn count_and_list(h: &dyn ContextHarness) {
     let s = h.open(model()).await;
     let base = Utc::now() - Duration::hours(3);
@@ -627,7 +635,7 @@ pub async fn count_and_list(h: &dyn ContextHarness) {
     );
 }
 
-/// Clause 12.
+/// Every handle sees every other's writes, and they survive reopening.
 pub async fn shared_and_durable(h: &dyn ContextHarness) {
     let model = model();
     let a = h.open(model.clone()).await;

@@ -1,5 +1,5 @@
-//! The [`EventLog`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`EventLog`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Every clause opens a log of its own, so suites may share a server.
 

@@ -1,5 +1,5 @@
-//! The [`MessageStore`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`MessageStore`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Clauses record messages with publish times they choose (a fixed day in
 //! 2024, to the millisecond), so order and time ranges are exact rather
@@ -18,10 +18,9 @@ use futures::FutureExt;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::unique_name;
+use super::{assert_invalid, assert_not_found, unique_name};
 use crate::broker::history::{HistoryQuery, MessageStore, MAX_LIMIT};
 use crate::broker::{Message, MessageId, Offset, StoredMessage, Topic, TopicPattern};
-use crate::error::Error;
 
 /// Opens the backend under test.
 #[async_trait]
@@ -142,23 +141,6 @@ async fn record(s: &dyn MessageStore, messages: &[StoredMessage]) -> u64 {
 
 async fn query(s: &dyn MessageStore, q: HistoryQuery) -> Vec<StoredMessage> {
     s.query(&q).await.expect("query")
-}
-
-fn assert_invalid<T: std::fmt::Debug>(r: Result<T, Error>, mentions: &str) {
-    match r {
-        Err(Error::InvalidInput(msg)) => assert!(
-            msg.contains(mentions),
-            "error {msg:?} should mention {mentions:?}"
-        ),
-        other => panic!("expected InvalidInput mentioning {mentions:?}, got {other:?}"),
-    }
-}
-
-fn assert_not_found<T: std::fmt::Debug>(r: Result<T, Error>, what: &str) {
-    assert!(
-        matches!(r, Err(Error::NotFound { .. })),
-        "{what}: expected NotFound, got {r:?}"
-    );
 }
 
 /// `get` returns what was recorded, through any handle, to the millisecond;

@@ -1,9 +1,13 @@
 //! Conformance suites: the executable specification of each storage trait.
 //!
-//! Each module holds one `pub async fn` per contract clause of its trait,
-//! taking a harness that opens the backend under test. A backend's test file
-//! stamps them all into named `#[tokio::test]`s with one macro call, so no
-//! backend can skip a clause without it showing:
+//! Each module holds one `pub async fn` per contract clause of its trait
+//! (a few for a clause with several sides), taking a harness that opens the
+//! backend under test. Each clause of the trait's `# Contract` ends with
+//! the names of its functions, and every public function of a suite is
+//! named by a clause (macro support is `#[doc(hidden)]`):
+//! `contract_clauses_name_their_tests` in `tests/it/tidy.rs` checks both
+//! ways. A backend's test file stamps them all into named `#[tokio::test]`s
+//! with one macro call, so no backend can skip a clause without it showing:
 //!
 //! ```ignore
 //! hive_core::queue_conformance_tests!(my_harness().await);
@@ -53,8 +57,12 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+// The checks of an error every suite makes. Each reports the line of the
+// clause that called it.
+
 /// Fails unless `r` is [`Error::InvalidInput`] whose message mentions
-/// `expected`. Shared by the agent, session and context suites.
+/// `expected`.
+#[track_caller]
 pub(crate) fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: &str) {
     match r {
         Err(Error::InvalidInput(msg)) => {
@@ -67,18 +75,20 @@ pub(crate) fn assert_invalid<T: std::fmt::Debug>(r: crate::Result<T>, expected: 
     }
 }
 
-/// Fails unless `r` is [`Error::Conflict`].
-pub(crate) fn assert_conflict<T: std::fmt::Debug>(r: crate::Result<T>) {
+/// Fails unless `r` is [`Error::Conflict`]; `what` names the call refused.
+#[track_caller]
+pub(crate) fn assert_conflict<T: std::fmt::Debug>(r: crate::Result<T>, what: &str) {
     assert!(
         matches!(r, Err(Error::Conflict(_))),
-        "expected Conflict, got {r:?}"
+        "{what}: expected Conflict, got {r:?}"
     );
 }
 
-/// Fails unless `r` is [`Error::NotFound`].
-pub(crate) fn assert_not_found<T: std::fmt::Debug>(r: crate::Result<T>) {
+/// Fails unless `r` is [`Error::NotFound`]; `what` names the call refused.
+#[track_caller]
+pub(crate) fn assert_not_found<T: std::fmt::Debug>(r: crate::Result<T>, what: &str) {
     assert!(
         matches!(r, Err(Error::NotFound { .. })),
-        "expected NotFound, got {r:?}"
+        "{what}: expected NotFound, got {r:?}"
     );
 }

@@ -1,5 +1,5 @@
-//! The [`Queue`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`Queue`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Timing-dependent clauses use leases and delays of a few hundred
 //! milliseconds and poll with generous deadlines, so they hold on a loaded
@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::assert_invalid;
 use crate::error::Error;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, Queue, QueueConfig, QueueExt,
@@ -115,18 +116,6 @@ fn stale_key(lease: &Lease) -> LeaseKey {
     LeaseKey {
         task_id: lease.task.id,
         token: LeaseToken::new(),
-    }
-}
-
-fn assert_invalid<T: std::fmt::Debug>(r: Result<T, Error>, mentions: &str) {
-    match r {
-        Err(Error::InvalidInput(msg)) => {
-            assert!(
-                msg.contains(mentions),
-                "error {msg:?} should mention {mentions:?}"
-            )
-        }
-        other => panic!("expected InvalidInput mentioning {mentions:?}, got {other:?}"),
     }
 }
 

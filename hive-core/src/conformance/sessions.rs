@@ -1,5 +1,5 @@
-//! The [`SessionStore`] contract as tests: one function per clause of its
-//! `# Contract` section, with the clause's name.
+//! The [`SessionStore`] contract as tests: each clause of its `# Contract`
+//! names its functions here (`tests/it/tidy.rs` checks both ways).
 //!
 //! Every clause makes sessions of its own (named with a unique prefix where
 //! it lists them), so suites may share a database.
@@ -85,7 +85,7 @@ fn seqs(entries: &[crate::session::ConversationEntry]) -> Vec<u64> {
     entries.iter().map(|e| e.seq).collect()
 }
 
-/// Clause 1.
+/// `create` answers a fresh open session, and `get` the same one.
 pub async fn create_answers_a_fresh_open_session(h: &dyn SessionHarness) {
     let store = h.open().await;
     let name = unique_name("review");
@@ -114,10 +114,11 @@ pub async fn create_answers_a_fresh_open_session(h: &dyn SessionHarness) {
     assert!(bare.agents.is_empty(), "no agents is allowed");
     assert_eq!(bare.state, json!({}));
     assert_eq!(store.get(bare.id).await.expect("get bare"), bare);
-    assert_not_found(store.get(SessionId::new()).await);
+    assert_not_found(store.get(SessionId::new()).await, "get of an unknown id");
 }
 
-/// Clause 2.
+/// Bad names, duplicate agents and non-object states are refused, and
+/// store nothing.
 pub async fn bad_input_stores_nothing(h: &dyn SessionHarness) {
     let store = h.open().await;
     let name = unique_name("bad");
@@ -152,7 +153,8 @@ pub async fn bad_input_stores_nothing(h: &dyn SessionHarness) {
     );
 }
 
-/// Clause 3.
+/// `join` appends an agent; duplicates, bad names, closed and unknown
+/// sessions are refused.
 pub async fn join_appends_an_agent(h: &dyn SessionHarness) {
     let store = h.open().await;
     let s = store
@@ -173,7 +175,7 @@ pub async fn join_appends_an_agent(h: &dyn SessionHarness) {
         ),
         other => panic!("expected a duplicate-name Conflict, got {other:?}"),
     }
-    assert_conflict(store.join(s.id, "planner").await);
+    assert_conflict(store.join(s.id, "planner").await, "join of a member");
     assert_invalid(store.join(s.id, "").await, "bad agent name");
     assert_invalid(store.join(s.id, "a\nb").await, "bad agent name");
     assert_eq!(
@@ -191,11 +193,14 @@ pub async fn join_appends_an_agent(h: &dyn SessionHarness) {
         ["solo"]
     );
     store.close(s.id).await.expect("close");
-    assert_conflict(store.join(s.id, "late").await);
-    assert_not_found(store.join(SessionId::new(), "anyone").await);
+    assert_conflict(store.join(s.id, "late").await, "join of a closed session");
+    assert_not_found(
+        store.join(SessionId::new(), "anyone").await,
+        "join of an unknown session",
+    );
 }
 
-/// Clause 4.
+/// `record` answers entries numbered 1, 2, 3… per session.
 pub async fn record_appends_numbered_entries(h: &dyn SessionHarness) {
     let store = h.open().await;
     let s = store
@@ -255,7 +260,8 @@ pub async fn record_appends_numbered_entries(h: &dyn SessionHarness) {
     );
 }
 
-/// Clause 5.
+/// Only the session's agents speak or are addressed; a refused record
+/// stores nothing and uses up no seq.
 pub async fn only_members_speak(h: &dyn SessionHarness) {
     let store = h.open().await;
     let s = store
@@ -311,15 +317,21 @@ pub async fn only_members_speak(h: &dyn SessionHarness) {
         .expect("a member now");
     assert_eq!(joined.seq, 3);
     store.close(s.id).await.expect("close");
-    assert_conflict(store.record(s.id, say("planner", None)).await);
-    assert_not_found(store.record(SessionId::new(), say("planner", None)).await);
+    assert_conflict(
+        store.record(s.id, say("planner", None)).await,
+        "record in a closed session",
+    );
+    assert_not_found(
+        store.record(SessionId::new(), say("planner", None)).await,
+        "record in an unknown session",
+    );
     assert_eq!(
         seqs(&store.conversation(s.id, 0, 100).await.expect("read")),
         [1, 2, 3]
     );
 }
 
-/// Clause 6. Four handles (as four processes would have) record at once.
+/// Concurrent records get the seqs 1..=n, each once. Four handles (as four processes would have) record at once.
 pub async fn concurrent_records_are_gap_free(h: &dyn SessionHarness) {
     const HANDLES: usize = 4;
     const EACH: u64 = 15;
@@ -373,7 +385,8 @@ pub async fn concurrent_records_are_gap_free(h: &dyn SessionHarness) {
     }
 }
 
-/// Clause 7.
+/// `conversation` answers the entries after a seq, ascending, at most
+/// `limit`.
 pub async fn conversation_reads_after_a_seq(h: &dyn SessionHarness) {
     let store = h.open().await;
     let s = store
@@ -418,10 +431,13 @@ pub async fn conversation_reads_after_a_seq(h: &dyn SessionHarness) {
         everything,
         "a closed session reads back"
     );
-    assert_not_found(store.conversation(SessionId::new(), 0, 10).await);
+    assert_not_found(
+        store.conversation(SessionId::new(), 0, 10).await,
+        "conversation of an unknown session",
+    );
 }
 
-/// Clause 8.
+/// `set_state` replaces an open session's state.
 pub async fn set_state_replaces_the_state(h: &dyn SessionHarness) {
     let store = h.open().await;
     let s = store
@@ -448,11 +464,17 @@ pub async fn set_state_replaces_the_state(h: &dyn SessionHarness) {
     assert_invalid(store.set_state(s.id, json!(3)).await, "JSON object");
     assert_eq!(store.get(s.id).await.expect("get").state, new_state);
     store.close(s.id).await.expect("close");
-    assert_conflict(store.set_state(s.id, json!({})).await);
-    assert_not_found(store.set_state(SessionId::new(), json!({})).await);
+    assert_conflict(
+        store.set_state(s.id, json!({})).await,
+        "state of a closed session",
+    );
+    assert_not_found(
+        store.set_state(SessionId::new(), json!({})).await,
+        "state of an unknown session",
+    );
 }
 
-/// Clause 9.
+/// Closed is final, and a closed session still reads back.
 pub async fn close_is_final(h: &dyn SessionHarness) {
     let store = h.open().await;
     let s = store
@@ -483,14 +505,15 @@ pub async fn close_is_final(h: &dyn SessionHarness) {
     );
     assert_eq!(store.get(s.id).await.expect("get"), closed);
 
-    assert_conflict(store.close(s.id).await);
-    assert_conflict(store.join(s.id, "c").await);
+    assert_conflict(store.close(s.id).await, "closing again");
+    assert_conflict(store.join(s.id, "c").await, "join after close");
     assert_conflict(
         store
             .record(s.id, Utterance::new("a", None, json!("again")))
             .await,
+        "record after close",
     );
-    assert_conflict(store.set_state(s.id, json!({})).await);
+    assert_conflict(store.set_state(s.id, json!({})).await, "state after close");
     assert_eq!(
         store.get(s.id).await.expect("get"),
         closed,
@@ -500,10 +523,13 @@ pub async fn close_is_final(h: &dyn SessionHarness) {
         store.conversation(s.id, 0, 10).await.expect("read"),
         vec![said]
     );
-    assert_not_found(store.close(SessionId::new()).await);
+    assert_not_found(
+        store.close(SessionId::new()).await,
+        "close of an unknown session",
+    );
 }
 
-/// Clause 10.
+/// `list` answers sessions of a status, newest first, at most `limit`.
 pub async fn list_is_newest_first(h: &dyn SessionHarness) {
     let store = h.open().await;
     let prefix = unique_name("list");
@@ -556,7 +582,7 @@ pub async fn list_is_newest_first(h: &dyn SessionHarness) {
     assert_invalid(store.list(None, MAX_LIMIT + 1).await, "limit");
 }
 
-/// Clause 11.
+/// Every handle sees every other's writes, and they survive reopening.
 pub async fn shared_and_durable(h: &dyn SessionHarness) {
     let a = h.open().await;
     let b = h.open().await;

@@ -48,11 +48,13 @@ pub const DEFAULT_RETAINED: usize = 10_000;
 ///
 /// # Contract
 ///
-/// Each clause has a test of the same name in [`crate::conformance::events`].
+/// Each clause ends with the names of its tests in
+/// [`crate::conformance::events`].
 ///
 /// - **Numbered in order.** `append` stores a batch in order, giving each
 ///   event the next sequence number — 1, 2, 3… with no gaps, across every
-///   handle sharing the log — and answers the first event's number. (`append_numbers_events_without_gaps`)
+///   handle sharing the log — and answers the first event's number.
+///   (`append_numbers_events_without_gaps`)
 /// - **Read after.** `read_after(n, limit, _)` answers retained events with
 ///   sequence numbers above `n`, in order, at most `limit`, and `last_seq`
 ///   the highest number given so far (0 for none).

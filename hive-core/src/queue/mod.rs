@@ -48,7 +48,8 @@ use crate::storage::{scheme, Engine};
 ///
 /// # Contract
 ///
-/// Each clause has a test of the same name in [`crate::conformance::queue`].
+/// Each clause ends with the names of its tests in
+/// [`crate::conformance::queue`].
 ///
 /// - **Submit is atomic and validated.** `submit` stores all the tasks of a
 ///   batch or none. An empty type, a payload over
@@ -82,6 +83,10 @@ use crate::storage::{scheme, Engine};
 ///   (`stale_tokens_are_rejected_and_change_nothing`)
 /// - **Completion.** `complete` stores the result and makes the task
 ///   `completed`. (`complete_stores_result`)
+/// - **Complete and claim.** `complete_and_claim` does what `complete` and
+///   then `claim` would: the task is `completed` and the answer is the next
+///   leases (none when no task is ready); a stale token is
+///   [`Error::StaleLease`]. (`complete_and_claim_hands_out_the_next_task`)
 /// - **Dependencies.** A task with unfinished dependencies is `waiting` and
 ///   is not handed out; when the last one completes it becomes `pending`. A
 ///   dependency that ends badly (dead-lettered, failed or cancelled) fails

@@ -18,53 +18,58 @@ pub const MAX_LIMIT: usize = 10_000;
 ///
 /// # Contract
 ///
-/// 1. **Create.** `create` stores a checked session and answers it: a
-///    fresh id, status open, its agents in the order given (none is fine:
-///    agents may join later), state `{}` unless set, `created_at` now and
-///    `closed_at` `None`; `get` answers the same session, and an unknown id
-///    is [`Error::NotFound`].
-/// 2. **Bad input stores nothing.** An empty, over-long (more than 128
-///    bytes) or control-character session or agent name, an agent listed
-///    twice ("duplicate agent name … in session …") or a state that is not
-///    a JSON object is [`Error::InvalidInput`] naming the problem.
-/// 3. **Join.** `join` adds an agent after the session's others and
-///    answers the session; a name already in it is [`Error::Conflict`]
-///    ("duplicate agent name … in session …"), a bad name
-///    [`Error::InvalidInput`], a closed session [`Error::Conflict`] and an
-///    unknown one [`Error::NotFound`].
-/// 4. **Record.** `record` appends an utterance and answers its entry: the
-///    session's next seq (1, 2, 3… per session, in record order), the
-///    speaker, the addressee (`None`: the whole session), the content as
-///    given and `at` now.
-/// 5. **Only members speak.** A speaker or addressee who is not one of the
-///    session's agents, or content over
-///    [`MAX_CONTENT_BYTES`](super::MAX_CONTENT_BYTES) serialised, is
-///    [`Error::InvalidInput`] naming it; a closed session is
-///    [`Error::Conflict`], an unknown one [`Error::NotFound`]. A refused
-///    record stores nothing and uses up no seq.
-/// 6. **Gap-free under concurrency.** Records on one session made at once
-///    from many handles get the seqs 1..=n, each once.
-/// 7. **Conversation.** `conversation(id, after_seq, limit)` answers the
-///    entries with a seq above `after_seq`, ascending, at most `limit`; a
-///    closed session's conversation reads back the same; a `limit` of 0 or
-///    over [`MAX_LIMIT`] is [`Error::InvalidInput`], an unknown session
-///    [`Error::NotFound`].
-/// 8. **State.** `set_state` replaces an open session's state and answers
-///    the session; a state that is not an object is
-///    [`Error::InvalidInput`], a closed session [`Error::Conflict`], an
-///    unknown one [`Error::NotFound`].
-/// 9. **Close.** `close` makes a session closed with `closed_at` now and
-///    answers it; closed is final (closing again is [`Error::Conflict`],
-///    as are `join`, `record` and `set_state`), an unknown session is
-///    [`Error::NotFound`]; `get` and `conversation` still read everything
-///    back.
-/// 10. **List.** `list(status, limit)` answers the sessions of that status
-///     (`None`: every session), newest first (by creation time, then id),
-///     at most `limit`; a `limit` of 0 or over [`MAX_LIMIT`] is
-///     [`Error::InvalidInput`].
-/// 11. **Shared and durable.** Every handle on the same database sees every
-///     other's writes at its next call; sessions and conversations survive
-///     reopening.
+/// Each clause ends with the names of its tests in
+/// [`crate::conformance::sessions`].
+///
+/// - **Create.** `create` stores a checked session and answers it: a
+///   fresh id, status open, its agents in the order given (none is fine:
+///   agents may join later), state `{}` unless set, `created_at` now and
+///   `closed_at` `None`; `get` answers the same session, and an unknown id
+///   is [`Error::NotFound`]. (`create_answers_a_fresh_open_session`)
+/// - **Bad input stores nothing.** An empty, over-long (more than 128
+///   bytes) or control-character session or agent name, an agent listed
+///   twice ("duplicate agent name … in session …") or a state that is not
+///   a JSON object is [`Error::InvalidInput`] naming the problem.
+///   (`bad_input_stores_nothing`)
+/// - **Join.** `join` adds an agent after the session's others and
+///   answers the session; a name already in it is [`Error::Conflict`]
+///   ("duplicate agent name … in session …"), a bad name
+///   [`Error::InvalidInput`], a closed session [`Error::Conflict`] and an
+///   unknown one [`Error::NotFound`]. (`join_appends_an_agent`)
+/// - **Record.** `record` appends an utterance and answers its entry: the
+///   session's next seq (1, 2, 3… per session, in record order), the
+///   speaker, the addressee (`None`: the whole session), the content as
+///   given and `at` now. (`record_appends_numbered_entries`)
+/// - **Only members speak.** A speaker or addressee who is not one of the
+///   session's agents, or content over
+///   [`MAX_CONTENT_BYTES`](super::MAX_CONTENT_BYTES) serialised, is
+///   [`Error::InvalidInput`] naming it; a closed session is
+///   [`Error::Conflict`], an unknown one [`Error::NotFound`]. A refused
+///   record stores nothing and uses up no seq. (`only_members_speak`)
+/// - **Gap-free under concurrency.** Records on one session made at once
+///   from many handles get the seqs 1..=n, each once.
+///   (`concurrent_records_are_gap_free`)
+/// - **Conversation.** `conversation(id, after_seq, limit)` answers the
+///   entries with a seq above `after_seq`, ascending, at most `limit`; a
+///   closed session's conversation reads back the same; a `limit` of 0 or
+///   over [`MAX_LIMIT`] is [`Error::InvalidInput`], an unknown session
+///   [`Error::NotFound`]. (`conversation_reads_after_a_seq`)
+/// - **State.** `set_state` replaces an open session's state and answers
+///   the session; a state that is not an object is
+///   [`Error::InvalidInput`], a closed session [`Error::Conflict`], an
+///   unknown one [`Error::NotFound`]. (`set_state_replaces_the_state`)
+/// - **Close.** `close` makes a session closed with `closed_at` now and
+///   answers it; closed is final (closing again is [`Error::Conflict`],
+///   as are `join`, `record` and `set_state`), an unknown session is
+///   [`Error::NotFound`]; `get` and `conversation` still read everything
+///   back. (`close_is_final`)
+/// - **List.** `list(status, limit)` answers the sessions of that status
+///   (`None`: every session), newest first (by creation time, then id),
+///   at most `limit`; a `limit` of 0 or over [`MAX_LIMIT`] is
+///   [`Error::InvalidInput`]. (`list_is_newest_first`)
+/// - **Shared and durable.** Every handle on the same database sees every
+///   other's writes at its next call; sessions and conversations survive
+///   reopening. (`shared_and_durable`)
 ///
 /// # Errors
 /// As above; [`Error::Backend`] when the database fails.
@@ -100,8 +105,8 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     async fn close(&self, id: SessionId) -> Result<Session>;
 }
 
-/// Checks a `list` or `conversation` limit (clauses 7 and 10) and answers
-/// it as SQL wants it.
+/// Checks a `list` or `conversation` limit (the contract's **List** and
+/// **Conversation** clauses) and answers it as SQL wants it.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for 0 or more than [`MAX_LIMIT`].
@@ -126,8 +131,8 @@ pub(crate) fn duplicate_member(id: SessionId, agent: &str) -> Error {
     Error::conflict(format!("duplicate agent name {agent:?} in session {id}"))
 }
 
-/// Clause 5's check of an utterance against the names `members` found of
-/// its speaker and addressee in session `id`.
+/// The **Only members speak** clause's check of an utterance against the
+/// names `members` found of its speaker and addressee in session `id`.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] naming whichever is not a member.

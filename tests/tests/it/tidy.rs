@@ -1,7 +1,12 @@
 //! House rules that a reviewer should not have to check by eye.
 //!
 //! Every Rust file opens with a `//!` paragraph saying why it exists
-//! (STYLE.md, point 1), and library code never calls `.unwrap()`.
+//! (STYLE.md, point 1), and library code never calls `.unwrap()`. Every
+//! contract clause names its conformance tests ([`contracts`]), and the
+//! rooms of hive-core import only the rooms below them ([`layers`]).
+
+mod contracts;
+mod layers;
 
 use std::path::{Path, PathBuf};
 

@@ -63,7 +63,7 @@ use crate::storage::{scheme, Engine};
 ///
 /// # Contract
 ///
-/// Each clause has a test of the same name in
+/// Each clause ends with the names of its tests in
 /// [`crate::conformance::history`].
 ///
 /// - **Record and get.** `get` returns a recorded message as it was

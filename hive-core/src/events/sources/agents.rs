@@ -1,33 +1,22 @@
 //! [`EventedRegistry`]: the agent registry, emitting `agent.*` events.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::emit;
+use super::{emit, Evented};
 use crate::agent::{
     AgentFilter, AgentId, AgentRecord, AgentRegistry, AgentSpec, AgentStatus, Liveness,
 };
 use crate::error::Result;
 use crate::events::event::kinds;
-use crate::events::EventHub;
 
 /// A registry that reports registrations and status changes (by the
-/// orchestrator or the health sweep) to an [`EventHub`]. Heartbeats are
-/// not events: they are too frequent to be news.
-#[derive(Debug)]
-pub(crate) struct EventedRegistry {
-    inner: Arc<dyn AgentRegistry>,
-    hub: EventHub,
-}
+/// orchestrator or the health sweep) to an [`EventHub`](crate::events::EventHub).
+/// Heartbeats are not events: they are too frequent to be news.
+pub(crate) type EventedRegistry = Evented<dyn AgentRegistry>;
 
 impl EventedRegistry {
-    pub(crate) fn new(inner: Arc<dyn AgentRegistry>, hub: EventHub) -> Self {
-        EventedRegistry { inner, hub }
-    }
-
     fn status(&self, record: &AgentRecord) {
         emit(
             &self.hub,
@@ -39,6 +28,7 @@ impl EventedRegistry {
 }
 
 #[async_trait]
+#[deny(clippy::missing_trait_methods)]
 impl AgentRegistry for EventedRegistry {
     fn backend(&self) -> &'static str {
         self.inner.backend()

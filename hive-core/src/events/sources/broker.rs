@@ -1,35 +1,25 @@
 //! [`EventedBroker`]: the broker, emitting `message.published` events.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::event;
+use super::{event, Evented};
 use crate::broker::{
     Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
 use crate::error::Result;
 use crate::events::event::kinds;
-use crate::events::EventHub;
 
-/// A broker that reports what is published to an [`EventHub`] (who sent
-/// what kind of message where; not the payload).
-#[derive(Debug)]
-pub(crate) struct EventedBroker {
-    inner: Arc<dyn Broker>,
-    hub: EventHub,
-}
-
-impl EventedBroker {
-    pub(crate) fn new(inner: Arc<dyn Broker>, hub: EventHub) -> Self {
-        EventedBroker { inner, hub }
-    }
-}
+/// A broker that reports what is published to an
+/// [`EventHub`](crate::events::EventHub) (who sent what kind of message
+/// where; not the payload).
+pub(crate) type EventedBroker = Evented<dyn Broker>;
 
 #[async_trait]
+#[deny(clippy::missing_trait_methods)]
 impl Broker for EventedBroker {
     fn backend(&self) -> &'static str {
         self.inner.backend()

@@ -16,9 +16,28 @@ pub(crate) use broker::EventedBroker;
 pub(crate) use queue::EventedQueue;
 pub(crate) use sessions::EventedSessions;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::{EventHub, NewEvent};
+
+/// A store (`S` is its trait object) that reports its changes to an
+/// [`EventHub`]. Each decorator is this struct with the store's trait
+/// implemented over it; those impls deny `clippy::missing_trait_methods`,
+/// so a method the trait gains (or a provided one) cannot slip past the
+/// feed by falling back to a default.
+#[derive(Debug)]
+pub(crate) struct Evented<S: ?Sized> {
+    inner: Arc<S>,
+    hub: EventHub,
+}
+
+impl<S: ?Sized> Evented<S> {
+    pub(crate) fn new(inner: Arc<S>, hub: EventHub) -> Self {
+        Evented { inner, hub }
+    }
+}
 
 /// Error texts in events are cut to this many bytes: the task keeps the
 /// whole text.

@@ -1,33 +1,25 @@
 //! [`EventedQueue`]: the queue, emitting `task.*` and `queue.*` events.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::{clip, emit, event};
+use super::{clip, emit, event, Evented};
 use crate::error::Result;
 use crate::events::event::kinds;
-use crate::events::{EventHub, NewEvent};
+use crate::events::NewEvent;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
     QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskFailure, TaskFilter, TaskId,
     TaskPriority, WorkerId,
 };
 
-/// A queue that reports its changes to an [`EventHub`].
-#[derive(Debug)]
-pub(crate) struct EventedQueue {
-    inner: Arc<dyn Queue>,
-    hub: EventHub,
-}
+/// A queue that reports its changes to an
+/// [`EventHub`](crate::events::EventHub).
+pub(crate) type EventedQueue = Evented<dyn Queue>;
 
 impl EventedQueue {
-    pub(crate) fn new(inner: Arc<dyn Queue>, hub: EventHub) -> Self {
-        EventedQueue { inner, hub }
-    }
-
     fn claimed(leases: &[Lease]) -> impl Iterator<Item = NewEvent> + '_ {
         leases.iter().map(|l| {
             event(
@@ -59,6 +51,7 @@ fn described(
 }
 
 #[async_trait]
+#[deny(clippy::missing_trait_methods)]
 impl Queue for EventedQueue {
     fn backend(&self) -> &'static str {
         self.inner.backend()

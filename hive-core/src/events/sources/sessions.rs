@@ -1,33 +1,22 @@
 //! [`EventedSessions`]: the session store, emitting `session.*` events.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::emit;
+use super::{emit, Evented};
 use crate::error::Result;
 use crate::events::event::kinds;
-use crate::events::EventHub;
 use crate::session::{
     ConversationEntry, NewSession, Session, SessionId, SessionStatus, SessionStore, Utterance,
 };
 
-/// A session store that reports its changes to an [`EventHub`] (who said
-/// something in which session; not what).
-#[derive(Debug)]
-pub(crate) struct EventedSessions {
-    inner: Arc<dyn SessionStore>,
-    hub: EventHub,
-}
-
-impl EventedSessions {
-    pub(crate) fn new(inner: Arc<dyn SessionStore>, hub: EventHub) -> Self {
-        EventedSessions { inner, hub }
-    }
-}
+/// A session store that reports its changes to an
+/// [`EventHub`](crate::events::EventHub) (who said something in which
+/// session; not what).
+pub(crate) type EventedSessions = Evented<dyn SessionStore>;
 
 #[async_trait]
+#[deny(clippy::missing_trait_methods)]
 impl SessionStore for EventedSessions {
     async fn create(&self, new: NewSession) -> Result<Session> {
         let s = self.inner.create(new).await?;
