@@ -25,6 +25,7 @@ use super::context::{AgentContext, SESSION_HEADER};
 use super::orchestrator::Inner;
 use super::record::AgentId;
 use crate::broker::{Nack, Subscriber, SubscriberOptions, SubscriptionSpec};
+use crate::queue::backoff::Backoff;
 use crate::queue::worker::{Runner, TaskContext, TaskHandler};
 use crate::queue::{ClaimRequest, Task, TaskFailure};
 use crate::session::SessionId;
@@ -77,7 +78,7 @@ impl TaskHandler for AgentTasks {
 /// The claim loop; runs until the orchestrator stops.
 pub(crate) async fn run(inner: Arc<Inner>) {
     let mut next_reap = tokio::time::Instant::now();
-    let mut backoff = Duration::from_millis(50);
+    let mut backoff = Backoff::after_failed_claim();
     loop {
         if inner.stop.is_cancelled() {
             return;
@@ -92,10 +93,10 @@ pub(crate) async fn run(inner: Arc<Inner>) {
         let until_reap = next_reap.saturating_duration_since(tokio::time::Instant::now());
         match round {
             Round::Claimed => {
-                backoff = Duration::from_millis(50);
+                backoff.reset();
             }
             Round::Idle { free } => {
-                backoff = Duration::from_millis(50);
+                backoff.reset();
                 // With free slots, new work is what we wait for; without,
                 // a slot freeing (or an agent arriving) is. Either way the
                 // reaper's turn ends the wait.
@@ -107,8 +108,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 }
             }
             Round::Failed => {
-                sleep_or_stop(&inner.stop, backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                sleep_or_stop(&inner.stop, backoff.next_delay()).await;
             }
         }
     }

@@ -11,6 +11,8 @@
 //! - [`openai`]: OpenAI-compatible chat completions (OpenAI, Ollama, vLLM,
 //!   llama.cpp server): [`openai::OpenAiProvider`], and the client the
 //!   remote embedder ([`crate::context::OpenAiEmbedder`]) shares.
+//! - [`HttpSettings`]: the time limit, retries and extra headers both HTTP
+//!   clients take (the `http` field of their configs).
 //! - [`LlmProviderExt::ask`]: one question, one answer, from any provider.
 //! - [`UsageLedger`]: spend by agent and task, recorded by the agents that
 //!   call models.
@@ -43,6 +45,8 @@ pub use message::{
     Usage,
 };
 pub use pricing::{ModelPrice, Pricing};
+#[cfg(feature = "llm")]
+pub use transport::HttpSettings;
 
 use crate::error::Result;
 

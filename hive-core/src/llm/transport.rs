@@ -3,9 +3,12 @@
 //! in [`crate::llm::anthropic`]): how a failed request is told apart as
 //! worth retrying or final, how long to wait before the next attempt, what
 //! the error then says, and how the key stays out of logs, `Debug` output
-//! and quoted server messages. Each client keeps only what its API really
-//! does differently (the URL, the key's header, what a refused key means);
-//! the rest lives here once, so the two cannot drift apart.
+//! and quoted server messages. The settings of that path (time limit,
+//! retries, extra headers) are one public struct, [`HttpSettings`], that
+//! both clients' configs hold, with its defaults, its checks and its
+//! redacted `Debug`. Each client keeps only what its API really does
+//! differently (the URL, the key's header, what a refused key means); the
+//! rest lives here once, so the two cannot drift apart.
 
 use std::fmt;
 use std::future::Future;
@@ -22,22 +25,121 @@ const MAX_QUOTED_BODY: usize = 200;
 /// What replaces a secret wherever one would be shown.
 const REDACTED: &str = "<redacted>";
 
-/// How often, and after how long, a failed request is tried again. The
-/// public configs keep these as their own fields (so user code names
-/// `config.max_retries`); this is the one place that acts on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RetrySettings {
-    /// Attempts after the first one for a transient failure.
+/// How a model client reaches its API over HTTP, whatever the API: the
+/// extra headers, the time limit of one attempt, and how often and after
+/// how long a failed request is tried again. [`AnthropicConfig`] and
+/// [`OpenAiConfig`] each hold one as their `http` field, so both clients
+/// read, check and show these settings the same way.
+///
+/// The defaults (below, with each field) are the OpenAI client's;
+/// [`AnthropicConfig::default`] waits longer and retries less often (see
+/// [`AnthropicConfig::http`]). To change one setting and keep a config's
+/// other defaults, start from that config's `http`:
+///
+/// ```
+/// use std::time::Duration;
+/// use hive_core::llm::anthropic::AnthropicConfig;
+/// use hive_core::llm::HttpSettings;
+///
+/// let config = AnthropicConfig {
+///     http: HttpSettings {
+///         max_retries: 2,
+///         ..AnthropicConfig::default().http
+///     },
+///     ..AnthropicConfig::default()
+/// };
+/// assert_eq!(config.http.timeout, Duration::from_secs(120));
+/// assert_eq!(HttpSettings::default().timeout, Duration::from_secs(60));
+/// ```
+///
+/// `Debug` shows the headers' names, never their values: they may be
+/// credentials (an organisation, a gateway's token).
+///
+/// [`AnthropicConfig`]: crate::llm::anthropic::AnthropicConfig
+/// [`AnthropicConfig::default`]: crate::llm::anthropic::AnthropicConfig
+/// [`AnthropicConfig::http`]: crate::llm::anthropic::AnthropicConfig::http
+/// [`OpenAiConfig`]: crate::llm::openai::OpenAiConfig
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Extra headers sent with every request (`OpenAI-Organization`,
+    /// `anthropic-beta`, a gateway's routing header, a test id). Their
+    /// values are treated like the key: never logged or shown. Default
+    /// none.
+    pub headers: Vec<(String, String)>,
+    /// Limit on one attempt, from connecting to the last byte of the answer.
+    /// A streamed answer may take longer as a whole: there the limit bounds
+    /// the wait for the answer to start and every silence between two reads
+    /// (a long answer that keeps coming is not cut). Default 60 s.
+    pub timeout: Duration,
+    /// Attempts after the first one for a rate limit (429), a server error
+    /// (5xx, 408, Anthropic's overload 529) or a failed connection or
+    /// timeout. Default 5.
     pub max_retries: u32,
-    /// Delay before the first retry when the server gives no advice.
+    /// Delay before the first retry when the server gives no advice; it
+    /// doubles with every retry. Default 500 ms.
     pub backoff_base: Duration,
-    /// Longest back-off delay.
+    /// Longest back-off delay. Default 20 s.
     pub backoff_cap: Duration,
-    /// Longest wait honoured when the server advises one.
+    /// Longest wait honoured when the server advises one (`retry-after-ms`
+    /// or `retry-after`, in seconds or as an HTTP date); longer advice is cut
+    /// to this. Default 60 s.
     pub max_retry_after: Duration,
 }
 
-impl RetrySettings {
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            headers: Vec::new(),
+            timeout: Duration::from_secs(60),
+            max_retries: 5,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// Adds a header sent with every request.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The headers every request carries (JSON content and the extras),
+    /// once the limits are known to be workable. The extras' values are
+    /// marked sensitive, as the key is. `label` names the API in the
+    /// messages ("OpenAI").
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a zero timeout, a back-off cap below its
+    /// base, or a header that is not valid HTTP (named; its value is not
+    /// quoted).
+    pub(crate) fn checked_headers(&self, label: &str) -> Result<HeaderMap> {
+        if self.timeout.is_zero() {
+            return Err(Error::invalid(format!(
+                "the {label} request timeout must be above zero"
+            )));
+        }
+        if self.backoff_cap < self.backoff_base {
+            return Err(Error::invalid(format!(
+                "the {label} backoff_cap must not be below backoff_base"
+            )));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in &self.headers {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::invalid(format!("{name:?} is not a valid HTTP header name")))?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                Error::invalid(format!("the value of header {name} is not valid in HTTP"))
+            })?;
+            value.set_sensitive(true);
+            headers.append(header, value);
+        }
+        Ok(headers)
+    }
+
     /// The delay before retry number `retry` (1-based) when the server
     /// advised none: `min(cap, base · 2^(retry-1))`, then a random point in
     /// its upper half (`sample` in `[0, 1]`), so clients that failed together
@@ -52,46 +154,17 @@ impl RetrySettings {
     }
 }
 
-/// Refuses time limits no client can work with. `label` names the API in
-/// the message ("OpenAI").
-///
-/// # Errors
-/// [`Error::InvalidInput`] for a zero timeout or a back-off cap below its
-/// base.
-pub(crate) fn check_limits(label: &str, timeout: Duration, retry: &RetrySettings) -> Result<()> {
-    if timeout.is_zero() {
-        return Err(Error::invalid(format!(
-            "the {label} request timeout must be above zero"
-        )));
+impl fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_cap", &self.backoff_cap)
+            .field("max_retry_after", &self.max_retry_after)
+            .finish()
     }
-    if retry.backoff_cap < retry.backoff_base {
-        return Err(Error::invalid(format!(
-            "the {label} backoff_cap must not be below backoff_base"
-        )));
-    }
-    Ok(())
-}
-
-/// The headers every request carries: JSON content and the configured
-/// extras. The extras' values are marked sensitive, as the key is: they may
-/// be credentials too (an organisation, a gateway's token).
-///
-/// # Errors
-/// [`Error::InvalidInput`] naming a header that is not valid HTTP (its
-/// value is not quoted).
-pub(crate) fn request_headers(extra: &[(String, String)]) -> Result<HeaderMap> {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in extra {
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::invalid(format!("{name:?} is not a valid HTTP header name")))?;
-        let mut value = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid(format!("the value of header {name} is not valid in HTTP"))
-        })?;
-        value.set_sensitive(true);
-        headers.append(header, value);
-    }
-    Ok(headers)
 }
 
 /// `value` (the key, or a header made of it) as a header value kept out of
@@ -176,7 +249,7 @@ impl fmt::Debug for RedactedKey<'_> {
 
 /// Shows extra headers as `["name: <redacted>", …]` in a config's `Debug`:
 /// their names help debugging, their values may be credentials.
-pub(crate) struct RedactedHeaders<'a>(pub &'a [(String, String)]);
+struct RedactedHeaders<'a>(&'a [(String, String)]);
 
 impl fmt::Debug for RedactedHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -184,20 +257,6 @@ impl fmt::Debug for RedactedHeaders<'_> {
             .entries(self.0.iter().map(|(name, _)| format!("{name}: {REDACTED}")))
             .finish()
     }
-}
-
-/// Adds a config's time limit and retry settings to its `Debug`, in the
-/// order both configs declare them.
-pub(crate) fn debug_limits(
-    d: &mut fmt::DebugStruct<'_, '_>,
-    timeout: Duration,
-    retry: RetrySettings,
-) {
-    d.field("timeout", &timeout)
-        .field("max_retries", &retry.max_retries)
-        .field("backoff_base", &retry.backoff_base)
-        .field("backoff_cap", &retry.backoff_cap)
-        .field("max_retry_after", &retry.max_retry_after);
 }
 
 /// `message` with `key` replaced wherever it occurs, for quoting a server
@@ -225,10 +284,9 @@ pub(crate) struct ApiName {
 #[derive(Clone)]
 pub(crate) struct HttpApi {
     name: ApiName,
-    retry: RetrySettings,
-    /// Bounds one attempt where the caller asks; also what a timed-out
-    /// attempt says it waited.
-    timeout: Duration,
+    /// The retry settings, and the timeout: it bounds one attempt where the
+    /// caller asks, and is what a timed-out attempt says it waited.
+    settings: HttpSettings,
     /// Cut out of every server message quoted in an error.
     key: Option<String>,
     headers: HeaderMap,
@@ -244,8 +302,7 @@ impl HttpApi {
     /// [`Error::Backend`] if the TLS stack cannot start.
     pub(crate) fn new(
         name: ApiName,
-        retry: RetrySettings,
-        timeout: Duration,
+        settings: HttpSettings,
         key: Option<String>,
         headers: HeaderMap,
         builder: reqwest::ClientBuilder,
@@ -259,8 +316,7 @@ impl HttpApi {
             })?;
         Ok(HttpApi {
             name,
-            retry,
-            timeout,
+            settings,
             key,
             headers,
             http,
@@ -284,7 +340,7 @@ impl HttpApi {
         F: FnMut() -> Fut,
         Fut: Future<Output = Outcome<T>>,
     {
-        let attempts = self.retry.max_retries.saturating_add(1);
+        let attempts = self.settings.max_retries.saturating_add(1);
         let mut tried = 0;
         loop {
             tried += 1;
@@ -305,8 +361,8 @@ impl HttpApi {
             }
             let delay = failure
                 .advised
-                .map(|d| d.min(self.retry.max_retry_after))
-                .unwrap_or_else(|| self.retry.backoff(tried, rand::random_range(0.0..=1.0)));
+                .map(|d| d.min(self.settings.max_retry_after))
+                .unwrap_or_else(|| self.settings.backoff(tried, rand::random_range(0.0..=1.0)));
             tracing::warn!(
                 path,
                 status = failure.status.map(|s| s.as_u16()),
@@ -395,7 +451,7 @@ impl HttpApi {
     /// may succeed later; anything else (a request reqwest could not build)
     /// is final.
     pub(crate) fn transport_failure<T>(&self, e: &reqwest::Error) -> Outcome<T> {
-        let describe = describe_transport(e, self.timeout);
+        let describe = describe_transport(e, self.settings.timeout);
         if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() || e.is_decode() {
             Outcome::Transient(Failure {
                 status: None,
@@ -529,8 +585,10 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
-    fn settings(base: Duration, cap: Duration) -> RetrySettings {
-        RetrySettings {
+    fn settings(base: Duration, cap: Duration) -> HttpSettings {
+        HttpSettings {
+            headers: Vec::new(),
+            timeout: Duration::from_secs(1),
             max_retries: 5,
             backoff_base: base,
             backoff_cap: cap,
@@ -562,14 +620,18 @@ mod tests {
     #[test]
     fn limits_no_client_can_work_with_are_named() {
         let ok = settings(Duration::from_secs(1), Duration::from_secs(2));
-        assert!(check_limits("X", Duration::from_secs(1), &ok).is_ok());
-        let err = check_limits("X", Duration::ZERO, &ok).expect_err("zero timeout");
+        assert!(ok.checked_headers("X").is_ok());
+        let zero = HttpSettings {
+            timeout: Duration::ZERO,
+            ..ok.clone()
+        };
+        let err = zero.checked_headers("X").expect_err("zero timeout");
         assert!(
             matches!(&err, Error::InvalidInput(m) if m == "the X request timeout must be above zero"),
             "{err:?}"
         );
         let inverted = settings(Duration::from_secs(2), Duration::from_secs(1));
-        let err = check_limits("X", Duration::from_secs(1), &inverted).expect_err("cap < base");
+        let err = inverted.checked_headers("X").expect_err("cap < base");
         assert!(
             matches!(&err, Error::InvalidInput(m) if m == "the X backoff_cap must not be below backoff_base"),
             "{err:?}"
@@ -586,6 +648,21 @@ mod tests {
             format!("{:?}", RedactedHeaders(&headers)),
             r#"["X-Org: <redacted>"]"#
         );
+        let shown = format!(
+            "{:?}",
+            HttpSettings::default().with_header("X-Org", "org-secret")
+        );
+        assert!(
+            shown.contains(r#"headers: ["X-Org: <redacted>"]"#),
+            "{shown}"
+        );
+        assert!(!shown.contains("org-secret"), "{shown}");
+        let headers = HttpSettings::default()
+            .with_header("X-Org", "org-secret")
+            .checked_headers("X")
+            .expect("valid");
+        assert!(headers["x-org"].is_sensitive(), "kept out of hyper's logs");
+        assert_eq!(headers[CONTENT_TYPE], "application/json");
         assert_eq!(
             scrub("bad key sk-secret.", Some("sk-secret")),
             "bad key <redacted>."

@@ -6,6 +6,7 @@
 //! [`postgres::PostgresQueue`]. [`crate::conformance::queue`] holds one test
 //! per contract clause, run against each of them.
 
+pub(crate) mod backoff;
 mod config;
 mod lease;
 mod listing;
@@ -39,6 +40,7 @@ pub use task::{NewTask, RunAt, Submitted, SubmittedTask, Task, TaskId, TaskPrior
 
 use crate::error::{Error, Result};
 use crate::storage::{scheme, Engine};
+use backoff::Backoff;
 
 /// A durable priority queue of tasks with dependencies, leases, retries and
 /// a dead-letter store.
@@ -273,7 +275,7 @@ pub trait QueueExt: Queue {
     /// [`Error::Conflict`] when the timeout passes first.
     async fn wait_until_final(&self, id: TaskId, timeout: Duration) -> Result<Task> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut pause = Duration::from_millis(5);
+        let mut pause = Backoff::new(Duration::from_millis(5), Duration::from_millis(100));
         loop {
             let task = self.get(id).await?;
             if task.status.is_final() {
@@ -285,8 +287,7 @@ pub trait QueueExt: Queue {
                     task.status
                 )));
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(100));
+            tokio::time::sleep(pause.next_delay()).await;
         }
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::backoff::Backoff;
 use super::{ClaimRequest, Lease, LeaseKey, Queue, Task, TaskFailure, WorkerId};
 use crate::error::Error;
 
@@ -194,7 +195,7 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let running = TaskTracker::new();
         let mut next_reap = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = Backoff::after_failed_claim();
         tracing::debug!(worker = %self.id, "worker started");
         loop {
             if tokio::time::Instant::now() >= next_reap {
@@ -220,7 +221,7 @@ impl Worker {
             };
             match shared.queue.claim(&req).await {
                 Ok(leases) if leases.is_empty() => {
-                    backoff = Duration::from_millis(50);
+                    backoff.reset();
                     drop(permits);
                     let wait = self
                         .config
@@ -237,7 +238,7 @@ impl Worker {
                     }
                 }
                 Ok(leases) => {
-                    backoff = Duration::from_millis(50);
+                    backoff.reset();
                     for (lease, permit) in leases.into_iter().zip(permits.drain(..)) {
                         running.spawn(shared.clone().run_slot(lease, permit));
                     }
@@ -246,12 +247,12 @@ impl Worker {
                     // The backend is down or overloaded: keep retrying, slower
                     // each time, until it answers or we are told to stop.
                     drop(permits);
-                    tracing::warn!(worker = %self.id, error = %e, retry_in = ?backoff, "claim failed");
+                    let pause = backoff.next_delay();
+                    tracing::warn!(worker = %self.id, error = %e, retry_in = ?pause, "claim failed");
                     tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(pause) => {}
                         () = stop.cancelled() => break,
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }

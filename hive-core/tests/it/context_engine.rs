@@ -472,10 +472,10 @@ async fn a_failed_summary_deletes_nothing() {
 /// The summaries' model: any provider; here an OpenAI-compatible chat.
 fn chat(base_url: &str, retries: u32) -> Arc<dyn LlmProvider> {
     let mut client = OpenAiConfig::new(base_url).with_api_key("test-key");
-    client.max_retries = retries;
-    client.backoff_base = std::time::Duration::from_millis(5);
-    client.backoff_cap = std::time::Duration::from_millis(20);
-    client.timeout = std::time::Duration::from_secs(5);
+    client.http.max_retries = retries;
+    client.http.backoff_base = std::time::Duration::from_millis(5);
+    client.http.backoff_cap = std::time::Duration::from_millis(20);
+    client.http.timeout = std::time::Duration::from_secs(5);
     Arc::new(OpenAiChat::new(OpenAiChatConfig::new(client, "gpt-4o-mini")).expect("chat"))
 }
 

@@ -18,7 +18,7 @@ use hive_core::agent::OrchestratorConfig;
 use hive_core::conformance::{service_url, unique_name};
 use hive_core::llm::anthropic::{AnthropicConfig, AnthropicProvider};
 use hive_core::llm::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig};
-use hive_core::llm::{ContentBlock, LlmProvider, Role};
+use hive_core::llm::{ContentBlock, HttpSettings, LlmProvider, Role};
 use hive_core::llm_agent::{LlmAgent, LlmAgentConfig, LlmOutcome, SystemPrompt, UsageLedger};
 use hive_core::queue::{NewTask, QueueConfig, QueueExt, RetryPolicy, Task, TaskStatus};
 use hive_core::Hive;
@@ -41,10 +41,13 @@ pub enum Wire {
 fn provider(wire: Wire, root: &str, test_id: &str, retries: u32) -> Arc<dyn LlmProvider> {
     if let Wire::OpenAi = wire {
         let client = OpenAiConfig {
-            max_retries: retries,
-            backoff_base: Duration::from_millis(10),
-            backoff_cap: Duration::from_millis(20),
-            timeout: Duration::from_secs(10),
+            http: HttpSettings {
+                max_retries: retries,
+                backoff_base: Duration::from_millis(10),
+                backoff_cap: Duration::from_millis(20),
+                timeout: Duration::from_secs(10),
+                ..HttpSettings::default()
+            },
             ..OpenAiConfig::new(format!("{root}/v1"))
         }
         .with_header("X-Test-Id", test_id);
@@ -55,10 +58,13 @@ fn provider(wire: Wire, root: &str, test_id: &str, retries: u32) -> Arc<dyn LlmP
     }
     let config = AnthropicConfig {
         base_url: root.to_string(),
-        max_retries: retries,
-        backoff_base: Duration::from_millis(10),
-        backoff_cap: Duration::from_millis(20),
-        timeout: Duration::from_secs(10),
+        http: HttpSettings {
+            max_retries: retries,
+            backoff_base: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(20),
+            timeout: Duration::from_secs(10),
+            ..AnthropicConfig::default().http
+        },
         ..AnthropicConfig::default()
     }
     .with_api_key("sk-ant-hive-agent-test")

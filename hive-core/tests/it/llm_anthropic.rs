@@ -20,8 +20,8 @@ use futures::StreamExt;
 use hive_core::conformance::{service_url, unique_name};
 use hive_core::llm::anthropic::{AnthropicConfig, AnthropicProvider};
 use hive_core::llm::{
-    ChatMessage, ContentBlock, LlmProvider, LlmRequest, Pricing, Role, StopReason, StreamEvent,
-    ToolSpec, Usage,
+    ChatMessage, ContentBlock, HttpSettings, LlmProvider, LlmRequest, Pricing, Role, StopReason,
+    StreamEvent, ToolSpec, Usage,
 };
 use hive_core::Error;
 use serde_json::{json, Value};
@@ -47,10 +47,13 @@ impl Mock {
     fn config(&self) -> AnthropicConfig {
         AnthropicConfig {
             base_url: self.root.clone(),
-            max_retries: 2,
-            backoff_base: Duration::from_millis(10),
-            backoff_cap: Duration::from_millis(40),
-            timeout: Duration::from_secs(10),
+            http: HttpSettings {
+                max_retries: 2,
+                backoff_base: Duration::from_millis(10),
+                backoff_cap: Duration::from_millis(40),
+                timeout: Duration::from_secs(10),
+                ..AnthropicConfig::default().http
+            },
             ..AnthropicConfig::default()
         }
         .with_api_key("sk-ant-hive-test-key")
@@ -374,11 +377,10 @@ async fn a_persistent_server_error_fails_after_max_retries() {
 async fn a_request_that_times_out_is_retried_then_fails() {
     let Some(mock) = aimock() else { return };
     // The fixture waits 10 s before answering.
-    let claude = mock.provider(AnthropicConfig {
-        timeout: Duration::from_millis(300),
-        max_retries: 1,
-        ..mock.config()
-    });
+    let mut config = mock.config();
+    config.http.timeout = Duration::from_millis(300);
+    config.http.max_retries = 1;
+    let claude = mock.provider(config);
     let started = Instant::now();
     let err = claude
         .complete(&LlmRequest::new("hive-anthropic-test:slow"))
@@ -396,10 +398,9 @@ async fn a_request_that_times_out_is_retried_then_fails() {
 async fn a_stream_that_stalls_ends_with_a_transient_error() {
     let Some(mock) = aimock() else { return };
     // The fixture sends its first event at once, then one a second.
-    let claude = mock.provider(AnthropicConfig {
-        timeout: Duration::from_millis(300),
-        ..mock.config()
-    });
+    let mut config = mock.config();
+    config.http.timeout = Duration::from_millis(300);
+    let claude = mock.provider(config);
     let started = Instant::now();
     let events = drain(
         claude
@@ -530,9 +531,12 @@ async fn an_unreachable_server_is_retried_then_fails() {
     let claude = AnthropicProvider::new(
         AnthropicConfig {
             base_url: format!("http://127.0.0.1:{port}"),
-            max_retries: 2,
-            backoff_base: Duration::from_millis(1),
-            backoff_cap: Duration::from_millis(5),
+            http: HttpSettings {
+                max_retries: 2,
+                backoff_base: Duration::from_millis(1),
+                backoff_cap: Duration::from_millis(5),
+                ..AnthropicConfig::default().http
+            },
             ..AnthropicConfig::default()
         }
         .with_api_key("k"),

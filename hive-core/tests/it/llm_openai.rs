@@ -329,10 +329,9 @@ async fn a_persistent_server_error_is_retried_then_fails_as_transient() {
 #[tokio::test]
 async fn slow_answers_and_stalled_streams_time_out() {
     let Some(mock) = aimock() else { return };
-    let llm = provider(OpenAiConfig {
-        timeout: Duration::from_millis(300),
-        ..mock.config()
-    });
+    let mut config = mock.config();
+    config.http.timeout = Duration::from_millis(300);
+    let llm = provider(config);
     // The fixture waits 10 s before answering: every attempt times out.
     let started = Instant::now();
     let err = llm.complete(&ask("slow")).await.expect_err("too slow");

@@ -19,6 +19,7 @@ use hive_core::conformance::{service_url, unique_name};
 use hive_core::context::{vector, EmbeddingService};
 use hive_core::context::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use hive_core::llm::openai::{OpenAiChat, OpenAiChatConfig, OpenAiConfig};
+use hive_core::llm::HttpSettings;
 use hive_core::Error;
 use serde_json::Value;
 
@@ -39,10 +40,13 @@ impl Mock {
     /// Fast retries so a test that exhausts them takes milliseconds.
     pub(crate) fn config(&self) -> OpenAiConfig {
         OpenAiConfig {
-            max_retries: 2,
-            backoff_base: Duration::from_millis(10),
-            backoff_cap: Duration::from_millis(40),
-            timeout: Duration::from_secs(10),
+            http: HttpSettings {
+                max_retries: 2,
+                backoff_base: Duration::from_millis(10),
+                backoff_cap: Duration::from_millis(40),
+                timeout: Duration::from_secs(10),
+                ..HttpSettings::default()
+            },
             ..OpenAiConfig::new(&self.base_url)
         }
         .with_header("X-Test-Id", &self.test_id)
@@ -243,10 +247,8 @@ async fn a_server_answering_the_wrong_dimension_is_a_backend_error() {
 async fn a_request_that_times_out_is_retried_then_fails() {
     let Some(mock) = aimock() else { return };
     // The fixture waits 10 s before answering.
-    let config = OpenAiConfig {
-        timeout: Duration::from_millis(300),
-        ..mock.config()
-    };
+    let mut config = mock.config();
+    config.http.timeout = Duration::from_millis(300);
     let embedder = mock.embedder(config, 4);
     let started = Instant::now();
     let err = embedder
@@ -316,9 +318,12 @@ async fn an_unreachable_server_is_retried_then_fails() {
         listener.local_addr().expect("addr").port()
     };
     let config = OpenAiConfig {
-        max_retries: 2,
-        backoff_base: Duration::from_millis(1),
-        backoff_cap: Duration::from_millis(5),
+        http: HttpSettings {
+            max_retries: 2,
+            backoff_base: Duration::from_millis(1),
+            backoff_cap: Duration::from_millis(5),
+            ..HttpSettings::default()
+        },
         ..OpenAiConfig::new(format!("http://127.0.0.1:{port}/v1"))
     };
     let embedder =
@@ -349,10 +354,13 @@ async fn a_server_that_never_answers_gets_one_connection_per_attempt() {
         }
     });
     let config = OpenAiConfig {
-        max_retries: 1,
-        timeout: Duration::from_millis(200),
-        backoff_base: Duration::from_millis(1),
-        backoff_cap: Duration::from_millis(5),
+        http: HttpSettings {
+            max_retries: 1,
+            timeout: Duration::from_millis(200),
+            backoff_base: Duration::from_millis(1),
+            backoff_cap: Duration::from_millis(5),
+            ..HttpSettings::default()
+        },
         ..OpenAiConfig::new(format!("http://127.0.0.1:{port}/v1"))
     };
     let chat = OpenAiChat::new(OpenAiChatConfig::new(config, "m")).expect("chat");

@@ -1,12 +1,14 @@
 //! Where the Anthropic API is and how to talk to it: the key, the model, the
-//! API version, time limits, retries and prices, each with its default
-//! written where it is defined, so a provider is one struct literal away.
+//! API version, the HTTP settings (time limit, retries, extra headers: the
+//! shared [`HttpSettings`], with Anthropic's defaults) and prices, each with
+//! its default written where it is defined, so a provider is one struct
+//! literal away.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::llm::transport::{self, RedactedHeaders, RedactedKey, RetrySettings};
-use crate::llm::Pricing;
+use crate::llm::transport::{self, RedactedKey};
+use crate::llm::{HttpSettings, Pricing};
 
 /// Anthropic's own API. A gateway or a mock is another root; the client
 /// appends `/v1/messages`.
@@ -21,7 +23,8 @@ pub const DEFAULT_API_VERSION: &str = "2023-06-01";
 /// How to reach the Anthropic Messages API.
 ///
 /// Build it with [`AnthropicConfig::from_env`] or
-/// `AnthropicConfig::default().with_api_key(…)`, then change fields directly.
+/// `AnthropicConfig::default().with_api_key(…)`, then change fields directly
+/// (the time limit and retries are in [`http`](Self::http)).
 /// The key is never logged and never shown: `Debug` prints
 /// `api_key: Some("<redacted>")`, and error messages replace it wherever the
 /// server echoes it.
@@ -30,12 +33,9 @@ pub const DEFAULT_API_VERSION: &str = "2023-06-01";
 /// use std::time::Duration;
 /// use hive_core::llm::anthropic::AnthropicConfig;
 ///
-/// let config = AnthropicConfig {
-///     max_retries: 2,
-///     ..AnthropicConfig::default()
-/// }
-/// .with_api_key("sk-ant-not-shown");
-/// assert_eq!(config.timeout, Duration::from_secs(120));
+/// let mut config = AnthropicConfig::default().with_api_key("sk-ant-not-shown");
+/// config.http.max_retries = 2;
+/// assert_eq!(config.http.timeout, Duration::from_secs(120));
 /// assert_eq!(config.model, "claude-sonnet-4-20250514");
 /// assert!(!format!("{config:?}").contains("sk-ant-not-shown"));
 /// ```
@@ -51,29 +51,15 @@ pub struct AnthropicConfig {
     pub model: String,
     /// The `anthropic-version` header. Default [`DEFAULT_API_VERSION`].
     pub anthropic_version: String,
-    /// Extra headers sent with every request (`anthropic-beta`, a gateway's
-    /// routing header, a test id). Their values are treated like the key:
-    /// never logged or shown. Default none.
-    pub headers: Vec<(String, String)>,
-    /// Limit on one attempt of [`complete`](crate::llm::LlmProvider::complete),
-    /// from connecting to the last byte; for
-    /// [`stream`](crate::llm::LlmProvider::stream), the longest silence: until
-    /// the answer starts, and between two reads of it (a long answer that
-    /// keeps coming is not cut). Default 120 s.
-    pub timeout: Duration,
-    /// Attempts after the first one for a rate limit (429), an overload
-    /// (529), a server error (5xx, 408) or a failed connection or timeout.
-    /// Default 4.
-    pub max_retries: u32,
-    /// Delay before the first retry when the server gives no advice; it
-    /// doubles with every retry. Default 1 s.
-    pub backoff_base: Duration,
-    /// Longest back-off delay. Default 30 s.
-    pub backoff_cap: Duration,
-    /// Longest wait honoured when the server advises one (`retry-after`, in
-    /// seconds or as an HTTP date); longer advice is cut to this. Default
-    /// 60 s.
-    pub max_retry_after: Duration,
+    /// Extra headers (`anthropic-beta`, a gateway's routing header, a test
+    /// id), the time limit and the retries. `timeout` bounds one attempt of
+    /// [`complete`](crate::llm::LlmProvider::complete), from connecting to
+    /// the last byte; for [`stream`](crate::llm::LlmProvider::stream), the
+    /// longest silence. Defaults: no headers, `timeout` 120 s,
+    /// `max_retries` 4, `backoff_base` 1 s, `backoff_cap` 30 s,
+    /// `max_retry_after` 60 s (the first four differ from
+    /// [`HttpSettings::default`]).
+    pub http: HttpSettings,
     /// Prices for [`LlmResponse::cost_usd`](crate::llm::LlmResponse::cost_usd).
     /// Default [`Pricing::list_prices`].
     pub pricing: Pricing,
@@ -86,12 +72,13 @@ impl Default for AnthropicConfig {
             api_key: None,
             model: DEFAULT_MODEL.to_string(),
             anthropic_version: DEFAULT_API_VERSION.to_string(),
-            headers: Vec::new(),
-            timeout: Duration::from_secs(120),
-            max_retries: 4,
-            backoff_base: Duration::from_secs(1),
-            backoff_cap: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(60),
+            http: HttpSettings {
+                timeout: Duration::from_secs(120),
+                max_retries: 4,
+                backoff_base: Duration::from_secs(1),
+                backoff_cap: Duration::from_secs(30),
+                ..HttpSettings::default()
+            },
             pricing: Pricing::list_prices(),
         }
     }
@@ -129,35 +116,24 @@ impl AnthropicConfig {
         self
     }
 
-    /// Adds a header sent with every request.
+    /// Adds a header sent with every request (to [`http`](Self::http)).
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.http = self.http.with_header(name, value);
         self
-    }
-
-    /// The retry fields, for the shared retry loop.
-    pub(super) fn retry_settings(&self) -> RetrySettings {
-        RetrySettings {
-            max_retries: self.max_retries,
-            backoff_base: self.backoff_base,
-            backoff_cap: self.backoff_cap,
-            max_retry_after: self.max_retry_after,
-        }
     }
 }
 
 impl fmt::Debug for AnthropicConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("AnthropicConfig");
-        d.field("base_url", &self.base_url)
+        f.debug_struct("AnthropicConfig")
+            .field("base_url", &self.base_url)
             .field("api_key", &RedactedKey(&self.api_key))
             .field("model", &self.model)
             .field("anthropic_version", &self.anthropic_version)
-            .field("headers", &RedactedHeaders(&self.headers));
-        transport::debug_limits(&mut d, self.timeout, self.retry_settings());
-        // The prices are left out: a long table that says nothing about
-        // how the API is reached.
-        d.finish_non_exhaustive()
+            .field("http", &self.http)
+            // The prices are left out: a long table that says nothing about
+            // how the API is reached.
+            .finish_non_exhaustive()
     }
 }
 
@@ -172,11 +148,11 @@ mod tests {
         assert_eq!(c.api_key, None);
         assert_eq!(c.model, "claude-sonnet-4-20250514");
         assert_eq!(c.anthropic_version, "2023-06-01");
-        assert_eq!(c.timeout, Duration::from_secs(120));
-        assert_eq!(c.max_retries, 4);
-        assert_eq!(c.backoff_base, Duration::from_secs(1));
-        assert_eq!(c.backoff_cap, Duration::from_secs(30));
-        assert_eq!(c.max_retry_after, Duration::from_secs(60));
+        assert_eq!(c.http.timeout, Duration::from_secs(120));
+        assert_eq!(c.http.max_retries, 4);
+        assert_eq!(c.http.backoff_base, Duration::from_secs(1));
+        assert_eq!(c.http.backoff_cap, Duration::from_secs(30));
+        assert_eq!(c.http.max_retry_after, Duration::from_secs(60));
         assert_eq!(c.pricing, Pricing::list_prices());
     }
 

@@ -105,9 +105,7 @@ impl AnthropicProvider {
                 "the default Anthropic model must not be empty",
             ));
         }
-        let retry = config.retry_settings();
-        transport::check_limits(API.label, config.timeout, &retry)?;
-        let mut headers = transport::request_headers(&config.headers)?;
+        let mut headers = config.http.checked_headers(API.label)?;
         let version = HeaderValue::from_str(&config.anthropic_version).map_err(|_| {
             Error::invalid(format!(
                 "anthropic_version {:?} is not valid in an HTTP header",
@@ -119,12 +117,12 @@ impl AnthropicProvider {
         // The key as sent (trimmed) is what a server would echo.
         let key = Some(key.to_string());
         let builder = reqwest::Client::builder()
-            .connect_timeout(config.timeout)
+            .connect_timeout(config.http.timeout)
             // Bounds every wait for bytes, including the headers; `complete`
             // adds a limit on the whole attempt, a stream does not (a long
             // answer that keeps coming must not be cut).
-            .read_timeout(config.timeout);
-        let api = HttpApi::new(API, retry, config.timeout, key, headers, builder)?;
+            .read_timeout(config.http.timeout);
+        let api = HttpApi::new(API, config.http.clone(), key, headers, builder)?;
         Ok(AnthropicProvider { config, url, api })
     }
 
@@ -149,7 +147,7 @@ impl AnthropicProvider {
     /// response over unread. `whole` bounds the whole exchange by the
     /// timeout (for `complete`); a stream is bounded per read instead.
     async fn send(&self, body: &[u8], whole: bool) -> Outcome<reqwest::Response> {
-        let timeout = whole.then_some(self.config.timeout);
+        let timeout = whole.then_some(self.config.http.timeout);
         let host = self.url.host_str().unwrap_or("the server");
         self.api
             .send(&self.url, body, timeout, MESSAGES_PATH, |status, said| {
@@ -217,7 +215,7 @@ impl LlmProvider for AnthropicProvider {
                 format!("POST {MESSAGES_PATH} answered {content_type}, not an event stream"),
             ));
         }
-        let timeout = self.config.timeout;
+        let timeout = self.config.http.timeout;
         let bytes = response.bytes_stream().map(move |chunk| {
             chunk.map_err(|e| Error::backend(BACKEND, describe_transport(&e, timeout)))
         });
@@ -228,6 +226,7 @@ impl LlmProvider for AnthropicProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::HttpSettings;
     use std::time::Duration;
 
     fn keyed() -> AnthropicConfig {
@@ -292,14 +291,20 @@ mod tests {
         check(keyed().with_model(" "), "model must not be empty");
         check(
             AnthropicConfig {
-                timeout: Duration::ZERO,
+                http: HttpSettings {
+                    timeout: Duration::ZERO,
+                    ..keyed().http
+                },
                 ..keyed()
             },
             "timeout must be above zero",
         );
         check(
             AnthropicConfig {
-                backoff_cap: Duration::from_millis(1),
+                http: HttpSettings {
+                    backoff_cap: Duration::from_millis(1),
+                    ..keyed().http
+                },
                 ..keyed()
             },
             "backoff_cap",

@@ -17,9 +17,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::llm::transport::{
-    self, error_chain, parse_base_url, ApiName, Failure, HttpApi, Outcome, RedactedHeaders,
-    RedactedKey, RetrySettings,
+    self, error_chain, parse_base_url, ApiName, Failure, HttpApi, Outcome, RedactedKey,
 };
+use crate::llm::HttpSettings;
 
 /// The `backend` named by every [`Error::Backend`] this module returns.
 pub(crate) const BACKEND: &str = "openai";
@@ -40,7 +40,8 @@ const OPENAI_HOST: &str = "api.openai.com";
 /// Where an OpenAI-compatible server is and how to talk to it.
 ///
 /// Build it with [`OpenAiConfig::new`] or [`OpenAiConfig::from_env`], then
-/// change fields directly or with the `with_*` methods. The key is never
+/// change fields directly (the time limit and retries are in
+/// [`http`](Self::http)) or with the `with_*` methods. The key is never
 /// logged and never shown: `Debug` prints `api_key: Some("<redacted>")`, and
 /// error messages replace it wherever a server echoes it.
 ///
@@ -48,12 +49,9 @@ const OPENAI_HOST: &str = "api.openai.com";
 /// use std::time::Duration;
 /// use hive_core::llm::openai::OpenAiConfig;
 ///
-/// let config = OpenAiConfig {
-///     max_retries: 2,
-///     ..OpenAiConfig::new("http://localhost:11434/v1")
-/// }
-/// .with_api_key("sk-not-shown");
-/// assert_eq!(config.timeout, Duration::from_secs(60));
+/// let mut config = OpenAiConfig::new("http://localhost:11434/v1").with_api_key("sk-not-shown");
+/// config.http.max_retries = 2;
+/// assert_eq!(config.http.timeout, Duration::from_secs(60));
 /// assert!(format!("{config:?}").contains(r#"api_key: Some("<redacted>")"#));
 /// ```
 #[derive(Clone)]
@@ -64,27 +62,11 @@ pub struct OpenAiConfig {
     /// Sent as `Authorization: Bearer <key>` when set. Default none: local
     /// servers such as Ollama and TEI need no key.
     pub api_key: Option<String>,
-    /// Extra headers sent with every request (`OpenAI-Organization`, a
-    /// gateway's routing header, a test id). Their values are treated like
-    /// the key: never logged or shown. Default none.
-    pub headers: Vec<(String, String)>,
-    /// Limit on one attempt, from connecting to the last byte of the answer.
-    /// A streamed answer may take longer as a whole: there the limit bounds
-    /// the wait for the response and every silence between two chunks.
-    /// Default 60 s.
-    pub timeout: Duration,
-    /// Attempts after the first one for a rate limit (429), a server error
-    /// (5xx, 408) or a failed connection or timeout. Default 5.
-    pub max_retries: u32,
-    /// Delay before the first retry when the server gives no advice; it
-    /// doubles with every retry. Default 500 ms.
-    pub backoff_base: Duration,
-    /// Longest back-off delay. Default 20 s.
-    pub backoff_cap: Duration,
-    /// Longest wait honoured when the server advises one (`retry-after-ms`
-    /// or `retry-after`, in seconds or as an HTTP date); longer advice is cut
-    /// to this. Default 60 s.
-    pub max_retry_after: Duration,
+    /// Extra headers (`OpenAI-Organization`, a gateway's routing header, a
+    /// test id), the time limit and the retries. Default
+    /// [`HttpSettings::default`]: no headers, `timeout` 60 s, `max_retries`
+    /// 5, `backoff_base` 500 ms, `backoff_cap` 20 s, `max_retry_after` 60 s.
+    pub http: HttpSettings,
 }
 
 impl Default for OpenAiConfig {
@@ -92,12 +74,7 @@ impl Default for OpenAiConfig {
         OpenAiConfig {
             base_url: DEFAULT_BASE_URL.to_string(),
             api_key: None,
-            headers: Vec::new(),
-            timeout: Duration::from_secs(60),
-            max_retries: 5,
-            backoff_base: Duration::from_millis(500),
-            backoff_cap: Duration::from_secs(20),
-            max_retry_after: Duration::from_secs(60),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -135,9 +112,9 @@ impl OpenAiConfig {
         self
     }
 
-    /// Adds a header sent with every request.
+    /// Adds a header sent with every request (to [`http`](Self::http)).
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.http = self.http.with_header(name, value);
         self
     }
 
@@ -171,26 +148,15 @@ impl OpenAiConfig {
             ))),
         }
     }
-
-    /// The retry fields, for the shared retry loop.
-    fn retry_settings(&self) -> RetrySettings {
-        RetrySettings {
-            max_retries: self.max_retries,
-            backoff_base: self.backoff_base,
-            backoff_cap: self.backoff_cap,
-            max_retry_after: self.max_retry_after,
-        }
-    }
 }
 
 impl fmt::Debug for OpenAiConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("OpenAiConfig");
-        d.field("base_url", &self.base_url)
+        f.debug_struct("OpenAiConfig")
+            .field("base_url", &self.base_url)
             .field("api_key", &RedactedKey(&self.api_key))
-            .field("headers", &RedactedHeaders(&self.headers));
-        transport::debug_limits(&mut d, self.timeout, self.retry_settings());
-        d.finish()
+            .field("http", &self.http)
+            .finish()
     }
 }
 
@@ -222,9 +188,7 @@ impl OpenAiClient {
     /// start.
     pub fn new(config: OpenAiConfig) -> Result<Self> {
         let base = parse_base_url(&config.base_url)?;
-        let retry = config.retry_settings();
-        transport::check_limits(API.label, config.timeout, &retry)?;
-        let mut headers = transport::request_headers(&config.headers)?;
+        let mut headers = config.http.checked_headers(API.label)?;
         if let Some(key) = config.api_key.as_deref().filter(|k| !k.is_empty()) {
             headers.insert(
                 AUTHORIZATION,
@@ -235,8 +199,7 @@ impl OpenAiClient {
         // `post_json`, while a stream is bounded per silence in `post_sse`.
         let api = HttpApi::new(
             API,
-            retry,
-            config.timeout,
+            config.http.clone(),
             config.api_key.clone(),
             headers,
             reqwest::Client::builder(),
@@ -270,7 +233,9 @@ impl OpenAiClient {
         let bytes = self
             .api
             .retrying(path, || async {
-                let sent = self.respond(&url, &body, Some(self.config.timeout)).await;
+                let sent = self
+                    .respond(&url, &body, Some(self.config.http.timeout))
+                    .await;
                 self.api.read_whole(sent).await
             })
             .await?;
@@ -288,7 +253,7 @@ impl OpenAiClient {
     ///
     /// Until the server answers with a success status the request is retried
     /// exactly as [`post_json`](Self::post_json) retries; each attempt may
-    /// wait [`OpenAiConfig::timeout`] for the response. Once the stream has
+    /// wait [`HttpSettings::timeout`] for the response. Once the stream has
     /// begun nothing is retried: part of the answer has been handed on.
     ///
     /// # Errors
@@ -305,7 +270,7 @@ impl OpenAiClient {
         B: Serialize + ?Sized,
     {
         let (url, body) = self.prepare(path, body)?;
-        let timeout = self.config.timeout;
+        let timeout = self.config.http.timeout;
         let response = self
             .api
             .retrying(url.path(), || async {
@@ -443,11 +408,11 @@ mod tests {
         let c = OpenAiConfig::default();
         assert_eq!(c.base_url, "https://api.openai.com/v1");
         assert_eq!(c.api_key, None);
-        assert_eq!(c.timeout, Duration::from_secs(60));
-        assert_eq!(c.max_retries, 5);
-        assert_eq!(c.backoff_base, Duration::from_millis(500));
-        assert_eq!(c.backoff_cap, Duration::from_secs(20));
-        assert_eq!(c.max_retry_after, Duration::from_secs(60));
+        assert_eq!(c.http.timeout, Duration::from_secs(60));
+        assert_eq!(c.http.max_retries, 5);
+        assert_eq!(c.http.backoff_base, Duration::from_millis(500));
+        assert_eq!(c.http.backoff_cap, Duration::from_secs(20));
+        assert_eq!(c.http.max_retry_after, Duration::from_secs(60));
         OpenAiClient::new(c).expect("the defaults build a client");
     }
 
