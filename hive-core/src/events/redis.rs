@@ -4,7 +4,7 @@
 //! numbers are gap-free across processes. The stream is capped with
 //! `MAXLEN ~` (Redis trims whole nodes, so a little more than asked is
 //! kept). Readers use `XRANGE`; a waiting reader blocks in `XREAD` on a
-//! connection of its own.
+//! connection of its own ([`Waiters`]).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -15,13 +15,11 @@ use fred::clients::Client;
 use fred::interfaces::{ClientLike, KeysInterface, StreamsInterface};
 use fred::types::scripts::Script;
 use fred::types::{Key, Value};
-use tokio::sync::Mutex;
 
 use super::{Event, EventLog, NewEvent, DEFAULT_RETAINED};
 use crate::error::{Error, Result};
-use crate::storage::redis as connection;
-
-const BACKEND: &str = "redis";
+use crate::storage::redis::waiters::Waiters;
+use crate::storage::redis::{self as connection, close, redis_err, BACKEND};
 
 /// Longest single blocking read; `read_after` loops for longer waits.
 /// Well under the client's command timeout.
@@ -43,16 +41,12 @@ return first
     )
 });
 
-fn redis_err(e: fred::error::Error) -> Error {
-    Error::backend(BACKEND, e)
-}
-
 /// The event log of the hive whose queue is named `name`, in Redis.
 #[derive(Debug)]
 pub struct RedisLog {
     client: Client,
     /// For blocking reads only, so they never hold up appends.
-    waiter: Mutex<Client>,
+    waiters: Waiters,
     counter: Key,
     stream: Key,
     retained: usize,
@@ -77,15 +71,13 @@ impl RedisLog {
         let builder = connection::builder(url)?;
         let client = builder.build().map_err(redis_err)?;
         client.init().await.map_err(redis_err)?;
-        let waiter = builder.build().map_err(redis_err)?;
-        if let Err(e) = waiter.init().await {
-            let _ = client.quit().await;
-            return Err(redis_err(e));
+        if let Err(e) = connection::scripts::load(&client, [&*APPEND]).await {
+            close(client);
+            return Err(e);
         }
-        APPEND.load(&client).await.map_err(redis_err)?;
         Ok(RedisLog {
             client,
-            waiter: Mutex::new(waiter),
+            waiters: Waiters::new(builder),
             counter: Key::from(format!("hive:{{{name}}}:events:seq")),
             stream: Key::from(format!("hive:{{{name}}}:events")),
             retained: retained.max(1),
@@ -124,13 +116,24 @@ impl RedisLog {
 
     /// Blocks until the stream has an entry after `after` or `block` passes.
     async fn block(&self, after: u64, block: Duration) -> Result<()> {
-        let waiter = self.waiter.lock().await;
+        let borrowed = self.waiters.borrow().await?;
         let ms = u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1);
-        let _: Value = waiter
+        // On an error, dropping `borrowed` closes a connection in an
+        // unknown state.
+        let _: Value = borrowed
+            .client()
             .xread(Some(1), Some(ms), self.stream.clone(), format!("{after}-1"))
             .await
             .map_err(redis_err)?;
+        borrowed.give_back();
         Ok(())
+    }
+}
+
+impl Drop for RedisLog {
+    // The idle waiters close as `waiters` drops.
+    fn drop(&mut self) {
+        close(self.client.clone());
     }
 }
 

@@ -7,9 +7,10 @@
 //!   per-file wake-ups within a process, and the single-writer job channel.
 //! - [`postgres`] (feature `postgres`): the shared schema's migrator and
 //!   lazy pools.
-//! - [`redis`] (feature `redis`): one client builder with the same
-//!   timeouts and reconnect policy for the queue, the broker and the event
-//!   log.
+//! - [`redis`] (feature `redis`): for the queue, the broker and the event
+//!   log — one client builder with the same timeouts and reconnect policy,
+//!   the fail-fast check, reply readers, the script set and its runner,
+//!   and the pool of connections for blocking reads.
 //!
 //! - [`Engine`]: which engine a store URL names, and the clear
 //!   [`Error::NotSupported`] for one this build left out.

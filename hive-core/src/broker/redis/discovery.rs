@@ -23,10 +23,10 @@ use fred::types::{Key, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
 
-use super::redis_err;
-use super::reply::text;
 use crate::broker::{Topic, TopicPattern};
 use crate::error::Result;
+use crate::storage::redis::reply::text;
+use crate::storage::redis::{close, redis_err};
 
 /// Announcements kept for slow waiters; a waiter that falls further behind
 /// looks again at everything.
@@ -170,7 +170,7 @@ impl Discovery {
     /// Stops the listener.
     pub fn stop(&self) {
         self.task.abort();
-        super::close(self.listener.clone());
+        close(self.listener.clone());
     }
 }
 

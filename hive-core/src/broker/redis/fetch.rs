@@ -14,17 +14,19 @@
 use std::time::Duration;
 
 use fred::interfaces::{ClientLike, StreamsInterface};
-use fred::types::Value;
+use fred::prelude::Client;
+use fred::types::{ClusterHash, CustomCommand, Value};
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::discovery::News;
-use super::reply::{array, int, malformed, tag, text, Entry};
+use super::reply::Entry;
 use super::scripts::SCRIPTS;
 use super::subscriptions::{known_name, SubView};
-use super::waiters::{client_command, Borrowed};
-use super::{redis_err, RedisBroker};
+use super::RedisBroker;
 use crate::broker::{check_fetch, Delivery, Nack, Receipt, Topic, TopicPattern};
 use crate::error::{Error, Result};
+use crate::storage::redis::reply::{array, int, malformed, tag, text};
+use crate::storage::redis::{redis_err, BACKEND};
 
 /// The longest one blocking read lasts before the fetch looks again.
 const BLOCK_ROUND: Duration = Duration::from_millis(500);
@@ -74,7 +76,7 @@ impl RedisBroker {
                     stale += 1;
                     if stale >= STALE_TRIES {
                         return Err(Error::backend(
-                            super::reply::BACKEND,
+                            BACKEND,
                             format!("subscription {name} keeps being recreated"),
                         ));
                     }
@@ -145,7 +147,7 @@ impl RedisBroker {
         let (Some(version), Some(found), Some(lasts)) = (items.next(), items.next(), items.next())
         else {
             return Err(Error::backend(
-                super::reply::BACKEND,
+                BACKEND,
                 "the fetch script answered too little",
             ));
         };
@@ -159,7 +161,7 @@ impl RedisBroker {
                 (parts.next(), parts.next(), parts.next(), parts.next())
             else {
                 return Err(Error::backend(
-                    super::reply::BACKEND,
+                    BACKEND,
                     "the fetch script answered a short delivery",
                 ));
             };
@@ -241,16 +243,14 @@ impl RedisBroker {
         }
         if lasts.len() != view.keys.len() {
             return Err(Error::backend(
-                super::reply::BACKEND,
+                BACKEND,
                 "the fetch script answered the wrong number of stream ends",
             ));
         }
-        let borrowed = Borrowed::new(self.waiters.checkout().await?, &self.waiters);
-        let Some(waiter) = borrowed.get() else {
-            return Ok(());
-        };
-        let id = waiter.id().await?;
-        let client = waiter.client.clone();
+        let borrowed = self.waiters.borrow().await?;
+        // A handle of its own, so `borrowed` can be given back below.
+        let client = borrowed.client().clone();
+        let id = connection_id(&client).await?;
         let ms = u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1);
         let read = client.xread::<Value, _, _>(Some(1), Some(ms), view.keys.clone(), lasts);
         tokio::pin!(read);
@@ -279,6 +279,22 @@ impl RedisBroker {
             Err(e) => Err(redis_err(e)),
         }
     }
+}
+
+/// `CLIENT …`, which fred 10 offers only with a feature this crate does
+/// not enable.
+fn client_command() -> CustomCommand {
+    CustomCommand::new_static("CLIENT", ClusterHash::Random, false)
+}
+
+/// The server's id for `client`'s connection, for `CLIENT UNBLOCK`. Asked
+/// afresh each time: a reconnection changes it.
+async fn connection_id(client: &Client) -> Result<i64> {
+    let reply: Value = client
+        .custom(client_command(), vec!["ID"])
+        .await
+        .map_err(redis_err)?;
+    int(&reply).ok_or_else(|| malformed("CLIENT ID", &reply))
 }
 
 /// Whether news already received concerns `patterns` (drains it).

@@ -14,9 +14,8 @@ use chrono::{DateTime, Utc};
 
 use crate::broker::{Offset, StartAt};
 use crate::error::{Error, Result};
+use crate::storage::redis::BACKEND;
 use crate::time::from_ms;
-
-use super::reply::BACKEND;
 
 const SEQ_BITS: u32 = 20;
 const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;

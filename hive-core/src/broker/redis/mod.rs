@@ -19,12 +19,13 @@
 //! script's effects to its append-only file before it answers, so a
 //! publish that returned survives a crash of Redis.
 //!
-//! Waiting fetches block on connections of their own ([`waiters`]) and are
-//! woken early by new matching topics ([`discovery`]). The client
-//! reconnects on its own after Redis restarts; while it is disconnected,
-//! calls fail at once with [`Error::Backend`] rather than queue up, and a
-//! call in flight when the connection drops is not resent (a script that
-//! ran but whose answer was lost must not run twice).
+//! Waiting fetches block on connections of their own
+//! ([`Waiters`](crate::storage::redis::waiters::Waiters)) and are woken
+//! early by new matching topics ([`discovery`]). The client reconnects on
+//! its own after Redis restarts; while it is disconnected, calls fail at
+//! once with [`Error::Backend`] rather than queue up, and a call in flight
+//! when the connection drops is not resent (a script that ran but whose
+//! answer was lost must not run twice).
 
 mod discovery;
 mod fetch;
@@ -33,7 +34,6 @@ mod publisher;
 mod reply;
 mod scripts;
 mod subscriptions;
-mod waiters;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
@@ -49,16 +49,17 @@ use fred::types::{Key, Value};
 use self::discovery::{Discovery, TopicList};
 use self::ids::{first_id, StreamId};
 use self::publisher::{Publisher, Ready};
-use self::reply::{array, int, malformed, tag, Entry, BACKEND};
+use self::reply::Entry;
 use self::scripts::{Keys, SCRIPTS};
 use self::subscriptions::{known_name, SubView};
-use self::waiters::Waiters;
 use crate::broker::{
     Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
 use crate::error::{Error, Result};
-use crate::storage::redis as connection;
+use crate::storage::redis::reply::{array, int, malformed, tag};
+use crate::storage::redis::waiters::Waiters;
+use crate::storage::redis::{self as connection, close, live, redis_err, BACKEND};
 use crate::time::duration_ms;
 
 /// Receipts acknowledged, and dead letters replayed or purged, per script,
@@ -69,11 +70,6 @@ const TRIM_BATCH: usize = 500;
 
 /// The default key prefix.
 pub const DEFAULT_PREFIX: &str = "hive:broker";
-
-/// Maps a client error.
-fn redis_err(e: fred::error::Error) -> Error {
-    Error::backend(BACKEND, e)
-}
 
 /// How a [`RedisBroker`] lays out its keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +121,8 @@ pub struct RedisBroker {
     /// Connections for every call but blocking reads, taken in turn.
     pool: Pool,
     publisher: Publisher,
+    /// Connections for waiting fetches: `XREAD BLOCK` holds the connection
+    /// it runs on.
     waiters: Waiters,
     discovery: Discovery,
     /// What this handle knows of each subscription it fetched from.
@@ -162,11 +160,7 @@ impl RedisBroker {
         pool.init().await.map_err(redis_err)?;
         let keys = Keys::new(&options.prefix);
         let started = async {
-            // Loaded up front so the first calls need no NOSCRIPT round trip
-            // (scripts are server-wide: one connection loads them for all).
-            futures::future::try_join_all(SCRIPTS.all().map(|script| script.load(pool.next())))
-                .await
-                .map_err(redis_err)?;
+            connection::scripts::load(pool.next(), SCRIPTS.all()).await?;
             Discovery::start(&builder, keys.channel()).await
         };
         let discovery = match started.await {
@@ -193,23 +187,14 @@ impl RedisBroker {
         })
     }
 
-    /// Runs `script` with `keys` and `args` (ARGV[1], the key prefix, is
-    /// added here), loading it again if Redis has forgotten it.
+    /// Runs `script` on the broker's keys with `keys` and `args`.
     async fn run(&self, script: &Script, keys: Vec<Key>, args: Vec<Value>) -> Result<Value> {
-        let mut argv = Vec::with_capacity(args.len() + 1);
-        argv.push(self.keys.prefix());
-        argv.extend(args);
-        script
-            .evalsha_with_reload(self.live()?, keys, argv)
-            .await
-            .map_err(redis_err)
+        connection::scripts::run(self.live()?, script, self.keys.prefix(), keys, args).await
     }
 
-    /// The next connection, if it is connected. While Redis is unreachable
-    /// a call fails at once rather than wait in fred's buffer for a
-    /// reconnection.
+    /// The next connection, if it is connected (see [`live`]).
     fn live(&self) -> Result<&Client> {
-        connected(&self.pool)
+        live(self.pool.next_connected())
     }
 
     /// The topic list at `version` or later (`u64::MAX`: read it now).
@@ -316,20 +301,6 @@ impl RedisBroker {
     }
 }
 
-/// The next connection of `pool`, if it is connected (see
-/// [`RedisBroker::live`]).
-fn connected(pool: &Pool) -> Result<&Client> {
-    let client = pool.next_connected();
-    if client.is_connected() {
-        Ok(client)
-    } else {
-        Err(Error::backend(
-            BACKEND,
-            "not connected to Redis (reconnecting in the background)",
-        ))
-    }
-}
-
 /// The error for a receipt already acknowledged or dead-lettered.
 fn settled(name: &str, receipt: &str) -> Error {
     Error::conflict(format!(
@@ -337,22 +308,12 @@ fn settled(name: &str, receipt: &str) -> Error {
     ))
 }
 
-/// Closes a client's connection in the background: a fred client's
-/// connection task outlives the handle unless told to quit.
-fn close(client: Client) {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move {
-            let _ = client.quit().await;
-        });
-    }
-}
-
 impl Drop for RedisBroker {
+    // The idle waiters close as `waiters` drops.
     fn drop(&mut self) {
         self.publisher.stop();
         self.pool.clients().iter().cloned().for_each(close);
         self.discovery.stop();
-        self.waiters.close_all();
     }
 }
 

@@ -20,10 +20,11 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::reply::{array, malformed, text, BACKEND};
 use super::scripts::{Keys, SCRIPTS};
 use crate::broker::Topic;
 use crate::error::{Error, Result};
+use crate::storage::redis::reply::{array, malformed, text};
+use crate::storage::redis::{self as connection, live, BACKEND};
 
 /// Scripts under way at once; more waiting publishes gather into the next.
 /// Enough that a few dozen publishers are not held back by the gathering
@@ -180,8 +181,7 @@ async fn run(target: &Target, batch: &[Request]) -> Result<Vec<Vec<String>>> {
         pairs.push(Value::from(n as i64));
         pairs.push(Value::from(m.body.as_str()));
     }
-    let mut args = Vec::with_capacity(3 + topics.len() + pairs.len());
-    args.push(target.keys.prefix());
+    let mut args = Vec::with_capacity(2 + topics.len() + pairs.len());
     args.push(Value::from(target.cap.as_str()));
     args.push(Value::from(topics.len() as i64));
     args.extend(topics.iter().map(|t| Value::from(t.as_str())));
@@ -189,12 +189,10 @@ async fn run(target: &Target, batch: &[Request]) -> Result<Vec<Vec<String>>> {
     let keys: Vec<Key> = target
         .keys
         .with(topics.iter().map(|t| target.keys.stream(t)));
-    let client = super::connected(&target.pool)?;
-    let reply: Value = SCRIPTS
-        .publish
-        .evalsha_with_reload(client, keys, args)
-        .await
-        .map_err(super::redis_err)?;
+    let client = live(target.pool.next_connected())?;
+    let reply =
+        connection::scripts::run(client, &SCRIPTS.publish, target.keys.prefix(), keys, args)
+            .await?;
     let ids = array(reply);
     if ids.len() != total {
         return Err(Error::backend(

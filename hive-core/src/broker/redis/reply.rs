@@ -1,54 +1,21 @@
-//! Reading replies: stream entries into messages, stored messages and dead
-//! letters.
-//!
-//! Replies are untrusted input in the sense that a corrupt key or another
-//! program writing to our keys can put anything there: every shape is
-//! checked and a surprise is an [`Error::Backend`], never a panic.
+//! Reading the broker's replies: stream entries into messages, stored
+//! messages and dead letters. The elements they are made of are read by
+//! [`crate::storage::redis::reply`], which checks every shape: a surprise
+//! is an [`Error::Backend`], never a panic.
 
 use fred::types::Value;
 
 use super::ids::StreamId;
 use crate::broker::{dead_letter_headers, DeadLetter, Message, StoredMessage};
 use crate::error::{Error, Result};
-
-pub(super) const BACKEND: &str = "redis";
+use crate::storage::redis::reply::{array, malformed, pairs, text};
+use crate::storage::redis::BACKEND;
 
 /// The stream field holding the message as JSON.
 const MESSAGE_FIELD: &str = "m";
 /// Stream fields with this prefix are headers the broker added (dead
 /// letters carry them); readers see them among the message's headers.
 const BROKER_FIELD_PREFIX: &str = "hive-dead-";
-
-/// A reply without the shape its command or script promises.
-pub(super) fn malformed(what: &str, got: &Value) -> Error {
-    Error::backend(BACKEND, format!("unexpected reply from {what}: {got:?}"))
-}
-
-/// The elements of an array reply (nil reads as empty).
-pub(super) fn array(v: Value) -> Vec<Value> {
-    match v {
-        Value::Null => Vec::new(),
-        other => other.into_array(),
-    }
-}
-
-/// A text element; nil and non-text elements read as `None`.
-pub(super) fn text(v: &Value) -> Option<String> {
-    v.as_string()
-}
-
-/// An integer element, whether Redis sent it as an integer or as text.
-pub(super) fn int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Integer(i) => Some(*i),
-        other => other.as_str().and_then(|s| s.parse().ok()),
-    }
-}
-
-/// The tag (first element) of a tagged reply such as `{'ok', …}`.
-pub(super) fn tag(items: &[Value]) -> String {
-    items.first().and_then(text).unwrap_or_default()
-}
 
 /// One stream entry: its id and its fields.
 #[derive(Debug)]
@@ -70,7 +37,7 @@ impl Entry {
         let id = text(&id).ok_or_else(|| malformed("a stream entry id", &id))?;
         Ok(Entry {
             id: StreamId::parse(&id)?,
-            fields: pairs(fields),
+            fields: pairs(array(fields)).collect(),
         })
     }
 
@@ -140,19 +107,6 @@ impl Entry {
             dead_at: self.id.time(),
         })
     }
-}
-
-/// A flat `field, value, …` array as pairs (non-text elements skipped).
-fn pairs(v: Value) -> Vec<(String, String)> {
-    let items = array(v);
-    let mut out = Vec::with_capacity(items.len() / 2);
-    let mut it = items.into_iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        if let (Some(k), Some(v)) = (text(&k), text(&v)) {
-            out.push((k, v));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,78 +1,33 @@
 //! The Lua scripts of the Redis broker and the keys they run on.
 //!
-//! Every state change is one script, so it is atomic on the server: a
-//! dropped call either happened or did not, and a crash of Redis with an
-//! append-only file keeps a script whole (Redis logs its effects as one
-//! `MULTI`/`EXEC`). Each operation's file in `lua/` is prefixed with
-//! `lua/shared.lua` (Redis scripts cannot import one another). Scripts run
-//! with EVALSHA; when the server has forgotten them (a restart, `SCRIPT
-//! FLUSH`) fred's `evalsha_with_reload` loads them again and retries once.
+//! Every state change is one script (see [`crate::storage::redis::scripts`]
+//! for how they are declared, loaded and run), so it is atomic on the
+//! server, and a crash of Redis with an append-only file keeps a script
+//! whole (Redis logs its effects as one `MULTI`/`EXEC`). Each is prefixed
+//! with `lua/shared.lua`.
 
-use std::sync::LazyLock;
-
-use fred::types::scripts::Script;
 use fred::types::{Key, Value};
 
 use crate::broker::Topic;
 use crate::error::Result;
+use crate::storage::redis::scripts::script_set;
 
-/// One operation's script: the shared prelude followed by its own file.
-macro_rules! lua {
-    ($file:literal) => {
-        Script::from_lua(concat!(
-            include_str!("lua/shared.lua"),
-            include_str!(concat!("lua/", $file))
-        ))
-    };
-}
-
-/// Every script, hashed once per process.
-pub(super) struct Scripts {
-    pub publish: Script,
-    pub subscribe: Script,
-    pub unsubscribe: Script,
-    pub fetch: Script,
-    pub ack: Script,
-    pub nack: Script,
-    pub seek: Script,
-    pub replay: Script,
-    pub purge: Script,
-    pub trim: Script,
-    pub info: Script,
-}
-
-impl Scripts {
-    /// All of them, to load them up front.
-    pub fn all(&self) -> [&Script; 11] {
-        [
-            &self.publish,
-            &self.subscribe,
-            &self.unsubscribe,
-            &self.fetch,
-            &self.ack,
-            &self.nack,
-            &self.seek,
-            &self.replay,
-            &self.purge,
-            &self.trim,
-            &self.info,
-        ]
+script_set! {
+    /// Every script, hashed once per process.
+    pub(super) static SCRIPTS: Scripts {
+        publish: "publish.lua",
+        subscribe: "subscribe.lua",
+        unsubscribe: "unsubscribe.lua",
+        fetch: "fetch.lua",
+        ack: "ack.lua",
+        nack: "nack.lua",
+        seek: "seek.lua",
+        replay: "replay.lua",
+        purge: "purge.lua",
+        trim: "trim.lua",
+        info: "info.lua",
     }
 }
-
-pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
-    publish: lua!("publish.lua"),
-    subscribe: lua!("subscribe.lua"),
-    unsubscribe: lua!("unsubscribe.lua"),
-    fetch: lua!("fetch.lua"),
-    ack: lua!("ack.lua"),
-    nack: lua!("nack.lua"),
-    seek: lua!("seek.lua"),
-    replay: lua!("replay.lua"),
-    purge: lua!("purge.lua"),
-    trim: lua!("trim.lua"),
-    info: lua!("info.lua"),
-});
 
 /// The keys of one broker. All of them start with the prefix
 /// ([`RedisBrokerOptions::prefix`](super::RedisBrokerOptions::prefix)), so

@@ -28,11 +28,12 @@ use serde::Deserialize;
 
 use super::discovery::TopicList;
 use super::ids::group_start;
-use super::reply::{array, int, malformed, tag, text, BACKEND};
 use super::scripts::SCRIPTS;
 use super::RedisBroker;
 use crate::broker::{check_name, StartAt, SubscriptionInfo, SubscriptionSpec, Topic, TopicPattern};
 use crate::error::{Error, Result};
+use crate::storage::redis::reply::{array, int, malformed, tag, text};
+use crate::storage::redis::{redis_err, BACKEND};
 use crate::time::{duration_ms, from_ms};
 
 /// Tries of a script refused because topics appeared meanwhile.
@@ -131,7 +132,7 @@ impl RedisBroker {
             .live()?
             .hget(self.keys.subs(), name)
             .await
-            .map_err(super::redis_err)?;
+            .map_err(redis_err)?;
         let Some(raw) = raw else {
             self.forget(name);
             return Err(Error::not_found("subscription", name));
@@ -201,7 +202,7 @@ impl RedisBroker {
             .live()?
             .hexists(self.keys.subs(), name)
             .await
-            .map_err(super::redis_err)?;
+            .map_err(redis_err)?;
         if exists {
             Ok(())
         } else {
@@ -291,7 +292,7 @@ impl RedisBroker {
             .live()?
             .hgetall(self.keys.subs())
             .await
-            .map_err(super::redis_err)?;
+            .map_err(redis_err)?;
         let list = self.topic_list(u64::MAX).await?;
         let infos = futures::future::try_join_all(records.iter().map(|(name, raw)| {
             let list = list.clone();

@@ -29,17 +29,17 @@
 mod reply;
 mod scripts;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fred::interfaces::{ClientLike, HashesInterface, ListInterface};
-use fred::prelude::{Builder, Client};
+use fred::prelude::Client;
 use fred::types::config::Options;
 use fred::types::scripts::Script;
-use fred::types::{ConnectHandle, Key, Value};
+use fred::types::{Key, Value};
 
-use self::reply::{array, int, refusal, tag, text, BACKEND};
+use self::reply::refusal;
 use self::scripts::{Keys, SCRIPTS};
 use super::prepare::{prepare, serialise_result, PreparedTask};
 use super::rules::{self, AfterFailure, DependencyEnd};
@@ -49,7 +49,9 @@ use super::{
     TaskStatus, WorkerId,
 };
 use crate::error::{Error, Result};
-use crate::storage::redis::{self as connection, COMMAND_TIMEOUT};
+use crate::storage::redis::reply::{array, int, malformed, tag, text};
+use crate::storage::redis::waiters::Waiters;
+use crate::storage::redis::{self as connection, close, live, redis_err, BACKEND, COMMAND_TIMEOUT};
 use crate::time::{duration_ms, from_ms};
 
 /// Expired leases handled per reap round (one scan script, one apply script).
@@ -61,13 +63,6 @@ const PURGE_BATCH: usize = 1_000;
 /// Task ids one `list` script looks at, so one script stays short however
 /// few of them pass the filter.
 const LIST_SCAN_BUDGET: i64 = 1_000;
-/// Idle blocking connections kept for later `wait_for_work` calls.
-const MAX_IDLE_WAITERS: usize = 64;
-
-/// Maps a client error.
-fn redis_err(e: fred::error::Error) -> Error {
-    Error::backend(BACKEND, e)
-}
 
 /// The Redis queue.
 #[derive(Debug)]
@@ -80,6 +75,8 @@ pub struct RedisQueue {
     /// (before, after). Passed as ARGV[2..=7] where a script may fail
     /// dependents.
     dependency_texts: [String; 6],
+    /// Connections for `wait_for_work`: BLPOP blocks the connection it
+    /// runs on.
     waiters: Waiters,
 }
 
@@ -96,47 +93,24 @@ impl RedisQueue {
         let builder = connection::builder(url)?;
         let client = builder.build().map_err(redis_err)?;
         client.init().await.map_err(redis_err)?;
-        // Loaded up front so the first calls need no NOSCRIPT round trip.
-        futures::future::try_join_all(SCRIPTS.all().map(|script| script.load(&client)))
-            .await
-            .map_err(redis_err)?;
+        connection::scripts::load(&client, SCRIPTS.all()).await?;
         Ok(RedisQueue {
             keys: Keys::new(&config.name),
             config,
             client,
             dependency_texts: dependency_texts(),
-            waiters: Waiters {
-                builder,
-                idle: Mutex::new(Vec::new()),
-            },
+            waiters: Waiters::new(builder),
         })
     }
 
-    /// Runs `script` with `keys` and `args` (ARGV[1], the key prefix, is
-    /// added here), loading it again if Redis has forgotten it.
+    /// Runs `script` on the queue's keys with `keys` and `args`.
     async fn run(&self, script: &Script, keys: Vec<Key>, args: Vec<Value>) -> Result<Value> {
-        let mut argv = Vec::with_capacity(args.len() + 1);
-        argv.push(self.keys.prefix());
-        argv.extend(args);
-        script
-            .evalsha_with_reload(self.live()?, keys, argv)
-            .await
-            .map_err(redis_err)
+        connection::scripts::run(self.live()?, script, self.keys.prefix(), keys, args).await
     }
 
-    /// The client, if it is connected. While Redis is unreachable a call
-    /// fails at once rather than wait in fred's buffer for a reconnection
-    /// (fred's client-wide `fail_fast` only covers the first connection; its
-    /// per-command option would need `with_options`, which scripts lack).
+    /// The client, if it is connected (see [`live`]).
     fn live(&self) -> Result<&Client> {
-        if self.client.is_connected() {
-            Ok(&self.client)
-        } else {
-            Err(Error::backend(
-                BACKEND,
-                "not connected to Redis (reconnecting in the background)",
-            ))
-        }
+        live(&self.client)
     }
 
     /// ARGV[2..=7] for scripts that may fail dependents.
@@ -329,121 +303,10 @@ fn submit_args(task: &PreparedTask, args: &mut Vec<Value>) {
     ]);
 }
 
-/// Connections for `wait_for_work`: BLPOP blocks the connection it runs on,
-/// so each waiter borrows one of its own, made on first need and kept for
-/// the next waiter.
-struct Waiters {
-    builder: Builder,
-    idle: Mutex<Vec<Waiter>>,
-}
-
-impl std::fmt::Debug for Waiters {
-    // Not derived: the builder's config holds the Redis password.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let idle = self.idle.lock().map(|idle| idle.len()).unwrap_or(0);
-        f.debug_struct("Waiters").field("idle", &idle).finish()
-    }
-}
-
-/// A blocking connection and the task that drives it.
-#[derive(Debug)]
-struct Waiter {
-    client: Client,
-    task: ConnectHandle,
-}
-
-impl Waiters {
-    async fn checkout(&self) -> Result<Waiter> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        if let Some(waiter) = idle {
-            return Ok(waiter);
-        }
-        // The connection is made on a task of its own: a caller that gives
-        // up mid-connect (a `select!` on another wake-up) would otherwise
-        // drop `init`'s future after it spawned the connection task, which
-        // then runs, connected, for good. A result nobody waits for any
-        // more is closed here instead.
-        let builder = self.builder.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let connected = async {
-                let client = builder.build().map_err(redis_err)?;
-                let task = client.init().await.map_err(redis_err)?;
-                Ok::<_, Error>(Waiter { client, task })
-            }
-            .await;
-            if let Err(Ok(orphan)) = tx.send(connected) {
-                orphan.task.abort();
-            }
-        });
-        rx.await
-            .map_err(|_| Error::backend(BACKEND, "the connecting task ended without an answer"))?
-    }
-
-    fn give_back(&self, waiter: Waiter) {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if idle.len() < MAX_IDLE_WAITERS {
-            idle.push(waiter);
-        } else {
-            drop(idle);
-            close(waiter.client);
-        }
-    }
-}
-
-/// A borrowed blocking connection. Dropped without being given back (the
-/// caller gave up mid-wait, or the wait failed) it drops the connection at
-/// once: a BLPOP still blocked on it would otherwise go on to pop — and
-/// waste — the marker meant for another waiter. (QUIT would wait for it.)
-struct Borrowed<'a> {
-    waiter: Option<Waiter>,
-    waiters: &'a Waiters,
-}
-
-impl Borrowed<'_> {
-    fn give_back(mut self) {
-        if let Some(waiter) = self.waiter.take() {
-            self.waiters.give_back(waiter);
-        }
-    }
-}
-
-impl Drop for Borrowed<'_> {
-    fn drop(&mut self) {
-        if let Some(waiter) = self.waiter.take() {
-            waiter.task.abort();
-        }
-    }
-}
-
-/// Closes a client's connection in the background: a fred client's
-/// connection task outlives the handle unless told to quit.
-fn close(client: Client) {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move {
-            let _ = client.quit().await;
-        });
-    }
-}
-
 impl Drop for RedisQueue {
+    // The idle waiters close as `waiters` drops.
     fn drop(&mut self) {
         close(self.client.clone());
-        let idle = std::mem::take(
-            &mut *self
-                .waiters
-                .idle
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
-        idle.into_iter().for_each(|w| close(w.client));
     }
 }
 
@@ -751,7 +614,7 @@ impl Queue for RedisQueue {
             let reply = self.run(&SCRIPTS.list, self.keys.queue(), args).await?;
             let mut items = array(reply).into_iter();
             let (Some(last), Some(ran_out)) = (items.next(), items.next()) else {
-                return Err(reply::malformed("list", &Value::Null));
+                return Err(malformed("the list script", &Value::Null));
             };
             for hash in items {
                 tasks.push(reply::task(hash)?);
@@ -829,13 +692,7 @@ impl Queue for RedisQueue {
         if timeout.is_zero() {
             return Ok(());
         }
-        let borrowed = Borrowed {
-            waiter: Some(self.waiters.checkout().await?),
-            waiters: &self.waiters,
-        };
-        let Some(Waiter { client, .. }) = borrowed.waiter.as_ref() else {
-            return Ok(());
-        };
+        let borrowed = self.waiters.borrow().await?;
         // BLPOP's timeout is in seconds (fractions allowed); 0 would mean
         // forever, hence the floor. fred reports BLPOP's own timeout (a nil
         // answer) as a timeout error, the same as its command timeout, so
@@ -849,7 +706,8 @@ impl Queue for RedisQueue {
         };
         let popped = tokio::time::timeout(
             timeout + COMMAND_TIMEOUT,
-            client
+            borrowed
+                .client()
                 .with_options(&options)
                 .blpop::<Option<(String, String)>, _>(self.keys.wake(), seconds),
         )

@@ -1,9 +1,8 @@
-//! Reading script replies: hashes into tasks and leases, refusals into the
-//! errors every backend words the same way (through `rules.rs`).
-//!
-//! Replies are untrusted input in the sense that a corrupt key or another
-//! program writing to our keys can put anything there: every shape is
-//! checked and a surprise is an [`Error::Backend`], never a panic.
+//! Reading the queue's script replies: hashes into tasks and leases,
+//! refusals into the errors every backend words the same way (through
+//! `rules.rs`). The elements they are made of are read by
+//! [`crate::storage::redis::reply`], which checks every shape: a surprise
+//! is an [`Error::Backend`], never a panic.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -14,37 +13,8 @@ use crate::error::{Error, Result};
 use crate::queue::row::TaskRow;
 use crate::queue::rules::{self, LeaseState};
 use crate::queue::{Lease, LeaseKey, Task, TaskId, TaskStatus};
-
-pub(super) const BACKEND: &str = "redis";
-
-/// A reply that does not have the shape its script promises.
-pub(super) fn malformed(what: &str, got: &Value) -> Error {
-    Error::backend(
-        BACKEND,
-        format!("unexpected reply from the {what} script: {got:?}"),
-    )
-}
-
-/// The elements of an array reply (nil reads as empty).
-pub(super) fn array(v: Value) -> Vec<Value> {
-    match v {
-        Value::Null => Vec::new(),
-        other => other.into_array(),
-    }
-}
-
-/// A text element; nil and non-text elements read as `None`.
-pub(super) fn text(v: &Value) -> Option<String> {
-    v.as_string()
-}
-
-/// An integer element, whether Redis sent it as an integer or as text.
-pub(super) fn int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Integer(i) => Some(*i),
-        other => other.as_str().and_then(|s| s.parse().ok()),
-    }
-}
+use crate::storage::redis::reply::{array, malformed, pairs, tag, text};
+use crate::storage::redis::BACKEND;
 
 /// A flat `field, value, …` array (HGETALL inside a script) as a map.
 pub(super) fn hash(v: Value) -> Result<HashMap<String, String>> {
@@ -55,14 +25,7 @@ pub(super) fn hash(v: Value) -> Result<HashMap<String, String>> {
             "a task hash has an odd field count",
         ));
     }
-    let mut map = HashMap::with_capacity(items.len() / 2);
-    let mut it = items.into_iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        if let (Some(k), Some(v)) = (text(&k), text(&v)) {
-            map.insert(k, v);
-        }
-    }
-    Ok(map)
+    Ok(pairs(items).collect())
 }
 
 /// A task hash as a task.
@@ -76,11 +39,6 @@ pub(super) fn leases(v: Value) -> Result<Vec<Lease>> {
         .into_iter()
         .map(|h| TaskRow::from_hash(BACKEND, hash(h)?)?.into_lease(BACKEND))
         .collect()
-}
-
-/// The tag (first element) of a tagged reply such as `{'ok', …}`.
-pub(super) fn tag(items: &[Value]) -> String {
-    items.first().and_then(text).unwrap_or_default()
 }
 
 /// The error for a `{'missing'}` or `{'stale', status, token, deadline,
@@ -121,6 +79,6 @@ pub(super) fn refusal(op: &str, lease: LeaseKey, items: &[Value]) -> Error {
 
 /// A task id written by a script.
 pub(super) fn task_id(v: &Value) -> Result<TaskId> {
-    let s = text(v).ok_or_else(|| malformed("submit", v))?;
+    let s = text(v).ok_or_else(|| malformed("the submit script", v))?;
     TaskId::from_str(&s).map_err(|e| Error::backend(BACKEND, e.to_string()))
 }

@@ -1,88 +1,35 @@
-//! The Lua scripts of the Redis backend and the keys they run on.
+//! The Lua scripts of the Redis queue and the keys they run on.
 //!
-//! Every state change is one script, so it is atomic on the server and a
-//! dropped call either happened or did not. Each operation's file in `lua/`
-//! is prefixed with `lua/shared.lua` (Redis scripts cannot import one
-//! another). Scripts run with EVALSHA; when the server has forgotten them
-//! (a restart without persistence of the script cache, `SCRIPT FLUSH`)
-//! fred's `evalsha_with_reload` loads them again and retries once.
+//! Every state change is one script (see [`crate::storage::redis::scripts`]
+//! for how they are declared, loaded and run); each prefixed with
+//! `lua/shared.lua`, which reads the fixed keys in the order [`Keys`]
+//! passes them.
 
-use std::sync::LazyLock;
-
-use fred::types::scripts::Script;
 use fred::types::{Key, Value};
 
 use crate::queue::TaskId;
+use crate::storage::redis::scripts::script_set;
 
-/// One operation's script: the shared prelude followed by its own file.
-macro_rules! lua {
-    ($file:literal) => {
-        Script::from_lua(concat!(
-            include_str!("lua/shared.lua"),
-            include_str!(concat!("lua/", $file))
-        ))
-    };
-}
-
-/// Every script, hashed once per process.
-pub(super) struct Scripts {
-    pub submit: Script,
-    pub claim: Script,
-    pub complete: Script,
-    pub complete_and_claim: Script,
-    pub heartbeat: Script,
-    pub release: Script,
-    pub fail: Script,
-    pub cancel: Script,
-    pub retry_dead_letter: Script,
-    pub purge_dead_letters: Script,
-    pub reap_scan: Script,
-    pub reap_apply: Script,
-    pub expire_worker: Script,
-    pub dead_letters: Script,
-    pub list: Script,
-}
-
-impl Scripts {
-    /// All of them, to load them up front.
-    pub fn all(&self) -> [&Script; 15] {
-        [
-            &self.submit,
-            &self.claim,
-            &self.complete,
-            &self.complete_and_claim,
-            &self.heartbeat,
-            &self.release,
-            &self.fail,
-            &self.cancel,
-            &self.retry_dead_letter,
-            &self.purge_dead_letters,
-            &self.reap_scan,
-            &self.reap_apply,
-            &self.expire_worker,
-            &self.dead_letters,
-            &self.list,
-        ]
+script_set! {
+    /// Every script, hashed once per process.
+    pub(super) static SCRIPTS: Scripts {
+        submit: "submit.lua",
+        claim: "claim.lua",
+        complete: "complete.lua",
+        complete_and_claim: "complete_and_claim.lua",
+        heartbeat: "heartbeat.lua",
+        release: "release.lua",
+        fail: "fail.lua",
+        cancel: "cancel.lua",
+        retry_dead_letter: "retry_dead_letter.lua",
+        purge_dead_letters: "purge_dead_letters.lua",
+        reap_scan: "reap_scan.lua",
+        reap_apply: "reap_apply.lua",
+        expire_worker: "expire_worker.lua",
+        dead_letters: "dead_letters.lua",
+        list: "list.lua",
     }
 }
-
-pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
-    submit: lua!("submit.lua"),
-    claim: lua!("claim.lua"),
-    complete: lua!("complete.lua"),
-    complete_and_claim: lua!("complete_and_claim.lua"),
-    heartbeat: lua!("heartbeat.lua"),
-    release: lua!("release.lua"),
-    fail: lua!("fail.lua"),
-    cancel: lua!("cancel.lua"),
-    retry_dead_letter: lua!("retry_dead_letter.lua"),
-    purge_dead_letters: lua!("purge_dead_letters.lua"),
-    reap_scan: lua!("reap_scan.lua"),
-    reap_apply: lua!("reap_apply.lua"),
-    expire_worker: lua!("expire_worker.lua"),
-    dead_letters: lua!("dead_letters.lua"),
-    list: lua!("list.lua"),
-});
 
 /// The keys of one queue. All of them start with `hive:{<queue name>}:`;
 /// the braces are a Redis Cluster hash tag, so a queue lives in one slot and

@@ -1,12 +1,27 @@
-//! How every Redis backend connects: one client builder with the same
-//! timeouts and reconnect policy, so the queue and the broker behave alike
-//! when Redis is slow, down or restarting.
+//! The plumbing every Redis backend (the queue, the broker, the event log)
+//! shares, so they behave alike when Redis is slow, down or restarting:
+//! one client builder with the same timeouts and reconnect policy, the
+//! fail-fast check on a disconnected client, the error mapping, and closing
+//! a client. Below it: [`reply`] (reading the shapes of Redis replies),
+//! [`scripts`] (declaring, loading and running Lua scripts) and [`waiters`]
+//! (connections of their own for blocking reads).
+//!
+//! Each backend keeps its keys, its Lua and the parsing of its own shapes
+//! (task hashes, stream entries, refusals) in its own folder.
+
+pub(crate) mod reply;
+pub(crate) mod scripts;
+pub(crate) mod waiters;
 
 use std::time::Duration;
 
-use fred::prelude::{Builder, Config, ReconnectPolicy};
+use fred::interfaces::ClientLike;
+use fred::prelude::{Builder, Client, Config, ReconnectPolicy};
 
 use crate::error::{Error, Result};
+
+/// The backend every Redis store names in its errors and `backend()`.
+pub(crate) const BACKEND: &str = "redis";
 
 /// How long one command may take before the call fails. Generous: the
 /// largest script (a submit of a full batch of tasks, a big publish) runs
@@ -46,6 +61,40 @@ pub(crate) fn builder(url: &str) -> Result<Builder> {
             2,
         ));
     Ok(builder)
+}
+
+/// Maps a client error.
+pub(crate) fn redis_err(e: fred::error::Error) -> Error {
+    Error::backend(BACKEND, e)
+}
+
+/// `client`, if it is connected. While Redis is unreachable a call fails at
+/// once rather than wait in fred's buffer for a reconnection (fred's
+/// client-wide `fail_fast` only covers the first connection; its
+/// per-command option would need `with_options`, which scripts lack). A
+/// call racing the drop of the connection fails by the command timeout.
+///
+/// # Errors
+/// [`Error::Backend`] while the client is reconnecting.
+pub(crate) fn live(client: &Client) -> Result<&Client> {
+    if client.is_connected() {
+        Ok(client)
+    } else {
+        Err(Error::backend(
+            BACKEND,
+            "not connected to Redis (reconnecting in the background)",
+        ))
+    }
+}
+
+/// Closes a client's connection in the background: a fred client's
+/// connection task outlives the handle unless told to quit.
+pub(crate) fn close(client: Client) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = client.quit().await;
+        });
+    }
 }
 
 #[cfg(test)]
