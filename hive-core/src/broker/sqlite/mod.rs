@@ -20,14 +20,15 @@ use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, Notify};
 
 use self::log::Entry;
-use self::writer::{Job, Op, Reply};
+use self::writer::{BrokerWriter, Job, Op, Reply};
 use super::subscription::check_fetch;
 use crate::broker::{
     Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
 use crate::error::{Error, Result};
-use crate::storage::sqlite::{connect_options, unexpected, waker_for, Durability, MIGRATOR};
+use crate::storage::sqlite::writer::{call, unexpected};
+use crate::storage::sqlite::{connect_options, waker_for, Durability, MIGRATOR};
 use crate::time::now_ms;
 
 fn db_err(e: sqlx::Error) -> Error {
@@ -99,7 +100,12 @@ impl SqliteBroker {
             waker_for(base.get_filename().display().to_string())
         };
         let (jobs, rx) = mpsc::channel(4096);
-        tokio::spawn(writer::run(conn, rx, wake.clone()));
+        tokio::spawn(crate::storage::sqlite::writer::run(
+            conn,
+            BrokerWriter::default(),
+            rx,
+            wake.clone(),
+        ));
         Ok(SqliteBroker {
             config,
             options,
@@ -109,7 +115,7 @@ impl SqliteBroker {
     }
 
     async fn call(&self, op: Op) -> Result<Reply> {
-        crate::storage::sqlite::call(&self.jobs, op).await
+        call(&self.jobs, op).await
     }
 }
 
