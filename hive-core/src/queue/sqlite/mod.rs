@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
-use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, Notify};
 
 use self::writer::{Job, Op, QueueWriter, Reply};
@@ -27,9 +26,9 @@ use super::{
 };
 use crate::error::{Error, Result};
 
-use crate::storage::sqlite::writer::{call, unexpected};
+use crate::storage::sqlite::writer::{self as single_writer, call, unexpected};
 pub use crate::storage::sqlite::Durability;
-use crate::storage::sqlite::{connect_options, waker_for, MIGRATOR};
+use crate::storage::sqlite::{connect_options, waker_for};
 
 /// Maps a driver error.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -82,11 +81,7 @@ impl SqliteQueue {
     pub async fn open_with(url: &str, config: QueueConfig, options: SqliteOptions) -> Result<Self> {
         config.validate()?;
         let (base, in_memory) = connect_options(url, options.durability, options.busy_timeout)?;
-        let mut writer = base.connect().await.map_err(db_err)?;
-        MIGRATOR
-            .run_direct(&mut writer)
-            .await
-            .map_err(|e| Error::backend("sqlite", e))?;
+        let writer = single_writer::connect(&base).await?;
         let readers = if in_memory {
             None
         } else {
@@ -104,15 +99,13 @@ impl SqliteQueue {
         } else {
             waker_for(key)
         };
-        let (jobs, rx) = mpsc::channel(4096);
-        tokio::spawn(crate::storage::sqlite::writer::run(
+        let jobs = single_writer::spawn(
             writer,
             QueueWriter {
                 config: config.clone(),
             },
-            rx,
             wake.clone(),
-        ));
+        );
         Ok(SqliteQueue {
             config,
             jobs,

@@ -13,9 +13,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::MIGRATOR;
 use crate::error::{Error, Result};
 
 /// Most operations committed in one transaction.
@@ -23,6 +25,9 @@ const MAX_GROUP: usize = 512;
 
 /// Scheduling rounds the writer waits for more operations before a commit.
 const GATHER_ROUNDS: usize = 2;
+
+/// Operations that may wait for the writer before senders wait to send.
+const INBOX: usize = 4096;
 
 /// One operation for a backend's single writer task, with where to answer.
 pub(crate) struct Job<Op, Reply> {
@@ -160,8 +165,38 @@ impl<Reply> Answers<Reply> {
     }
 }
 
+/// Opens the writer's connection on the file and brings the schema up to
+/// date.
+///
+/// # Errors
+/// [`Error::Backend`] when the file cannot be opened or migrated.
+pub(crate) async fn connect(options: &SqliteConnectOptions) -> Result<SqliteConnection> {
+    let mut conn = options
+        .connect()
+        .await
+        .map_err(|e| Error::backend("sqlite", e))?;
+    MIGRATOR
+        .run_direct(&mut conn)
+        .await
+        .map_err(|e| Error::backend("sqlite", e))?;
+    Ok(conn)
+}
+
+/// Starts `writer`'s task on `conn`, waking `wake` after every commit that
+/// may give waiters something; answers where to send it operations (see
+/// [`call`]). The task ends when every sender is gone.
+pub(crate) fn spawn<W: Writer>(
+    conn: SqliteConnection,
+    writer: W,
+    wake: Arc<Notify>,
+) -> mpsc::Sender<Job<W::Op, W::Reply>> {
+    let (jobs, rx) = mpsc::channel(INBOX);
+    tokio::spawn(run(conn, writer, rx, wake));
+    jobs
+}
+
 /// Runs until every sender is gone.
-pub(crate) async fn run<W: Writer>(
+async fn run<W: Writer>(
     mut conn: SqliteConnection,
     mut writer: W,
     mut jobs: mpsc::Receiver<Job<W::Op, W::Reply>>,
