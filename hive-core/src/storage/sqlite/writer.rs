@@ -297,3 +297,140 @@ pub(crate) async fn control(conn: &mut SqliteConnection, statement: &'static str
         .map(|_| ())
         .map_err(|e| Error::backend("sqlite", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A toy store: rows of one integer column.
+    #[derive(Default)]
+    struct Toy {
+        forgotten: usize,
+    }
+
+    enum Op {
+        Insert(i64),
+        /// Inserts, then refuses as a caller error would.
+        InsertThenRefuse(i64),
+        /// A statement SQLite refuses: a storage failure.
+        Break,
+        Count,
+    }
+
+    impl Writer for Toy {
+        type Op = Op;
+        type Reply = i64;
+
+        fn may_wake(op: &Op) -> bool {
+            matches!(op, Op::Insert(_))
+        }
+
+        fn is_read(op: &Op) -> bool {
+            matches!(op, Op::Count)
+        }
+
+        fn writes_before_it_can_refuse(op: &Op) -> bool {
+            matches!(op, Op::InsertThenRefuse(_))
+        }
+
+        async fn apply(&mut self, conn: &mut SqliteConnection, op: &Op) -> Result<i64> {
+            let db = |e| Error::backend("sqlite", e);
+            match op {
+                Op::Insert(x) | Op::InsertThenRefuse(x) => {
+                    sqlx::query("INSERT INTO toy (x) VALUES (?)")
+                        .bind(x)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    if matches!(op, Op::InsertThenRefuse(_)) {
+                        return Err(Error::invalid("refused after writing"));
+                    }
+                    Ok(*x)
+                }
+                Op::Break => sqlx::query("INSERT INTO no_such_table VALUES (1)")
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| 0)
+                    .map_err(db),
+                Op::Count => sqlx::query_scalar("SELECT count(*) FROM toy")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db),
+            }
+        }
+
+        async fn write_group(
+            &mut self,
+            conn: &mut SqliteConnection,
+            group: &[Job<Op, i64>],
+            answers: &mut Answers<i64>,
+        ) -> Result<()> {
+            answers.run_each(self, conn, group, |_| false).await
+        }
+
+        fn forget_uncommitted(&mut self) {
+            self.forgotten += 1;
+        }
+    }
+
+    fn group(ops: Vec<Op>) -> Vec<Job<Op, i64>> {
+        ops.into_iter()
+            .map(|op| Job {
+                op,
+                reply: oneshot::channel().0,
+            })
+            .collect()
+    }
+
+    async fn count(conn: &mut SqliteConnection, toy: &mut Toy) -> i64 {
+        let mut answers = run_group(conn, toy, &group(vec![Op::Count])).await;
+        answers.pop().expect("one answer").expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_refusal_rolls_back_alone_and_a_storage_failure_rolls_back_the_group() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("memory");
+        sqlx::query("CREATE TABLE toy (x INTEGER)")
+            .execute(&mut conn)
+            .await
+            .expect("table");
+        let mut toy = Toy::default();
+
+        let answers = run_group(
+            &mut conn,
+            &mut toy,
+            &group(vec![Op::Insert(1), Op::InsertThenRefuse(2), Op::Insert(3)]),
+        )
+        .await;
+        assert!(matches!(answers[0], Ok(1)));
+        assert!(matches!(answers[1], Err(Error::InvalidInput(_))));
+        assert!(matches!(answers[2], Ok(3)));
+        assert_eq!(
+            count(&mut conn, &mut toy).await,
+            2,
+            "only the refusal rolled back"
+        );
+        assert_eq!(toy.forgotten, 0);
+
+        let answers = run_group(&mut conn, &mut toy, &group(vec![Op::Insert(4), Op::Break])).await;
+        for answer in &answers {
+            let Err(Error::Backend { source, .. }) = answer else {
+                panic!("every operation of a failed group fails");
+            };
+            assert!(source
+                .to_string()
+                .contains("nothing of this operation was stored"));
+        }
+        assert_eq!(
+            count(&mut conn, &mut toy).await,
+            2,
+            "the whole group rolled back"
+        );
+        assert_eq!(
+            toy.forgotten, 1,
+            "the store forgot what it had not committed"
+        );
+    }
+}
