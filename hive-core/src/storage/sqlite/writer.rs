@@ -57,7 +57,7 @@ pub(crate) fn unexpected(op: &str) -> Error {
     )
 }
 
-/// What one store's writer does with its operations. The loop ([`run`])
+/// What one store's writer does with its operations. The loop ([`spawn`])
 /// gathers a group, opens the transaction, commits it, answers every caller
 /// and wakes waiters; the store says what its operations are and how they
 /// run.
@@ -117,7 +117,7 @@ impl<Reply> Answers<Reply> {
     }
 
     /// True once operation `i` of the group has its answer.
-    pub fn is_answered(&self, i: usize) -> bool {
+    fn is_answered(&self, i: usize) -> bool {
         self.0[i].is_some()
     }
 
