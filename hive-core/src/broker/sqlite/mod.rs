@@ -16,18 +16,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, Notify};
 
 use self::log::Entry;
-use self::writer::{Job, Op, Reply};
+use self::writer::{BrokerWriter, Job, Op, Reply};
 use super::subscription::check_fetch;
 use crate::broker::{
     Broker, BrokerConfig, DeadLetter, Delivery, Message, Nack, Offset, Published, Receipt, StartAt,
     StoredMessage, SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
 use crate::error::{Error, Result};
-use crate::storage::sqlite::{connect_options, unexpected, waker_for, Durability, MIGRATOR};
+use crate::storage::sqlite::writer::{self as single_writer, call, unexpected};
+use crate::storage::sqlite::{connect_options, waker_for, Durability};
 use crate::time::now_ms;
 
 fn db_err(e: sqlx::Error) -> Error {
@@ -88,18 +88,13 @@ impl SqliteBroker {
     ) -> Result<Self> {
         config.validate()?;
         let (base, in_memory) = connect_options(url, options.durability, options.busy_timeout)?;
-        let mut conn = base.connect().await.map_err(db_err)?;
-        MIGRATOR
-            .run_direct(&mut conn)
-            .await
-            .map_err(|e| Error::backend("sqlite", e))?;
+        let conn = single_writer::connect(&base).await?;
         let wake = if in_memory {
             Arc::new(Notify::new())
         } else {
             waker_for(base.get_filename().display().to_string())
         };
-        let (jobs, rx) = mpsc::channel(4096);
-        tokio::spawn(writer::run(conn, rx, wake.clone()));
+        let jobs = single_writer::spawn(conn, BrokerWriter::default(), wake.clone());
         Ok(SqliteBroker {
             config,
             options,
@@ -109,7 +104,7 @@ impl SqliteBroker {
     }
 
     async fn call(&self, op: Op) -> Result<Reply> {
-        crate::storage::sqlite::call(&self.jobs, op).await
+        call(&self.jobs, op).await
     }
 }
 

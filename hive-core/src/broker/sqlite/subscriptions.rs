@@ -325,12 +325,7 @@ pub(super) async fn fetch(
             q.execute(&mut *conn).await.map_err(db_err)?;
         }
         if cursor != sub.cursor {
-            sqlx::query(include_str!("sql/set_cursor.sql"))
-                .bind(name)
-                .bind(cursor)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
+            set_cursor(conn, name, cursor).await?;
         }
         for (seq, stored_in, at, body) in fresh {
             out.push(delivery(seq, stored_in, at, &body, 1)?);
@@ -614,6 +609,11 @@ pub(super) async fn nack(
 pub(super) async fn seek(conn: &mut SqliteConnection, name: &str, to: StartAt) -> Result<()> {
     load(conn, name).await?;
     let cursor = log::cursor_for(conn, to).await?;
+    set_cursor(conn, name, cursor).await
+}
+
+/// Stores a subscription's cursor: the highest offset it has considered.
+async fn set_cursor(conn: &mut SqliteConnection, name: &str, cursor: i64) -> Result<()> {
     sqlx::query(include_str!("sql/set_cursor.sql"))
         .bind(name)
         .bind(cursor)
@@ -694,12 +694,7 @@ pub(super) async fn replay(
             message.headers.remove(h);
         }
         log::append_one(conn, topics, &replay_topic, &message, now).await?;
-        sqlx::query(include_str!("sql/delete_entry.sql"))
-            .bind(dead_topic.as_str())
-            .bind(seq_of(stored.offset))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        delete_entry(conn, &dead_topic, stored.offset).await?;
         n += 1;
     }
     Ok(n)
@@ -723,16 +718,22 @@ pub(super) async fn purge(
         Some(list) => {
             let mut n = 0;
             for offset in list {
-                n += sqlx::query(include_str!("sql/delete_entry.sql"))
-                    .bind(dead_topic.as_str())
-                    .bind(seq_of(*offset))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
+                n += delete_entry(conn, &dead_topic, *offset).await?;
             }
             n
         }
     };
     Ok(done)
+}
+
+/// Deletes the entry at `offset` if `topic` holds it; answers how many rows
+/// went (0 or 1).
+async fn delete_entry(conn: &mut SqliteConnection, topic: &Topic, offset: Offset) -> Result<u64> {
+    Ok(sqlx::query(include_str!("sql/delete_entry.sql"))
+        .bind(topic.as_str())
+        .bind(seq_of(offset))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .rows_affected())
 }

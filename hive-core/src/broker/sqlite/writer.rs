@@ -1,5 +1,5 @@
-//! The broker's single writer: one task owns the write connection and
-//! commits operations in groups, as the embedded queue's writer does.
+//! The broker's operations for its single writer (`storage::sqlite::writer`
+//! runs the loop, as it does the embedded queue's).
 //!
 //! Group commit is what makes durable publishing fast here: every publish
 //! waiting when the writer wakes goes into one transaction (their rows into
@@ -7,10 +7,7 @@
 //! the commit. A caller that drops its future cannot leave the connection
 //! inside a transaction.
 
-use std::sync::Arc;
-
-use sqlx::{Connection, SqliteConnection};
-use tokio::sync::{mpsc, Notify};
+use sqlx::SqliteConnection;
 
 use super::log::{self, Entry, TopicCache};
 use super::subscriptions::{self, Fetched, MatchCache};
@@ -18,14 +15,9 @@ use crate::broker::{
     DeadLetter, Nack, Offset, Published, Receipt, Retention, StartAt, StoredMessage,
     SubscriptionInfo, SubscriptionSpec, Topic, TrimReport,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::storage::sqlite::writer::{Answers, Writer};
 use crate::time::now_ms;
-
-/// Most operations committed in one transaction.
-const MAX_GROUP: usize = 512;
-
-/// Scheduling rounds the writer waits for more operations before a commit.
-const GATHER_ROUNDS: usize = 2;
 
 pub(super) enum Op {
     Publish(Vec<Entry>),
@@ -61,165 +53,85 @@ pub(super) enum Reply {
     Trimmed(TrimReport),
 }
 
-impl Op {
-    /// True when the operation may give waiting fetches something to take.
-    fn may_wake(&self) -> bool {
-        matches!(
-            self,
-            Op::Publish(_) | Op::Nack(..) | Op::Seek(..) | Op::Replay(..)
-        )
-    }
-
-    fn is_read(&self) -> bool {
-        matches!(
-            self,
-            Op::Read(..) | Op::Topics | Op::Subscriptions | Op::DeadLetters(..)
-        )
-    }
-}
-
-pub(super) type Job = crate::storage::sqlite::Job<Op, Reply>;
+pub(super) type Job = crate::storage::sqlite::writer::Job<Op, Reply>;
 
 /// The writer's memory between groups.
-struct State {
+#[derive(Default)]
+pub(super) struct BrokerWriter {
     topics: TopicCache,
     matches: MatchCache,
 }
 
-/// Runs until every sender is gone.
-pub(super) async fn run(
-    mut conn: SqliteConnection,
-    mut jobs: mpsc::Receiver<Job>,
-    wake: Arc<Notify>,
-) {
-    let mut state = State {
-        topics: TopicCache::default(),
-        matches: MatchCache::default(),
-    };
-    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
-    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
-        // Publishers that just heard back are about to send again: a couple
-        // of scheduling rounds lets them join this group and its fsync.
-        for _ in 0..GATHER_ROUNDS {
-            tokio::task::yield_now().await;
-            while group.len() < MAX_GROUP {
-                match jobs.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
-                }
+impl Writer for BrokerWriter {
+    type Op = Op;
+    type Reply = Reply;
+
+    /// True when the operation may give waiting fetches something to take.
+    fn may_wake(op: &Op) -> bool {
+        matches!(
+            op,
+            Op::Publish(_) | Op::Nack(..) | Op::Seek(..) | Op::Replay(..)
+        )
+    }
+
+    fn is_read(op: &Op) -> bool {
+        matches!(
+            op,
+            Op::Read(..) | Op::Topics | Op::Subscriptions | Op::DeadLetters(..)
+        )
+    }
+
+    async fn apply(&mut self, conn: &mut SqliteConnection, op: &Op) -> Result<Reply> {
+        execute(conn, self, op).await
+    }
+
+    /// All publishes first, as one append, then the rest in arrival order.
+    /// A caller error (an unknown subscription) answers that caller alone.
+    async fn write_group(
+        &mut self,
+        conn: &mut SqliteConnection,
+        group: &[Job],
+        answers: &mut Answers<Reply>,
+    ) -> Result<()> {
+        let now = now_ms();
+        let publishes: Vec<(usize, &Vec<Entry>)> = group
+            .iter()
+            .enumerate()
+            .filter_map(|(i, j)| match &j.op {
+                Op::Publish(entries) => Some((i, entries)),
+                _ => None,
+            })
+            .collect();
+        if !publishes.is_empty() {
+            // One append for the whole group keeps each batch's messages
+            // together and in order.
+            let mut all: Vec<&Entry> = Vec::new();
+            for (_, entries) in &publishes {
+                all.extend(entries.iter());
+            }
+            let mut published = log::append(conn, &mut self.topics, &all, now)
+                .await?
+                .into_iter();
+            for (i, entries) in publishes {
+                answers.set(
+                    i,
+                    Ok(Reply::Published(
+                        published.by_ref().take(entries.len()).collect(),
+                    )),
+                );
             }
         }
-        let wakes = group.iter().any(|j| j.op.may_wake());
-        let results = run_group(&mut conn, &mut state, &group).await;
-        for (job, result) in group.drain(..).zip(results) {
-            // The caller may have gone away; its operation still happened.
-            let _ = job.reply.send(result);
-        }
-        if wakes {
-            wake.notify_waiters();
-        }
+        answers.run_each(self, conn, group, |_| false).await
     }
-    let _ = conn.close().await;
-}
 
-async fn run_group(
-    conn: &mut SqliteConnection,
-    state: &mut State,
-    group: &[Job],
-) -> Vec<Result<Reply>> {
-    if group.iter().all(|j| j.op.is_read()) {
-        let mut out = Vec::with_capacity(group.len());
-        for job in group {
-            out.push(execute(conn, state, &job.op).await);
-        }
-        return out;
-    }
-    if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-        return failed_group(group.len(), &e.to_string());
-    }
-    match write_group(conn, state, group).await {
-        Ok(out) => match sqlx::query("COMMIT").execute(&mut *conn).await {
-            Ok(_) => out,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                forget_uncommitted(state);
-                failed_group(group.len(), &e.to_string())
-            }
-        },
-        Err(e) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            forget_uncommitted(state);
-            failed_group(group.len(), &e.to_string())
-        }
+    /// After a rollback the writer's memory may describe rows that were
+    /// never committed (topics it registered): start it afresh.
+    fn forget_uncommitted(&mut self) {
+        *self = BrokerWriter::default();
     }
 }
 
-/// After a rollback the writer's memory may describe rows that were never
-/// committed (topics it registered): start it afresh.
-fn forget_uncommitted(state: &mut State) {
-    state.topics = TopicCache::default();
-    state.matches = MatchCache::default();
-}
-
-fn failed_group(n: usize, why: &str) -> Vec<Result<Reply>> {
-    let msg = format!("storage failed, nothing of this operation was stored: {why}");
-    (0..n)
-        .map(|_| Err(Error::backend("sqlite", msg.clone())))
-        .collect()
-}
-
-/// Runs a group inside the open transaction: all publishes first, as one
-/// append, then the rest in arrival order. `Err` only for storage failures,
-/// which roll the whole group back; a caller error (an unknown subscription)
-/// answers that caller alone.
-async fn write_group(
-    conn: &mut SqliteConnection,
-    state: &mut State,
-    group: &[Job],
-) -> Result<Vec<Result<Reply>>> {
-    let now = now_ms();
-    let mut out: Vec<Option<Result<Reply>>> = (0..group.len()).map(|_| None).collect();
-    let publishes: Vec<(usize, &Vec<Entry>)> = group
-        .iter()
-        .enumerate()
-        .filter_map(|(i, j)| match &j.op {
-            Op::Publish(entries) => Some((i, entries)),
-            _ => None,
-        })
-        .collect();
-    if !publishes.is_empty() {
-        // One append for the whole group keeps each batch's messages
-        // together and in order.
-        let mut all: Vec<&Entry> = Vec::new();
-        for (_, entries) in &publishes {
-            all.extend(entries.iter());
-        }
-        let mut published = log::append(conn, &mut state.topics, &all, now)
-            .await?
-            .into_iter();
-        for (i, entries) in publishes {
-            out[i] = Some(Ok(Reply::Published(
-                published.by_ref().take(entries.len()).collect(),
-            )));
-        }
-    }
-    for (i, job) in group.iter().enumerate() {
-        if out[i].is_some() {
-            continue;
-        }
-        let result = execute(conn, state, &job.op).await;
-        if let Err(Error::Backend { source, .. }) = result {
-            return Err(Error::backend("sqlite", source.to_string()));
-        }
-        out[i] = Some(result);
-    }
-    Ok(out
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(Error::backend("sqlite", "operation was not run"))))
-        .collect())
-}
-
-async fn execute(conn: &mut SqliteConnection, state: &mut State, op: &Op) -> Result<Reply> {
+async fn execute(conn: &mut SqliteConnection, state: &mut BrokerWriter, op: &Op) -> Result<Reply> {
     let now = now_ms();
     Ok(match op {
         Op::Publish(entries) => {

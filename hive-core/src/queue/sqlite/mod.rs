@@ -1,10 +1,11 @@
 //! The embedded queue: one SQLite file (WAL), no servers. The default.
 //!
-//! Writes go through a single writer task that commits in groups (see
-//! `writer.rs`); reads use a small pool of read-only connections. Several
-//! processes may open the same file: SQLite's lock serialises their writers
-//! (with a busy timeout), and workers poll because no notification crosses
-//! process boundaries.
+//! Writes go through a single writer task that commits in groups (the loop
+//! is `storage::sqlite::writer`, the queue's batching `writer.rs`); reads
+//! use a small pool of read-only connections. Several processes may open
+//! the same file: SQLite's lock serialises their writers (with a busy
+//! timeout), and workers poll because no notification crosses process
+//! boundaries.
 
 mod transitions;
 mod writer;
@@ -14,10 +15,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
-use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, Notify};
 
-use self::writer::{Job, Op, Reply};
+use self::writer::{Job, Op, QueueWriter, Reply};
 use super::prepare::{prepare, serialise_result};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
@@ -26,8 +26,9 @@ use super::{
 };
 use crate::error::{Error, Result};
 
+use crate::storage::sqlite::writer::{self as single_writer, call, unexpected};
 pub use crate::storage::sqlite::Durability;
-use crate::storage::sqlite::{connect_options, unexpected, waker_for, MIGRATOR};
+use crate::storage::sqlite::{connect_options, waker_for};
 
 /// Maps a driver error.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -80,11 +81,7 @@ impl SqliteQueue {
     pub async fn open_with(url: &str, config: QueueConfig, options: SqliteOptions) -> Result<Self> {
         config.validate()?;
         let (base, in_memory) = connect_options(url, options.durability, options.busy_timeout)?;
-        let mut writer = base.connect().await.map_err(db_err)?;
-        MIGRATOR
-            .run_direct(&mut writer)
-            .await
-            .map_err(|e| Error::backend("sqlite", e))?;
+        let writer = single_writer::connect(&base).await?;
         let readers = if in_memory {
             None
         } else {
@@ -102,8 +99,13 @@ impl SqliteQueue {
         } else {
             waker_for(key)
         };
-        let (jobs, rx) = mpsc::channel(4096);
-        tokio::spawn(writer::run(writer, config.clone(), rx, wake.clone()));
+        let jobs = single_writer::spawn(
+            writer,
+            QueueWriter {
+                config: config.clone(),
+            },
+            wake.clone(),
+        );
         Ok(SqliteQueue {
             config,
             jobs,
@@ -113,7 +115,7 @@ impl SqliteQueue {
     }
 
     async fn call(&self, op: Op) -> Result<Reply> {
-        crate::storage::sqlite::call(&self.jobs, op).await
+        call(&self.jobs, op).await
     }
 }
 

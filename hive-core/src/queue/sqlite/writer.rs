@@ -1,32 +1,23 @@
-//! The single writer: one task owns the write connection and commits
-//! operations in groups.
+//! The queue's operations for its single writer (`storage::sqlite::writer`
+//! runs the loop): what each one does, and how a group of them is batched.
 //!
-//! SQLite allows one writer at a time; funnelling every write through one
-//! task makes that explicit and buys two things. *Group commit*: the writer
-//! takes every operation that is waiting, runs them in one transaction (each
-//! inside its own savepoint, so one failing operation rolls back alone) and
-//! pays one fsync for all of them; callers hear back only after the commit,
-//! so an acknowledged operation is durable. *Cancellation safety*: a caller
-//! that drops its future cannot leave the connection inside a transaction.
+//! Every operation of a group runs in one transaction, each that may refuse
+//! after writing inside its own savepoint, so one failing operation rolls
+//! back alone. Statements are batched across operations: independent
+//! submits share one insert, completions one update, claims of one shape
+//! one statement.
 
-use sqlx::{Connection, SqliteConnection};
-use std::sync::Arc;
-use tokio::sync::{mpsc, Notify};
+use sqlx::SqliteConnection;
 
-use super::{db_err, transitions};
+use super::transitions;
 use crate::error::{Error, Result};
 use crate::queue::prepare::PreparedTask;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, QueueConfig, QueueStats, ReapReport,
     Submitted, Task, TaskFailure, TaskFilter, TaskId, WorkerId,
 };
+use crate::storage::sqlite::writer::{control, Answers, Writer};
 use crate::time::now_ms;
-
-/// Most operations committed in one transaction.
-const MAX_GROUP: usize = 512;
-
-/// Scheduling rounds the writer waits for more operations before a commit.
-const GATHER_ROUNDS: usize = 2;
 
 /// One operation for the writer.
 pub(super) enum Op {
@@ -64,11 +55,21 @@ pub(super) enum Reply {
     Tasks(Vec<Task>),
 }
 
-impl Op {
+pub(super) type Job = crate::storage::sqlite::writer::Job<Op, Reply>;
+
+/// The queue as its writer sees it.
+pub(super) struct QueueWriter {
+    pub config: QueueConfig,
+}
+
+impl Writer for QueueWriter {
+    type Op = Op;
+    type Reply = Reply;
+
     /// True when the operation may make tasks ready for waiting workers.
-    fn may_wake(&self) -> bool {
+    fn may_wake(op: &Op) -> bool {
         matches!(
-            self,
+            op,
             Op::Submit(_)
                 | Op::Complete(..)
                 | Op::CompleteAndClaim(..)
@@ -79,202 +80,114 @@ impl Op {
         )
     }
 
-    /// True for operations that may refuse (with a caller error) after they
-    /// have written: they run inside a savepoint so the refusal rolls back
-    /// alone. Every other operation checks before it writes.
-    fn writes_before_it_can_refuse(&self) -> bool {
-        matches!(self, Op::Submit(_))
-    }
-
-    fn is_read(&self) -> bool {
+    fn is_read(op: &Op) -> bool {
         matches!(
-            self,
+            op,
             Op::Get(_) | Op::Stats | Op::DeadLetters(..) | Op::List(_)
         )
     }
-}
 
-pub(super) type Job = crate::storage::sqlite::Job<Op, Reply>;
-
-/// Runs until every sender is gone.
-pub(super) async fn run(
-    mut conn: SqliteConnection,
-    config: QueueConfig,
-    mut jobs: mpsc::Receiver<Job>,
-    wake: Arc<Notify>,
-) {
-    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
-    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
-        // Give callers that are about to send (typically workers that just
-        // got their previous answer) a couple of scheduling rounds to join this
-        // group: bigger groups share one fsync and fewer statements.
-        for _ in 0..GATHER_ROUNDS {
-            tokio::task::yield_now().await;
-            while group.len() < MAX_GROUP {
-                match jobs.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
-                }
-            }
-        }
-        let wakes = group.iter().any(|j| j.op.may_wake());
-        let results = run_group(&mut conn, &config, &group).await;
-        for (job, result) in group.drain(..).zip(results) {
-            // The caller may have gone away; its operation still happened.
-            let _ = job.reply.send(result);
-        }
-        if wakes {
-            wake.notify_waiters();
-        }
+    /// A submit may refuse (a task id already taken) after it has inserted
+    /// part of its batch.
+    fn writes_before_it_can_refuse(op: &Op) -> bool {
+        matches!(op, Op::Submit(_))
     }
-    let _ = conn.close().await;
-}
 
-async fn run_group(
-    conn: &mut SqliteConnection,
-    config: &QueueConfig,
-    group: &[Job],
-) -> Vec<Result<Reply>> {
-    if group.iter().all(|j| j.op.is_read()) {
-        let mut out = Vec::with_capacity(group.len());
-        for job in group {
-            out.push(execute(conn, config, &job.op).await);
-        }
-        return out;
+    async fn apply(&mut self, conn: &mut SqliteConnection, op: &Op) -> Result<Reply> {
+        execute(conn, &self.config, op).await
     }
-    if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-        return group
+
+    /// Batches statements across operations: first the submits of
+    /// independent tasks, together; then every other operation that is
+    /// neither a completion nor a claim, one by one; then all completions in
+    /// one statement; then the claims, one statement per kind of claim.
+    /// (The operations of a group are concurrent, so any order among them is
+    /// one their callers could have seen.)
+    async fn write_group(
+        &mut self,
+        conn: &mut SqliteConnection,
+        group: &[Job],
+        answers: &mut Answers<Reply>,
+    ) -> Result<()> {
+        let now = now_ms();
+        let config = &self.config;
+        if group
             .iter()
-            .map(|_| Err(Error::backend("sqlite", e.to_string())))
-            .collect();
-    }
-    match write_group(conn, config, group).await {
-        Ok(out) => match sqlx::query("COMMIT").execute(&mut *conn).await {
-            Ok(_) => out,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                failed_group(group.len(), &e.to_string())
-            }
-        },
-        Err(e) => {
-            // Only a storage failure gets here, and it may have left an
-            // operation half done: nothing of the group is committed.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            failed_group(group.len(), &e.to_string())
-        }
-    }
-}
-
-fn failed_group(n: usize, why: &str) -> Vec<Result<Reply>> {
-    let msg = format!("storage failed, nothing of this operation was stored: {why}");
-    (0..n)
-        .map(|_| Err(Error::backend("sqlite", msg.clone())))
-        .collect()
-}
-
-/// Runs a group inside the open transaction, batching statements across
-/// operations: first the submits of independent tasks, together; then every
-/// other operation that is neither a completion nor a claim, one by one;
-/// then all completions in one statement; then the claims, one statement per
-/// kind of claim. (The operations of a group are concurrent, so any order
-/// among them is one their callers could have seen.) `Err` only for storage
-/// failures.
-async fn write_group(
-    conn: &mut SqliteConnection,
-    config: &QueueConfig,
-    group: &[Job],
-) -> Result<Vec<Result<Reply>>> {
-    let now = now_ms();
-    let mut out: Vec<Option<Result<Reply>>> = (0..group.len()).map(|_| None).collect();
-    if group
-        .iter()
-        .any(|j| matches!(j.op, Op::Claim(_) | Op::CompleteAndClaim(..)))
-    {
-        transitions::promote_due(conn, &config.name, now).await?;
-    }
-
-    submit_independent_together(conn, config, group, &mut out, now).await?;
-    for (i, job) in group.iter().enumerate() {
-        if out[i].is_some()
-            || matches!(
-                job.op,
-                Op::Claim(_) | Op::Complete(..) | Op::CompleteAndClaim(..)
-            )
+            .any(|j| matches!(j.op, Op::Claim(_) | Op::CompleteAndClaim(..)))
         {
-            continue;
+            transitions::promote_due(conn, &config.name, now).await?;
         }
-        let result = if job.op.writes_before_it_can_refuse() {
-            in_savepoint(conn, config, &job.op).await
-        } else {
-            execute(conn, config, &job.op).await
-        };
-        if let Err(Error::Backend { source, .. }) = result {
-            return Err(Error::backend("sqlite", source.to_string()));
-        }
-        out[i] = Some(result);
-    }
 
-    let completions: Vec<(usize, LeaseKey, &str)> = group
-        .iter()
-        .enumerate()
-        .filter_map(|(i, j)| match &j.op {
-            Op::Complete(lease, result) | Op::CompleteAndClaim(lease, result, _) => {
-                Some((i, *lease, result.as_str()))
-            }
-            _ => None,
-        })
-        .collect();
-    let mut claims: Vec<(usize, &ClaimRequest)> = Vec::new();
-    if !completions.is_empty() {
-        let entries: Vec<(LeaseKey, &str)> = completions.iter().map(|(_, l, r)| (*l, *r)).collect();
-        let answers = transitions::complete_many(conn, &config.name, &entries, now).await?;
-        for ((i, _, _), answer) in completions.iter().zip(answers) {
-            match (&group[*i].op, answer) {
-                (Op::CompleteAndClaim(_, _, req), Ok(())) => claims.push((*i, req)),
-                (_, Ok(())) => out[*i] = Some(Ok(Reply::Done)),
-                (_, Err(Error::Backend { source, .. })) => {
-                    return Err(Error::backend("sqlite", source.to_string()))
+        submit_independent_together(conn, config, group, answers, now).await?;
+        answers
+            .run_each(self, conn, group, |op| {
+                matches!(
+                    op,
+                    Op::Claim(_) | Op::Complete(..) | Op::CompleteAndClaim(..)
+                )
+            })
+            .await?;
+        let config = &self.config;
+
+        let completions: Vec<(usize, LeaseKey, &str)> = group
+            .iter()
+            .enumerate()
+            .filter_map(|(i, j)| match &j.op {
+                Op::Complete(lease, result) | Op::CompleteAndClaim(lease, result, _) => {
+                    Some((i, *lease, result.as_str()))
                 }
-                (_, Err(e)) => out[*i] = Some(Err(e)),
+                _ => None,
+            })
+            .collect();
+        let mut claims: Vec<(usize, &ClaimRequest)> = Vec::new();
+        if !completions.is_empty() {
+            let entries: Vec<(LeaseKey, &str)> =
+                completions.iter().map(|(_, l, r)| (*l, *r)).collect();
+            let outcomes = transitions::complete_many(conn, &config.name, &entries, now).await?;
+            for ((i, _, _), outcome) in completions.iter().zip(outcomes) {
+                match (&group[*i].op, outcome) {
+                    (Op::CompleteAndClaim(_, _, req), Ok(())) => claims.push((*i, req)),
+                    (_, Ok(())) => answers.set(*i, Ok(Reply::Done)),
+                    (_, Err(Error::Backend { source, .. })) => {
+                        return Err(Error::backend("sqlite", source.to_string()))
+                    }
+                    (_, Err(e)) => answers.set(*i, Err(e)),
+                }
             }
         }
-    }
 
-    claims.extend(group.iter().enumerate().filter_map(|(i, j)| match &j.op {
-        Op::Claim(req) => Some((i, req)),
-        _ => None,
-    }));
-    claims.sort_by_key(|(i, _)| *i);
-    // Claims of the same shape (worker, capabilities, lease) share one
-    // statement; the leases are dealt out in arrival order.
-    let mut done = vec![false; claims.len()];
-    for first in 0..claims.len() {
-        if done[first] {
-            continue;
+        claims.extend(group.iter().enumerate().filter_map(|(i, j)| match &j.op {
+            Op::Claim(req) => Some((i, req)),
+            _ => None,
+        }));
+        claims.sort_by_key(|(i, _)| *i);
+        // Claims of the same shape (worker, capabilities, lease) share one
+        // statement; the leases are dealt out in arrival order.
+        let mut done = vec![false; claims.len()];
+        for first in 0..claims.len() {
+            if done[first] {
+                continue;
+            }
+            let shape = claims[first].1;
+            let same: Vec<usize> = (first..claims.len())
+                .filter(|&k| !done[k] && same_shape(claims[k].1, shape))
+                .collect();
+            let total: usize = same.iter().map(|&k| claims[k].1.max).sum();
+            let request = ClaimRequest {
+                max: total,
+                ..shape.clone()
+            };
+            let mut leases = transitions::claim(conn, config, &request, now)
+                .await?
+                .into_iter();
+            for k in same {
+                done[k] = true;
+                let mine: Vec<Lease> = leases.by_ref().take(claims[k].1.max).collect();
+                answers.set(claims[k].0, Ok(Reply::Leases(mine)));
+            }
         }
-        let shape = claims[first].1;
-        let same: Vec<usize> = (first..claims.len())
-            .filter(|&k| !done[k] && same_shape(claims[k].1, shape))
-            .collect();
-        let total: usize = same.iter().map(|&k| claims[k].1.max).sum();
-        let request = ClaimRequest {
-            max: total,
-            ..shape.clone()
-        };
-        let mut leases = transitions::claim(conn, config, &request, now)
-            .await?
-            .into_iter();
-        for k in same {
-            done[k] = true;
-            let mine: Vec<Lease> = leases.by_ref().take(claims[k].1.max).collect();
-            out[claims[k].0] = Some(Ok(Reply::Leases(mine)));
-        }
+        Ok(())
     }
-
-    Ok(out
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(Error::backend("sqlite", "operation was not run"))))
-        .collect())
 }
 
 /// Answers every submit in `group` whose tasks are independent (no
@@ -290,7 +203,7 @@ async fn submit_independent_together(
     conn: &mut SqliteConnection,
     config: &QueueConfig,
     group: &[Job],
-    out: &mut [Option<Result<Reply>>],
+    answers: &mut Answers<Reply>,
     now: i64,
 ) -> Result<()> {
     let together: Vec<(usize, &[PreparedTask])> = group
@@ -322,7 +235,7 @@ async fn submit_independent_together(
             let mut submitted = submitted.into_iter();
             for (i, batch) in together {
                 let mine = submitted.by_ref().take(batch.len()).collect();
-                out[i] = Some(Ok(Reply::Submitted(mine, now)));
+                answers.set(i, Ok(Reply::Submitted(mine, now)));
             }
         }
         Err(e @ Error::Backend { .. }) => return Err(e),
@@ -333,25 +246,6 @@ async fn submit_independent_together(
 
 fn same_shape(a: &ClaimRequest, b: &ClaimRequest) -> bool {
     a.worker == b.worker && a.capabilities == b.capabilities && a.lease == b.lease
-}
-
-async fn in_savepoint(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> Result<Reply> {
-    control(conn, "SAVEPOINT op").await?;
-    let result = execute(conn, config, op).await;
-    if result.is_err() {
-        control(conn, "ROLLBACK TO op").await?;
-    }
-    control(conn, "RELEASE op").await?;
-    result
-}
-
-/// A savepoint statement, which answers nothing.
-async fn control(conn: &mut SqliteConnection, statement: &'static str) -> Result<()> {
-    sqlx::query(statement)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-        .map_err(db_err)
 }
 
 async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> Result<Reply> {

@@ -5,7 +5,10 @@
 //! Every embedded backend opens the file the same way (WAL, the chosen
 //! fsync policy, a busy timeout for other processes) and runs the same
 //! migrations, so one file holds every table whichever backend opens it
-//! first.
+//! first. The queue and the broker write through one task each that
+//! commits in groups; that loop is `writer.rs`.
+
+pub(crate) mod writer;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -17,7 +20,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::ConnectOptions;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 
@@ -148,34 +151,6 @@ pub(crate) fn waker_for(key: String) -> Arc<Notify> {
     let fresh = Arc::new(Notify::new());
     map.insert(key, Arc::downgrade(&fresh));
     fresh
-}
-
-/// One operation for a backend's single writer task, with where to answer.
-pub(crate) struct Job<Op, Reply> {
-    pub op: Op,
-    pub reply: oneshot::Sender<Result<Reply>>,
-}
-
-/// Hands `op` to a writer task and waits for its answer.
-///
-/// # Errors
-/// What the operation answers; [`Error::Backend`] when the writer task has
-/// stopped.
-pub(crate) async fn call<Op, Reply>(jobs: &mpsc::Sender<Job<Op, Reply>>, op: Op) -> Result<Reply> {
-    let (reply, rx) = oneshot::channel();
-    jobs.send(Job { op, reply })
-        .await
-        .map_err(|_| Error::backend("sqlite", "the writer task has stopped"))?;
-    rx.await
-        .map_err(|_| Error::backend("sqlite", "the writer task stopped mid-operation"))?
-}
-
-/// The error for a writer that answered with the wrong kind of reply.
-pub(crate) fn unexpected(op: &str) -> Error {
-    Error::backend(
-        "sqlite",
-        format!("the writer answered {op} with the wrong kind of reply"),
-    )
 }
 
 #[cfg(test)]
