@@ -16,6 +16,14 @@ use super::registry::AgentRegistry;
 use crate::error::{Error, Result};
 use crate::queue::{ClaimRequest, Lease, Queue};
 
+/// The longest a long poll waits for a wake-up before it claims again. A
+/// wake-up (on Redis, one marker per ready task) reaches one waiter of the
+/// fleet, and that may be another one — this process's own dispatch
+/// watcher, another server's claim — that cannot take the task; claiming
+/// again this often bounds what such a lost wake-up costs. The same as the
+/// orchestrator's default poll interval.
+const REPOLL: Duration = Duration::from_millis(500);
+
 /// What a registered agent asks for when it claims work as itself.
 /// Defaults are documented per field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +106,7 @@ pub(crate) async fn claim_as_agent(
         if !leases.is_empty() || now >= deadline {
             return Ok(leases);
         }
-        queue.wait_for_work(deadline - now).await?;
+        queue.wait_for_work((deadline - now).min(REPOLL)).await?;
     }
 }
 

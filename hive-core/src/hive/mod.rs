@@ -23,6 +23,8 @@
 //! ```
 
 mod builder;
+#[cfg(all(test, not(all(feature = "redis", feature = "postgres"))))]
+mod left_out;
 
 use std::sync::Arc;
 
