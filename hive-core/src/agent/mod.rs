@@ -24,6 +24,8 @@ mod orchestrator;
 pub mod postgres;
 mod record;
 mod registry;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_registry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod tool;

@@ -10,6 +10,9 @@
 //! - [`redis`] (feature `redis`): one client builder with the same
 //!   timeouts and reconnect policy for the queue, the broker and the event
 //!   log.
+//! - [`sql`] (either SQL feature): what SQLite and Postgres stores share —
+//!   [`SqlEngine`](sql::SqlEngine) and the column types the two engines
+//!   store differently, so a room's store is written once over both.
 //!
 //! - [`Engine`]: which engine a store URL names, and the clear
 //!   [`Error::NotSupported`] for one this build left out.
@@ -23,6 +26,8 @@ use crate::error::Error;
 pub(crate) mod postgres;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
