@@ -17,7 +17,7 @@ use crate::storage::sql::{SqlEngine, SqlUuid, TextList};
 use crate::time::{duration_ms, from_ms, now_ms};
 
 /// What the registry's SQL says differently on each engine.
-pub(crate) trait Dialect: SqlEngine {
+pub(super) trait Dialect: SqlEngine {
     /// The clause that keeps agents holding every capability of a bound
     /// list, where the engine can index that (Postgres: `@>` on a GIN
     /// index). `None` (SQLite, which keeps them as a JSON array) leaves it

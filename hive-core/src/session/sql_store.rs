@@ -29,7 +29,7 @@ use crate::storage::sql::{SqlEngine, SqlUuid, TextList};
 use crate::time::{from_ms, now_ms, opt_from_ms};
 
 /// The statements that each engine writes its own way.
-pub(crate) trait Dialect: SqlEngine {
+pub(super) trait Dialect: SqlEngine {
     /// One session with its agents in join order (`$1`: the id).
     const GET: &'static str;
     /// Sessions newest first (`$1`: a status or NULL, `$2`: the limit).

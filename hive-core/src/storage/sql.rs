@@ -34,6 +34,16 @@ pub(crate) trait SqlEngine: Database {
         Error::backend(Self::BACKEND, e)
     }
 
+    /// A driver error of a store that keeps callers' text as given: text
+    /// the engine cannot hold is the caller's [`Error::InvalidInput`], not
+    /// a failing backend; anything else as [`SqlEngine::db_err`].
+    fn db_or_input_err(e: sqlx::Error) -> Error {
+        Self::db_err(e)
+    }
+
+    /// How many rows a statement changed (sqlx answers it per engine).
+    fn rows_affected(done: &Self::QueryResult) -> u64;
+
     /// Runs the statement `qb` built on `pool` and answers its rows.
     ///
     /// Written per engine because only a concrete builder can lend its
@@ -52,6 +62,10 @@ pub(crate) trait SqlEngine: Database {
 impl SqlEngine for sqlx::Sqlite {
     const BACKEND: &'static str = "sqlite";
 
+    fn rows_affected(done: &Self::QueryResult) -> u64 {
+        done.rows_affected()
+    }
+
     fn fetch_built<'a, O>(
         qb: &'a mut QueryBuilder<'_, Self>,
         pool: &'a Pool<Self>,
@@ -66,6 +80,21 @@ impl SqlEngine for sqlx::Sqlite {
 #[cfg(feature = "postgres")]
 impl SqlEngine for sqlx::Postgres {
     const BACKEND: &'static str = "postgres";
+
+    /// A NUL character (`22021`), or `\u0000` inside `jsonb` (`22P05`):
+    /// Postgres refuses both.
+    fn db_or_input_err(e: sqlx::Error) -> Error {
+        if let Some(db) = e.as_database_error() {
+            if matches!(db.code().as_deref(), Some("22P05" | "22021")) {
+                return Error::invalid(format!("postgres cannot store this text: {db}"));
+            }
+        }
+        Self::db_err(e)
+    }
+
+    fn rows_affected(done: &Self::QueryResult) -> u64 {
+        done.rows_affected()
+    }
 
     fn fetch_built<'a, O>(
         qb: &'a mut QueryBuilder<'_, Self>,
