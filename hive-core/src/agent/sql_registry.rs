@@ -96,7 +96,6 @@ where
     for<'q> TextList: Encode<'q, DB> + Type<DB>,
     for<'q> Json<&'q Value>: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'r> AgentRow: FromRow<'r, DB::Row>,
 {
@@ -108,8 +107,8 @@ where
         spec.check()?;
         let row: AgentRow = sqlx::query_as(include_str!("sql/insert.sql"))
             .bind(SqlUuid(AgentId::new().0))
-            .bind(&spec.name)
-            .bind(&spec.kind)
+            .bind(spec.name.as_str())
+            .bind(spec.kind.as_str())
             .bind(TextList(spec.capabilities.iter().cloned().collect()))
             .bind(Json(&spec.metadata))
             .bind(now_ms())
@@ -147,7 +146,7 @@ where
             qb.push(")");
         }
         if let Some(kind) = &filter.kind {
-            qb.push(" AND kind = ").push_bind(kind.clone());
+            qb.push(" AND kind = ").push_bind(kind.as_str());
         }
         if let (Some(holds_all), false) = (DB::HOLDS_ALL, filter.capabilities.is_empty()) {
             let caps = TextList(filter.capabilities.iter().cloned().collect());

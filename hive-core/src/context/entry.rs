@@ -372,6 +372,16 @@ impl NewEntry {
     }
 }
 
+/// Every entry of one insert, checked and normalised for `model`: the
+/// first problem refuses the whole batch, so nothing of it is written.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the first problem.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn checked_batch(entries: Vec<NewEntry>, model: &ModelSpec) -> Result<Vec<NewEntry>> {
+    entries.into_iter().map(|e| e.checked(model)).collect()
+}
+
 /// A stored entry.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -169,7 +169,6 @@ where
     for<'q> Json<&'q Value>: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
@@ -182,7 +181,7 @@ where
         let mut tx = self.writer.begin().await.map_err(DB::db_err)?;
         sqlx::query(include_str!("sql/insert.sql"))
             .bind(SqlUuid(id.0))
-            .bind(&new.name)
+            .bind(new.name.as_str())
             .bind(Json(&new.state))
             .bind(now_ms())
             .bind(i64::try_from(new.agents.len()).unwrap_or(i64::MAX))
@@ -268,7 +267,7 @@ where
         };
         let members: Vec<String> = sqlx::query_scalar(include_str!("sql/members.sql"))
             .bind(SqlUuid(id.0))
-            .bind(&utterance.from_agent)
+            .bind(utterance.from_agent.as_str())
             .bind(utterance.to_agent.as_deref())
             .fetch_all(&mut *tx)
             .await
@@ -279,9 +278,9 @@ where
             .bind(SqlUuid(ConversationEntryId::new().0))
             .bind(SqlUuid(id.0))
             .bind(seq)
-            .bind(&utterance.from_agent)
+            .bind(utterance.from_agent.as_str())
             .bind(utterance.to_agent.as_deref())
-            .bind(content)
+            .bind(content.as_str())
             .bind(now_ms())
             .fetch_one(&mut *tx)
             .await

@@ -14,8 +14,7 @@
 //! number as Postgres does, so a statement without casts or
 //! engine-specific functions is one file for both.
 
-use std::future::Future;
-
+use futures::future::BoxFuture;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, FromRow, Pool, QueryBuilder, Type};
@@ -53,28 +52,37 @@ pub(crate) trait SqlEngine: Database {
     fn fetch_built<'a, O>(
         qb: &'a mut QueryBuilder<'_, Self>,
         pool: &'a Pool<Self>,
-    ) -> impl Future<Output = sqlx::Result<Vec<O>>> + Send + 'a
+    ) -> BoxFuture<'a, sqlx::Result<Vec<O>>>
     where
         O: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'a;
+}
+
+/// The items that read the same for every engine but compile only over its
+/// concrete types (see [`SqlEngine::fetch_built`]): written once here and
+/// stamped into each engine's impl.
+macro_rules! concrete_alike {
+    () => {
+        fn rows_affected(done: &Self::QueryResult) -> u64 {
+            done.rows_affected()
+        }
+
+        fn fetch_built<'a, O>(
+            qb: &'a mut QueryBuilder<'_, Self>,
+            pool: &'a Pool<Self>,
+        ) -> BoxFuture<'a, sqlx::Result<Vec<O>>>
+        where
+            O: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'a,
+        {
+            Box::pin(qb.build_query_as().fetch_all(pool))
+        }
+    };
 }
 
 #[cfg(feature = "sqlite")]
 impl SqlEngine for sqlx::Sqlite {
     const BACKEND: &'static str = "sqlite";
 
-    fn rows_affected(done: &Self::QueryResult) -> u64 {
-        done.rows_affected()
-    }
-
-    fn fetch_built<'a, O>(
-        qb: &'a mut QueryBuilder<'_, Self>,
-        pool: &'a Pool<Self>,
-    ) -> impl Future<Output = sqlx::Result<Vec<O>>> + Send + 'a
-    where
-        O: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'a,
-    {
-        qb.build_query_as().fetch_all(pool)
-    }
+    concrete_alike!();
 }
 
 #[cfg(feature = "postgres")]
@@ -92,19 +100,7 @@ impl SqlEngine for sqlx::Postgres {
         Self::db_err(e)
     }
 
-    fn rows_affected(done: &Self::QueryResult) -> u64 {
-        done.rows_affected()
-    }
-
-    fn fetch_built<'a, O>(
-        qb: &'a mut QueryBuilder<'_, Self>,
-        pool: &'a Pool<Self>,
-    ) -> impl Future<Output = sqlx::Result<Vec<O>>> + Send + 'a
-    where
-        O: for<'r> FromRow<'r, Self::Row> + Send + Unpin + 'a,
-    {
-        qb.build_query_as().fetch_all(pool)
-    }
+    concrete_alike!();
 }
 
 /// A UUID column: hyphenated lowercase `TEXT` in SQLite (whose order is
