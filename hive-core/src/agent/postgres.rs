@@ -3,7 +3,7 @@
 //! all of these" is `capabilities @> $1` on a GIN index; a partial unique
 //! index on live names keeps one live agent per name.
 //!
-//! The registry itself is [`SqlAgentRegistry`], shared with SQLite; this
+//! The registry itself is `SqlAgentRegistry`, shared with SQLite; this
 //! module opens the database.
 
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! live agents makes "one live agent per name" hold across processes.
 //! Capabilities are a JSON array, so a listing checks them in Rust.
 //!
-//! The registry itself is [`SqlAgentRegistry`], shared with Postgres; this
+//! The registry itself is `SqlAgentRegistry`, shared with Postgres; this
 //! module opens the file.
 
 use std::time::Duration;

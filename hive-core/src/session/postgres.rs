@@ -2,7 +2,7 @@
 //! process and machine of the fleet. A session's agents are read as one
 //! `TEXT[]` and inserted from one; states and contents are `jsonb`.
 //!
-//! The store itself is [`SqlSessionStore`], shared with SQLite; this module
+//! The store itself is `SqlSessionStore`, shared with SQLite; this module
 //! opens the database and names the statements Postgres writes its own way.
 
 use std::time::Duration;

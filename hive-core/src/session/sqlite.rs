@@ -2,7 +2,7 @@
 //! the broker and the agent registry use. A session's agents are read as
 //! one JSON array and inserted from one, and contents are JSON text.
 //!
-//! The store itself is [`SqlSessionStore`], shared with Postgres; this
+//! The store itself is `SqlSessionStore`, shared with Postgres; this
 //! module opens the file and names the statements SQLite writes its own
 //! way.
 

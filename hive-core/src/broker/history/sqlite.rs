@@ -8,7 +8,7 @@
 //! busy timeout); reads use a small pool of read-only connections. An
 //! in-memory database lives in a single connection, which must never close.
 //!
-//! The store itself is [`SqlMessageStore`], shared with Postgres; this
+//! The store itself is `SqlMessageStore`, shared with Postgres; this
 //! module opens the file and says what SQLite writes its own way.
 
 use std::time::Duration;
