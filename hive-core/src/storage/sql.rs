@@ -1,7 +1,9 @@
 //! What the two SQL engines share, so a room can write its store once over
 //! [`sqlx::Database`] and leave each backend only what is really its own.
 //!
-//! - [`SqlEngine`]: SQLite or Postgres, with the name its errors carry.
+//! - [`SqlEngine`]: SQLite or Postgres — the name its errors carry, how its
+//!   driver errors map, and the little that generic code cannot do over a
+//!   generic `Database` (count changed rows, run a built statement).
 //! - [`SqlUuid`] and [`TextList`]: the two column types the engines store
 //!   differently — a UUID is hyphenated `TEXT` in the embedded file and a
 //!   `uuid` in Postgres; a list of names is a JSON array in `TEXT` there
