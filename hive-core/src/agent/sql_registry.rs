@@ -1,8 +1,8 @@
 //! The agent registry over SQL, written once for both engines: the same
 //! statements (`sql/*.sql`), the same row and the same decoding, whether
 //! the table is in the embedded SQLite file or in Postgres. What differs
-//! between the two is small enough to be a [`Dialect`] of two lines, and
-//! each backend module keeps only how it opens its database.
+//! between the two is one line of [`Dialect`], and each backend module keeps
+//! only how it opens its database.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -86,6 +86,8 @@ fn unique_or<DB: SqlEngine>(e: sqlx::Error, msg: impl FnOnce() -> String) -> Err
     }
 }
 
+// The bounds spell out, for a generic engine, what sqlx gives both: a
+// connection that runs statements, and the types bound and read.
 #[async_trait]
 impl<DB> AgentRegistry for SqlAgentRegistry<DB>
 where
@@ -159,6 +161,8 @@ where
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let r = row.decode(DB::BACKEND)?;
+            // What SQL could not filter (SQLite's capabilities) is filtered
+            // here; for the rest this repeats what SQL already did.
             if filter.matches(&r) {
                 out.push(r);
             }

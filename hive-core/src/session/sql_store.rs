@@ -158,6 +158,8 @@ where
     Ok(Some(s))
 }
 
+// The bounds spell out, for a generic engine, what sqlx gives both: a
+// connection that runs statements, and the types bound and read.
 #[async_trait]
 impl<DB> SessionStore for SqlSessionStore<DB>
 where

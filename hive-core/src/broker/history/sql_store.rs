@@ -63,6 +63,8 @@ impl<DB: Database> SqlMessageStore<DB> {
     }
 }
 
+// The bounds spell out, for a generic engine, what sqlx gives both: a
+// connection that runs statements, and the types bound and read.
 #[async_trait]
 impl<DB> MessageStore for SqlMessageStore<DB>
 where
