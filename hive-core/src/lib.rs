@@ -55,6 +55,7 @@ pub mod names;
 pub mod queue;
 pub mod sandbox;
 pub mod session;
+pub(crate) mod setters;
 pub(crate) mod storage;
 pub(crate) mod time;
 

@@ -27,6 +27,8 @@ pub mod postgres;
 mod record;
 mod registry;
 mod remote;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_registry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod tool;

@@ -16,6 +16,7 @@ use super::ranking::SemanticSearch;
 use super::store::{self, ContextStore};
 use super::tiers::{MaintenanceReport, TierPolicy};
 use crate::error::{Error, Result};
+use crate::setters::setters;
 
 /// How the engine behaves; defaults documented per field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,16 +99,11 @@ impl SearchRequest {
         }
     }
 
-    /// Only results at least this similar.
-    pub fn min_similarity(mut self, threshold: f32) -> Self {
-        self.min_similarity = Some(threshold);
-        self
-    }
-
-    /// Only entries passing `filter`.
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filter = filter;
-        self
+    setters! {
+        /// Only results at least this similar.
+        min_similarity(threshold: f32) => Some(threshold);
+        /// Only entries passing `filter`.
+        filter(filter: Filter);
     }
 }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::vector;
 use crate::error::{Error, Result};
+use crate::setters::setters;
 
 /// The longest content an entry may hold, in bytes (1 MiB).
 pub const MAX_CONTENT_BYTES: usize = 1 << 20;
@@ -308,52 +309,23 @@ impl NewEntry {
         Self::new(content, Vec::new())
     }
 
-    /// Sets the owning agent.
-    pub fn agent(mut self, agent: impl Into<String>) -> Self {
-        self.agent = Some(agent.into());
-        self
-    }
-
-    /// Sets the session.
-    pub fn session(mut self, session: impl Into<String>) -> Self {
-        self.session = Some(session.into());
-        self
-    }
-
-    /// Sets the kind.
-    pub fn kind(mut self, kind: Kind) -> Self {
-        self.kind = kind;
-        self
-    }
-
-    /// Sets the tier.
-    pub fn tier(mut self, tier: Tier) -> Self {
-        self.tier = tier;
-        self
-    }
-
-    /// Sets the importance.
-    pub fn importance(mut self, importance: f32) -> Self {
-        self.importance = importance;
-        self
-    }
-
-    /// Pins it (or not).
-    pub fn pinned(mut self, pinned: bool) -> Self {
-        self.pinned = pinned;
-        self
-    }
-
-    /// Sets the metadata object.
-    pub fn metadata(mut self, metadata: Value) -> Self {
-        self.metadata = metadata;
-        self
-    }
-
-    /// Sets when it happened.
-    pub fn created_at(mut self, at: DateTime<Utc>) -> Self {
-        self.created_at = Some(at);
-        self
+    setters! {
+        /// Sets the owning agent.
+        agent(agent: impl Into<String>) => Some(agent.into());
+        /// Sets the session.
+        session(session: impl Into<String>) => Some(session.into());
+        /// Sets the kind.
+        kind(kind: Kind);
+        /// Sets the tier.
+        tier(tier: Tier);
+        /// Sets the importance.
+        importance(importance: f32);
+        /// Pins it (or not).
+        pinned(pinned: bool);
+        /// Sets the metadata object.
+        metadata(metadata: Value);
+        /// Sets when it happened.
+        created_at(at: DateTime<Utc>) => Some(at);
     }
 
     /// Checks everything and normalises the vector, ready to write.
@@ -370,6 +342,16 @@ impl NewEntry {
         vector::normalize(&mut self.embedding)?;
         Ok(self)
     }
+}
+
+/// Every entry of one insert, checked and normalised for `model`: the
+/// first problem refuses the whole batch, so nothing of it is written.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the first problem.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn checked_batch(entries: Vec<NewEntry>, model: &ModelSpec) -> Result<Vec<NewEntry>> {
+    entries.into_iter().map(|e| e.checked(model)).collect()
 }
 
 /// A stored entry.

@@ -32,7 +32,9 @@ mod openai;
 pub mod postgres;
 mod query;
 mod ranking;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

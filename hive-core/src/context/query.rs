@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::entry::{check_name, ContextEntry, Kind, ModelSpec, Tier};
 use super::vector;
 use crate::error::{Error, Result};
+use crate::setters::setters;
 
 /// The most results one search may ask for.
 pub const MAX_K: usize = 1000;
@@ -44,16 +45,11 @@ impl Filter {
         Self::default()
     }
 
-    /// Only this agent's entries.
-    pub fn agent(mut self, agent: impl Into<String>) -> Self {
-        self.agent = Some(agent.into());
-        self
-    }
-
-    /// Only this session's entries.
-    pub fn session(mut self, session: impl Into<String>) -> Self {
-        self.session = Some(session.into());
-        self
+    setters! {
+        /// Only this agent's entries.
+        agent(agent: impl Into<String>) => Some(agent.into());
+        /// Only this session's entries.
+        session(session: impl Into<String>) => Some(session.into());
     }
 
     /// Adds a tier to those allowed.
@@ -75,34 +71,17 @@ impl Filter {
         self
     }
 
-    /// Only entries last accessed before `at`.
-    pub fn accessed_before(mut self, at: DateTime<Utc>) -> Self {
-        self.accessed_before = Some(at);
-        self
-    }
-
-    /// Only pinned or unpinned entries.
-    pub fn pinned(mut self, pinned: bool) -> Self {
-        self.pinned = Some(pinned);
-        self
-    }
-
-    /// Only entries at least this important (list and count only).
-    pub fn min_importance(mut self, importance: f32) -> Self {
-        self.min_importance = Some(importance);
-        self
-    }
-
-    /// Only entries less important than this (list and count only).
-    pub fn below_importance(mut self, importance: f32) -> Self {
-        self.below_importance = Some(importance);
-        self
-    }
-
-    /// Only entries used at least this often (list and count only).
-    pub fn min_access_count(mut self, count: u64) -> Self {
-        self.min_access_count = Some(count);
-        self
+    setters! {
+        /// Only entries last accessed before `at`.
+        accessed_before(at: DateTime<Utc>) => Some(at);
+        /// Only pinned or unpinned entries.
+        pinned(pinned: bool) => Some(pinned);
+        /// Only entries at least this important (list and count only).
+        min_importance(importance: f32) => Some(importance);
+        /// Only entries less important than this (list and count only).
+        below_importance(importance: f32) => Some(importance);
+        /// Only entries used at least this often (list and count only).
+        min_access_count(count: u64) => Some(count);
     }
 
     /// True when a field that searches cannot apply is set: searches rank
@@ -198,16 +177,11 @@ impl VectorQuery {
         }
     }
 
-    /// Only results at least this similar.
-    pub fn min_similarity(mut self, threshold: f32) -> Self {
-        self.min_similarity = Some(threshold);
-        self
-    }
-
-    /// Only entries passing `filter`.
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filter = filter;
-        self
+    setters! {
+        /// Only results at least this similar.
+        min_similarity(threshold: f32) => Some(threshold);
+        /// Only entries passing `filter`.
+        filter(filter: Filter);
     }
 
     /// Checks the query and returns its unit vector.

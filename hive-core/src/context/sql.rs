@@ -1,10 +1,117 @@
-//! A [`Filter`] as SQL, for both SQL backends: one definition of what each
-//! field means, so SQLite and Postgres cannot drift apart. Times are
-//! milliseconds since the epoch and tiers their integer codes in both.
+//! What the two SQL context stores share: a [`Filter`] as SQL — one
+//! definition of what each field means, so SQLite and Postgres cannot drift
+//! apart — and the reads that are the same on both ([`get`], [`list`],
+//! [`count`]). Times are milliseconds since the epoch and tiers their
+//! integer codes in both.
+//!
+//! Searches, writes and how an entry's vector is stored are each backend's
+//! own: an in-memory index kept in step by generations in SQLite, pgvector
+//! and HNSW in Postgres.
 
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
-use super::query::Filter;
+use super::entry::{ContextEntry, EntryId, ModelSpec};
+use super::query::{Filter, TierCounts};
+use super::row::RawEntry;
+use crate::error::{Error, Result};
+use crate::storage::sql::{SqlEngine, SqlUuid};
+
+/// What the shared reads say differently on each engine.
+pub(crate) trait Dialect: SqlEngine {
+    /// An entry's columns as [`RawEntry`] reads them.
+    const COLUMNS: &'static str;
+    /// [`Dialect::COLUMNS`] of the entry with id `$1`.
+    const GET: &'static str;
+}
+
+/// Entry `id`.
+///
+/// # Errors
+/// [`Error::NotFound`] for an id the store does not hold.
+pub(crate) async fn get<DB>(pool: &Pool<DB>, id: EntryId) -> Result<ContextEntry>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> SqlUuid: Encode<'q, DB> + Type<DB>,
+    for<'r> RawEntry: FromRow<'r, DB::Row>,
+{
+    let row: Option<RawEntry> = sqlx::query_as(DB::GET)
+        .bind(SqlUuid(id.0))
+        .fetch_optional(pool)
+        .await
+        .map_err(DB::db_or_input_err)?;
+    row.ok_or_else(|| Error::not_found("context entry", id))?
+        .into_entry(DB::BACKEND)
+}
+
+/// At most `limit` entries of `model` passing `filter`, oldest first.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a filter [`Filter::check`] refuses.
+pub(crate) async fn list<DB>(
+    pool: &Pool<DB>,
+    model: &ModelSpec,
+    filter: &Filter,
+    limit: usize,
+) -> Result<Vec<ContextEntry>>
+where
+    DB: Dialect,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'r> RawEntry: FromRow<'r, DB::Row>,
+{
+    filter.check()?;
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<DB>::new(format!(
+        "SELECT {} FROM context_entries WHERE model = ",
+        DB::COLUMNS
+    ));
+    qb.push_bind(model.id.clone());
+    push_filter(&mut qb, filter);
+    qb.push(" ORDER BY created_at, id LIMIT ")
+        .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    let rows: Vec<RawEntry> = DB::fetch_built(&mut qb, pool)
+        .await
+        .map_err(DB::db_or_input_err)?;
+    rows.into_iter()
+        .map(|r| r.into_entry(DB::BACKEND))
+        .collect()
+}
+
+/// How many entries of `model` pass `filter`, by tier.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a filter [`Filter::check`] refuses.
+pub(crate) async fn count<DB>(
+    pool: &Pool<DB>,
+    model: &ModelSpec,
+    filter: &Filter,
+) -> Result<TierCounts>
+where
+    DB: Dialect,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'r> (i16, i64): FromRow<'r, DB::Row>,
+{
+    filter.check()?;
+    let mut qb =
+        QueryBuilder::<DB>::new("SELECT tier, COUNT(*) FROM context_entries WHERE model = ");
+    qb.push_bind(model.id.clone());
+    push_filter(&mut qb, filter);
+    qb.push(" GROUP BY tier");
+    let rows: Vec<(i16, i64)> = DB::fetch_built(&mut qb, pool)
+        .await
+        .map_err(DB::db_or_input_err)?;
+    let rows = rows.into_iter().map(|(tier, n)| (i64::from(tier), n));
+    TierCounts::from_rows(rows.collect(), DB::BACKEND)
+}
 
 /// Appends ` AND …` for every field of `filter` (none for an empty one).
 pub(crate) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &Filter)

@@ -15,6 +15,8 @@ mod conversation;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod record;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_store;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod store;

@@ -11,6 +11,9 @@
 //!   log — one client builder with the same timeouts and reconnect policy,
 //!   the fail-fast check, reply readers, the script set and its runner,
 //!   and the pool of connections for blocking reads.
+//! - [`sql`] (either SQL feature): what SQLite and Postgres stores share —
+//!   [`SqlEngine`](sql::SqlEngine) and the column types the two engines
+//!   store differently, so a room's store is written once over both.
 //!
 //! - [`Engine`]: which engine a store URL names, and the clear
 //!   [`Error::NotSupported`] for one this build left out.
@@ -24,6 +27,8 @@ use crate::error::Error;
 pub(crate) mod postgres;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 

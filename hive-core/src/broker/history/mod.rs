@@ -25,6 +25,8 @@ mod row;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod recorder;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_store;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

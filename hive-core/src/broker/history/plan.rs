@@ -21,24 +21,17 @@
 
 use std::future::Future;
 
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use sqlx::{Encode, QueryBuilder, Type};
 
 use super::query::{HistoryQuery, Order, MAX_LIMIT};
 use super::row::{ceil_ms, uuid_text, HistoryRow, Position};
+use super::sql_store::Dialect;
 use crate::broker::{StoredMessage, TopicPattern, RESERVED_PREFIX};
 use crate::error::Result;
 
 /// The smallest page fetched when rows must be checked in Rust: matches may
 /// be sparse, and every page is a round trip.
 const MIN_CHECKED_PAGE: usize = 256;
-
-/// How a backend writes what differs between the two.
-pub(super) struct Dialect {
-    /// `SELECT <columns> FROM message_history`, as text columns.
-    pub select: &'static str,
-    /// What turns a bound text parameter into the id column's type.
-    pub uuid_cast: &'static str,
-}
 
 /// The query in SQL's terms.
 #[derive(Debug)]
@@ -134,19 +127,14 @@ impl<'q> Plan<'q> {
     }
 
     /// One page of candidate rows after `after`, as a statement for `DB`.
-    pub fn page<'a, DB>(
-        &self,
-        dialect: &Dialect,
-        after: Option<&Position>,
-        size: usize,
-    ) -> QueryBuilder<'a, DB>
+    pub fn page<'a, DB>(&self, after: Option<&Position>, size: usize) -> QueryBuilder<'a, DB>
     where
-        DB: Database,
+        DB: Dialect,
         DB::Arguments<'a>: Default,
         String: Encode<'a, DB> + Type<DB>,
         i64: Encode<'a, DB> + Type<DB>,
     {
-        let mut b = QueryBuilder::new(dialect.select);
+        let mut b = QueryBuilder::new(DB::SELECT);
         b.push(" WHERE 1 = 1");
         if let Some(topic) = &self.exact_topic {
             b.push(" AND topic = ").push_bind(topic.clone());
@@ -169,7 +157,7 @@ impl<'q> Plan<'q> {
         if let Some(correlation) = &self.correlation_id {
             b.push(" AND correlation_id = ")
                 .push_bind(correlation.clone())
-                .push(dialect.uuid_cast);
+                .push(DB::UUID_CAST);
         }
         if let Some(kind) = self.kind {
             b.push(" AND kind = ").push_bind(kind.to_owned());
@@ -193,7 +181,7 @@ impl<'q> Plan<'q> {
                 .push_bind(p.published_at);
             b.push(format_args!(" OR id {cmp} "))
                 .push_bind(p.id.clone())
-                .push(dialect.uuid_cast)
+                .push(DB::UUID_CAST)
                 .push(")");
         }
         b.push(format_args!(

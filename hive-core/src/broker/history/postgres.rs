@@ -11,30 +11,16 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres};
 
-use super::plan::{collect, Dialect, Plan};
-use super::query::HistoryQuery;
-use super::row::{ceil_ms, lower, HistoryRow, NewRow, Position};
-use super::MessageStore;
-use crate::broker::{MessageId, StoredMessage};
+use super::row::HistoryRow;
+use super::sql_store::{Dialect, SqlMessageStore};
 use crate::error::{Error, Result};
-
-const BACKEND: &str = "postgres";
-
-const DIALECT: Dialect = Dialect {
-    select: include_str!("sql/postgres/select.sql"),
-    uuid_cast: "::uuid",
-};
+use crate::storage::sql::SqlEngine;
 
 /// Messages per `INSERT` statement.
 const INSERT_CHUNK: usize = 1000;
-
-/// Rows deleted per statement by [`MessageStore::purge_before`].
-const PURGE_CHUNK: i64 = 5000;
 
 /// Connections [`PostgresMessageStore::open`] allows its pool.
 const MAX_CONNECTIONS: u32 = 10;
@@ -42,17 +28,6 @@ const MAX_CONNECTIONS: u32 = 10;
 /// How long `open` may take to connect and migrate, and an operation may
 /// wait for a free connection.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Maps a driver error. Text Postgres cannot hold — a NUL character, or
-/// `\u0000` inside `jsonb` — is the caller's input, not a failing backend.
-fn db_err(e: sqlx::Error) -> Error {
-    if let Some(db) = e.as_database_error() {
-        if matches!(db.code().as_deref(), Some("22P05" | "22021")) {
-            return Error::invalid(format!("postgres cannot store this text: {db}"));
-        }
-    }
-    Error::backend(BACKEND, e)
-}
 
 /// Message history in Postgres.
 ///
@@ -66,10 +41,7 @@ fn db_err(e: sqlx::Error) -> Error {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
-pub struct PostgresMessageStore {
-    pool: PgPool,
-}
+pub type PostgresMessageStore = SqlMessageStore<Postgres>;
 
 impl PostgresMessageStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`)
@@ -87,11 +59,13 @@ impl PostgresMessageStore {
         // Connecting directly (a pool retries until its timeout) makes an
         // unreachable database fail at once.
         tokio::time::timeout(TIMEOUT, async {
-            let mut conn = PgConnection::connect_with(&options).await.map_err(db_err)?;
+            let mut conn = PgConnection::connect_with(&options)
+                .await
+                .map_err(Postgres::db_or_input_err)?;
             crate::storage::postgres::migrator()
                 .run_direct(&mut conn)
                 .await
-                .map_err(|e| Error::backend(BACKEND, e))?;
+                .map_err(|e| Error::backend(Postgres::BACKEND, e))?;
             // The work is done; a failed goodbye changes nothing.
             let _ = conn.close().await;
             Ok::<_, Error>(())
@@ -99,7 +73,7 @@ impl PostgresMessageStore {
         .await
         .map_err(|_| {
             Error::backend(
-                BACKEND,
+                Postgres::BACKEND,
                 format!("could not connect and migrate within {TIMEOUT:?}"),
             )
         })??;
@@ -107,7 +81,7 @@ impl PostgresMessageStore {
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(TIMEOUT)
             .connect_lazy_with(options);
-        Ok(PostgresMessageStore { pool })
+        Ok(SqlMessageStore::new(pool.clone(), pool))
     }
 
     /// Uses an existing pool (sharing it with the queue, or one whose
@@ -119,21 +93,8 @@ impl PostgresMessageStore {
         crate::storage::postgres::migrator()
             .run(&pool)
             .await
-            .map_err(|e| Error::backend(BACKEND, e))?;
-        Ok(PostgresMessageStore { pool })
-    }
-
-    async fn fetch_page(
-        &self,
-        plan: &Plan<'_>,
-        after: Option<Position>,
-        size: usize,
-    ) -> Result<Vec<HistoryRow>> {
-        plan.page::<Postgres>(&DIALECT, after.as_ref(), size)
-            .build_query_as::<HistoryRow>()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)
+            .map_err(|e| Error::backend(Postgres::BACKEND, e))?;
+        Ok(SqlMessageStore::new(pool.clone(), pool))
     }
 }
 
@@ -153,43 +114,39 @@ struct Columns {
     published_at: Vec<i64>,
 }
 
-impl Columns {
-    fn push(&mut self, row: NewRow) {
-        self.id.push(row.id);
-        self.topic.push(row.topic);
-        self.from_agent.push(row.from_agent);
-        self.to_agent.push(row.to_agent);
-        self.kind.push(row.kind);
-        self.correlation_id.push(row.correlation_id);
-        self.payload.push(row.payload);
-        self.headers.push(row.headers);
-        self.created_at.push(row.created_at);
-        self.topic_offset.push(row.topic_offset);
-        self.published_at.push(row.published_at);
+impl Extend<HistoryRow> for Columns {
+    fn extend<I: IntoIterator<Item = HistoryRow>>(&mut self, rows: I) {
+        for row in rows {
+            self.id.push(row.id);
+            self.topic.push(row.topic);
+            self.from_agent.push(row.from_agent);
+            self.to_agent.push(row.to_agent);
+            self.kind.push(row.kind);
+            self.correlation_id.push(row.correlation_id);
+            self.payload.push(row.payload);
+            self.headers.push(row.headers);
+            self.created_at.push(row.created_at);
+            self.topic_offset.push(row.topic_offset);
+            self.published_at.push(row.published_at);
+        }
     }
 }
 
-#[async_trait]
-impl MessageStore for PostgresMessageStore {
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
+impl Dialect for Postgres {
+    const SELECT: &'static str = include_str!("sql/postgres/select.sql");
+    const GET: &'static str = include_str!("sql/postgres/get.sql");
+    const PURGE_BEFORE: &'static str = include_str!("sql/postgres/purge_before.sql");
+    const UUID_CAST: &'static str = "::uuid";
 
-    async fn record(&self, messages: &[StoredMessage]) -> Result<u64> {
-        if messages.is_empty() {
-            return Ok(0);
-        }
-        let mut chunks = Vec::new();
-        for chunk in messages.chunks(INSERT_CHUNK) {
-            let mut columns = Columns::default();
-            for m in chunk {
-                columns.push(lower(m)?);
-            }
-            chunks.push(columns);
-        }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+    /// A thousand rows per statement, as parallel arrays: one round trip
+    /// for each.
+    async fn insert(writer: &PgPool, rows: Vec<HistoryRow>) -> Result<u64> {
+        let mut rows = rows.into_iter().peekable();
+        let mut tx = writer.begin().await.map_err(Postgres::db_or_input_err)?;
         let mut new = 0;
-        for c in chunks {
+        while rows.peek().is_some() {
+            let mut c = Columns::default();
+            c.extend(rows.by_ref().take(INSERT_CHUNK));
             new += sqlx::query(include_str!("sql/postgres/insert.sql"))
                 .bind(c.id)
                 .bind(c.topic)
@@ -204,51 +161,10 @@ impl MessageStore for PostgresMessageStore {
                 .bind(c.published_at)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err)?
+                .map_err(Postgres::db_or_input_err)?
                 .rows_affected();
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await.map_err(Postgres::db_or_input_err)?;
         Ok(new)
-    }
-
-    async fn query(&self, query: &HistoryQuery) -> Result<Vec<StoredMessage>> {
-        query.validate()?;
-        let start = match query.after {
-            Some(id) => Some(Position::of(&self.get(id).await?)),
-            None => None,
-        };
-        let plan = Plan::new(query);
-        collect(&plan, BACKEND, start, |after, size| {
-            self.fetch_page(&plan, after, size)
-        })
-        .await
-    }
-
-    async fn get(&self, id: MessageId) -> Result<StoredMessage> {
-        let row: Option<HistoryRow> = sqlx::query_as(include_str!("sql/postgres/get.sql"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        row.ok_or_else(|| Error::not_found("message", id))?
-            .decode(BACKEND)
-    }
-
-    async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
-        let before = ceil_ms(before);
-        let mut purged = 0;
-        loop {
-            let deleted = sqlx::query(include_str!("sql/postgres/purge_before.sql"))
-                .bind(before)
-                .bind(PURGE_CHUNK)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            purged += deleted;
-            if deleted < PURGE_CHUNK.unsigned_abs() {
-                return Ok(purged);
-            }
-        }
     }
 }

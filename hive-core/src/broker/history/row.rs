@@ -12,25 +12,9 @@ use crate::broker::{Message, MessageId, Offset, StoredMessage, Topic};
 use crate::error::{Error, Result};
 use crate::time::from_ms;
 
-/// One stored message as a `SELECT` returns it.
+/// One stored message, as an `INSERT` takes it and a `SELECT` returns it.
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct HistoryRow {
-    pub id: String,
-    pub topic: String,
-    pub from_agent: Option<String>,
-    pub to_agent: Option<String>,
-    pub kind: String,
-    pub correlation_id: Option<String>,
-    pub payload: String,
-    pub headers: String,
-    pub created_at: i64,
-    pub topic_offset: i64,
-    pub published_at: i64,
-}
-
-/// One message ready to insert.
-#[derive(Debug)]
-pub(super) struct NewRow {
     pub id: String,
     pub topic: String,
     pub from_agent: Option<String>,
@@ -82,7 +66,7 @@ pub(super) fn ceil_ms(t: DateTime<Utc>) -> i64 {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for an offset no SQL integer holds.
-pub(super) fn lower(m: &StoredMessage) -> Result<NewRow> {
+pub(super) fn lower(m: &StoredMessage) -> Result<HistoryRow> {
     let msg = &m.message;
     let topic_offset = i64::try_from(m.offset.0).map_err(|_| {
         Error::invalid(format!(
@@ -92,7 +76,7 @@ pub(super) fn lower(m: &StoredMessage) -> Result<NewRow> {
     })?;
     let headers = serde_json::to_string(&msg.headers)
         .map_err(|e| Error::invalid(format!("message {}: headers: {e}", msg.id)))?;
-    Ok(NewRow {
+    Ok(HistoryRow {
         id: uuid_text(msg.id.0),
         topic: msg.topic.as_str().to_owned(),
         from_agent: msg.from.clone(),
@@ -190,20 +174,7 @@ mod tests {
             offset: Offset(9),
             published_at: Utc::now(),
         };
-        let new = lower(&m).expect("lower");
-        let row = HistoryRow {
-            id: new.id,
-            topic: new.topic,
-            from_agent: new.from_agent,
-            to_agent: new.to_agent,
-            kind: new.kind,
-            correlation_id: new.correlation_id,
-            payload: new.payload,
-            headers: new.headers,
-            created_at: new.created_at,
-            topic_offset: new.topic_offset,
-            published_at: new.published_at,
-        };
+        let row = lower(&m).expect("lower");
         let back = row.decode("sqlite").expect("decode");
         assert_eq!(back.message.payload, m.message.payload);
         assert_eq!(back.message.headers, m.message.headers);

@@ -17,17 +17,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{ConnectOptions, Postgres, QueryBuilder, Row as _};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
+use sqlx::{ConnectOptions, Decode, FromRow, Postgres, QueryBuilder, Row as _, Type};
 use uuid::Uuid;
 
-use super::entry::{ContextEntry, EntryId, ModelSpec, NewEntry, Patch, Tier};
+use super::entry::{checked_batch, ContextEntry, EntryId, ModelSpec, NewEntry, Patch, Tier};
 use super::query::{Filter, Hit, TierCounts, VectorQuery};
-use super::row::RawEntry;
-use super::sql::push_filter;
+use super::row::{RawEntry, StoredVector};
+use super::sql::{self as shared, push_filter, Dialect};
 use super::store::ContextStore;
 use crate::error::{Error, Result};
+use crate::storage::sql::SqlEngine;
 use crate::time::now_ms;
 
 const BACKEND: &str = "postgres";
@@ -78,13 +80,16 @@ impl Default for PostgresContextOptions {
     }
 }
 
+/// Text Postgres cannot hold is the caller's input, not a failing backend.
 fn db_err(e: sqlx::Error) -> Error {
-    if let Some(db) = e.as_database_error() {
-        if matches!(db.code().as_deref(), Some("22P05" | "22021")) {
-            return Error::invalid(format!("postgres cannot store this text: {db}"));
-        }
-    }
-    Error::backend(BACKEND, e)
+    Postgres::db_or_input_err(e)
+}
+
+impl Dialect for Postgres {
+    const COLUMNS: &'static str = "id, model, embedding::text AS embedding, content, agent, \
+                                   session, kind, tier, importance, pinned, metadata, \
+                                   created_at, accessed_at, access_count";
+    const GET: &'static str = include_str!("sql/get.sql");
 }
 
 /// The search statement of one model, cut where its binds go.
@@ -376,26 +381,24 @@ fn from_text(s: &str) -> Result<Vec<f32>> {
         .collect()
 }
 
-fn entry(r: &PgRow) -> Result<ContextEntry> {
-    let embedding: String = r.try_get("embedding").map_err(db_err)?;
-    let tier: i16 = r.try_get("tier").map_err(db_err)?;
-    RawEntry {
-        id: r.try_get("id").map_err(db_err)?,
-        model: r.try_get("model").map_err(db_err)?,
-        embedding: from_text(&embedding)?,
-        content: r.try_get("content").map_err(db_err)?,
-        agent: r.try_get("agent").map_err(db_err)?,
-        session: r.try_get("session").map_err(db_err)?,
-        kind: r.try_get("kind").map_err(db_err)?,
-        tier: tier.into(),
-        importance: r.try_get("importance").map_err(db_err)?,
-        pinned: r.try_get("pinned").map_err(db_err)?,
-        metadata: r.try_get("metadata").map_err(db_err)?,
-        created_at: r.try_get("created_at").map_err(db_err)?,
-        accessed_at: r.try_get("accessed_at").map_err(db_err)?,
-        access_count: r.try_get("access_count").map_err(db_err)?,
+/// Statements read the vector as text (`embedding::text`): sqlx knows no
+/// `vector` type.
+impl Type<Postgres> for StoredVector {
+    fn type_info() -> PgTypeInfo {
+        <String as Type<Postgres>>::type_info()
     }
-    .into_entry(BACKEND)
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <String as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for StoredVector {
+    fn decode(value: PgValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
+        Ok(StoredVector(from_text(
+            <&str as Decode<Postgres>>::decode(value)?,
+        )?))
+    }
 }
 
 fn uuids(ids: &[EntryId]) -> Vec<Uuid> {
@@ -413,10 +416,7 @@ impl ContextStore for PostgresContextStore {
     }
 
     async fn insert(&self, entries: Vec<NewEntry>) -> Result<Vec<EntryId>> {
-        let entries = entries
-            .into_iter()
-            .map(|e| e.checked(&self.model))
-            .collect::<Result<Vec<_>>>()?;
+        let entries = checked_batch(entries, &self.model)?;
         let now = now_ms();
         let dimension = i32::try_from(self.model.dimension).unwrap_or(i32::MAX);
         let ids: Vec<EntryId> = entries.iter().map(|_| EntryId::new()).collect();
@@ -466,13 +466,7 @@ impl ContextStore for PostgresContextStore {
     }
 
     async fn get(&self, id: EntryId) -> Result<ContextEntry> {
-        let row = sqlx::query(include_str!("sql/get.sql"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| Error::not_found("context entry", id))?;
-        entry(&row)
+        shared::get(&self.pool, id).await
     }
 
     async fn search(&self, query: &VectorQuery) -> Result<Vec<Hit>> {
@@ -481,7 +475,7 @@ impl ContextStore for PostgresContextStore {
             .map(|r| {
                 let distance: f64 = r.try_get("distance").map_err(db_err)?;
                 Ok(Hit {
-                    entry: entry(r)?,
+                    entry: RawEntry::from_row(r).map_err(db_err)?.into_entry(BACKEND)?,
                     similarity: (-distance as f32).clamp(-1.0, 1.0),
                 })
             })
@@ -489,31 +483,12 @@ impl ContextStore for PostgresContextStore {
     }
 
     async fn list(&self, filter: &Filter, limit: usize) -> Result<Vec<ContextEntry>> {
-        filter.check()?;
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut qb = QueryBuilder::<Postgres>::new(
-            "SELECT id, model, embedding::text AS embedding, content, agent, session, kind, \
-             tier, importance, pinned, metadata, created_at, accessed_at, access_count \
-             FROM context_entries WHERE model = ",
-        );
-        qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter);
-        qb.push(" ORDER BY created_at, id LIMIT ")
-            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        qb.build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(entry)
-            .collect()
+        shared::list(&self.pool, &self.model, filter, limit).await
     }
 
     async fn update(&self, id: EntryId, patch: &Patch) -> Result<ContextEntry> {
         patch.check()?;
-        let row = sqlx::query(include_str!("sql/update.sql"))
+        let row: RawEntry = sqlx::query_as(include_str!("sql/update.sql"))
             .bind(patch.importance)
             .bind(patch.tier.map(Tier::code))
             .bind(patch.pinned)
@@ -523,7 +498,7 @@ impl ContextStore for PostgresContextStore {
             .await
             .map_err(db_err)?
             .ok_or_else(|| Error::not_found("context entry", id))?;
-        entry(&row)
+        row.into_entry(BACKEND)
     }
 
     async fn touch(&self, ids: &[EntryId], at: DateTime<Utc>) -> Result<()> {
@@ -552,19 +527,7 @@ impl ContextStore for PostgresContextStore {
     }
 
     async fn count(&self, filter: &Filter) -> Result<TierCounts> {
-        filter.check()?;
-        let mut qb = QueryBuilder::<Postgres>::new(
-            "SELECT tier::int8, COUNT(*) FROM context_entries WHERE model = ",
-        );
-        qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter);
-        qb.push(" GROUP BY tier");
-        let rows: Vec<(i64, i64)> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        TierCounts::from_rows(rows, BACKEND)
+        shared::count(&self.pool, &self.model, filter).await
     }
 }
 

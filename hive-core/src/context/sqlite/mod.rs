@@ -21,15 +21,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
+use sqlx::error::BoxDynError;
+use sqlx::sqlite::{SqlitePool, SqliteRow, SqliteTypeInfo, SqliteValueRef};
+use sqlx::{Decode, QueryBuilder, Row as _, Sqlite, SqliteConnection, Type};
 use uuid::Uuid;
 
 use self::index::{Index, Row};
-use super::entry::{ContextEntry, EntryId, ModelSpec, NewEntry, Patch, Tier};
+use super::entry::{checked_batch, ContextEntry, EntryId, ModelSpec, NewEntry, Patch, Tier};
 use super::query::{Filter, Hit, TierCounts, VectorQuery};
-use super::row::RawEntry;
-use super::sql::push_filter;
+use super::row::{RawEntry, StoredVector};
+use super::sql::{self as shared, Dialect};
 use super::store::ContextStore;
 use crate::error::{Error, Result};
 use crate::storage::sqlite::{open_pools, Durability, Pools};
@@ -53,8 +54,12 @@ const ID_CHUNK: usize = 500;
 /// Below this many floats a search runs inline; above, on the blocking pool.
 const INLINE_SEARCH_FLOATS: usize = 1 << 18;
 
-const COLUMNS: &str = "id, model, embedding, content, agent, session, kind, tier, importance, \
-                       pinned, metadata, created_at, accessed_at, access_count";
+impl Dialect for Sqlite {
+    const COLUMNS: &'static str = "id, model, embedding, content, agent, session, kind, tier, \
+                                   importance, pinned, metadata, created_at, accessed_at, \
+                                   access_count";
+    const GET: &'static str = include_str!("sql/get.sql");
+}
 
 fn db_err(e: sqlx::Error) -> Error {
     Error::backend(BACKEND, e)
@@ -184,15 +189,21 @@ impl SqliteContextStore {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ID_CHUNK) {
             let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {COLUMNS} FROM context_entries WHERE id IN ("
+                "SELECT {} FROM context_entries WHERE id IN (",
+                Sqlite::COLUMNS
             ));
             let mut list = qb.separated(", ");
             for id in chunk {
                 list.push_bind(id.to_string());
             }
             qb.push(")");
-            for row in qb.build().fetch_all(&self.reader).await.map_err(db_err)? {
-                out.push(entry(&row)?);
+            let rows: Vec<RawEntry> = qb
+                .build_query_as()
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+            for row in rows {
+                out.push(row.into_entry(BACKEND)?);
             }
         }
         Ok(out)
@@ -210,6 +221,24 @@ fn from_blob(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+impl Type<Sqlite> for StoredVector {
+    fn type_info() -> SqliteTypeInfo {
+        <Vec<u8> as Type<Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <Vec<u8> as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for StoredVector {
+    fn decode(value: SqliteValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
+        Ok(StoredVector(from_blob(<&[u8] as Decode<Sqlite>>::decode(
+            value,
+        )?)))
+    }
+}
+
 fn parse_id(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|e| Error::backend(BACKEND, format!("stored id {s:?}: {e}")))
 }
@@ -225,29 +254,6 @@ fn index_row(r: &SqliteRow) -> Result<Row> {
         created_at: r.try_get("created_at").map_err(db_err)?,
         vector: from_blob(r.try_get("embedding").map_err(db_err)?),
     })
-}
-
-fn entry(r: &SqliteRow) -> Result<ContextEntry> {
-    let metadata: String = r.try_get("metadata").map_err(db_err)?;
-    let importance: f64 = r.try_get("importance").map_err(db_err)?;
-    RawEntry {
-        id: parse_id(r.try_get("id").map_err(db_err)?)?,
-        model: r.try_get("model").map_err(db_err)?,
-        embedding: from_blob(r.try_get("embedding").map_err(db_err)?),
-        content: r.try_get("content").map_err(db_err)?,
-        agent: r.try_get("agent").map_err(db_err)?,
-        session: r.try_get("session").map_err(db_err)?,
-        kind: r.try_get("kind").map_err(db_err)?,
-        tier: r.try_get("tier").map_err(db_err)?,
-        importance: importance as f32,
-        pinned: r.try_get("pinned").map_err(db_err)?,
-        metadata: serde_json::from_str(&metadata)
-            .map_err(|e| Error::backend(BACKEND, format!("stored metadata: {e}")))?,
-        created_at: r.try_get("created_at").map_err(db_err)?,
-        accessed_at: r.try_get("accessed_at").map_err(db_err)?,
-        access_count: r.try_get("access_count").map_err(db_err)?,
-    }
-    .into_entry(BACKEND)
 }
 
 /// Starts a write: bumps the generation and answers it.
@@ -269,10 +275,7 @@ impl ContextStore for SqliteContextStore {
     }
 
     async fn insert(&self, entries: Vec<NewEntry>) -> Result<Vec<EntryId>> {
-        let entries = entries
-            .into_iter()
-            .map(|e| e.checked(&self.model))
-            .collect::<Result<Vec<_>>>()?;
+        let entries = checked_batch(entries, &self.model)?;
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -310,13 +313,7 @@ impl ContextStore for SqliteContextStore {
     }
 
     async fn get(&self, id: EntryId) -> Result<ContextEntry> {
-        let row = sqlx::query(include_str!("sql/get.sql"))
-            .bind(id.0.to_string())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| Error::not_found("context entry", id))?;
-        entry(&row)
+        shared::get(&self.reader, id).await
     }
 
     async fn search(&self, query: &VectorQuery) -> Result<Vec<Hit>> {
@@ -353,31 +350,14 @@ impl ContextStore for SqliteContextStore {
     }
 
     async fn list(&self, filter: &Filter, limit: usize) -> Result<Vec<ContextEntry>> {
-        filter.check()?;
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {COLUMNS} FROM context_entries WHERE model = "
-        ));
-        qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter);
-        qb.push(" ORDER BY created_at, id LIMIT ")
-            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        qb.build()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(entry)
-            .collect()
+        shared::list(&self.reader, &self.model, filter, limit).await
     }
 
     async fn update(&self, id: EntryId, patch: &Patch) -> Result<ContextEntry> {
         patch.check()?;
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let generation = bump(&mut tx).await?;
-        let row = sqlx::query(include_str!("sql/update.sql"))
+        let row: RawEntry = sqlx::query_as(include_str!("sql/update.sql"))
             .bind(patch.importance.map(f64::from))
             .bind(patch.tier.map(|t| i64::from(t.code())))
             .bind(patch.pinned)
@@ -388,7 +368,7 @@ impl ContextStore for SqliteContextStore {
             .await
             .map_err(db_err)?
             .ok_or_else(|| Error::not_found("context entry", id))?;
-        let updated = entry(&row)?;
+        let updated = row.into_entry(BACKEND)?;
         tx.commit().await.map_err(db_err)?;
         Ok(updated)
     }
@@ -456,19 +436,7 @@ impl ContextStore for SqliteContextStore {
     }
 
     async fn count(&self, filter: &Filter) -> Result<TierCounts> {
-        filter.check()?;
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT tier, COUNT(*) FROM context_entries WHERE model = ",
-        );
-        qb.push_bind(self.model.id.clone());
-        push_filter(&mut qb, filter);
-        qb.push(" GROUP BY tier");
-        let rows: Vec<(i64, i64)> = qb
-            .build_query_as()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?;
-        TierCounts::from_rows(rows, BACKEND)
+        shared::count(&self.reader, &self.model, filter).await
     }
 }
 

@@ -1,2 +1,2 @@
 SELECT id, name, kind, capabilities, status, load, metadata, created_at, last_heartbeat
-FROM agents WHERE id = ?
+FROM agents WHERE id = $1

@@ -1,4 +1,0 @@
--- Only a live agent beats; a dead or stopped one must register again.
-UPDATE agents SET last_heartbeat = ?, load = ?, status = 'healthy'
-WHERE id = ? AND status IN ('healthy', 'unhealthy')
-RETURNING id, name, kind, capabilities, status, load, metadata, created_at, last_heartbeat

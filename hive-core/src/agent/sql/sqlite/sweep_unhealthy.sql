@@ -1,3 +1,0 @@
-UPDATE agents SET status = 'unhealthy'
-WHERE status = 'healthy' AND last_heartbeat < ?
-RETURNING id, name, kind, capabilities, status, load, metadata, created_at, last_heartbeat

@@ -1,1 +1,0 @@
-UPDATE hive_sessions SET state = $1::jsonb WHERE id = $2 AND status = 'open' RETURNING id

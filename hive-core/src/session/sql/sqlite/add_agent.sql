@@ -1,1 +1,0 @@
-INSERT INTO hive_session_agents (session_id, position, agent_name) VALUES (?, ?, ?)
