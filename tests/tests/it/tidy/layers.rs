@@ -11,9 +11,9 @@
 
 use super::rust_files;
 
-/// The bottom: the error type, clocks and the names rooms share. Every
-/// module above them may import them.
-const BOTTOM: [&str; 3] = ["error", "time", "names"];
+/// The bottom: the error type, clocks, the names rooms share and the
+/// builder-setter macro. Every module above them may import them.
+const BOTTOM: [&str; 4] = ["error", "time", "names", "setters"];
 
 /// Which top-level module may import which others, besides itself and
 /// (above the bottom) [`BOTTOM`]; an entry `module::Item` allows that item (and what is below it)
@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("time", &["error"]),
     ("names", &["error"]),
+    ("setters", &[]),
     // Plumbing of the three engines, the one way to run a child process,
     // and the model providers (whose ledger books usage against a task id).
     ("storage", &[]),
@@ -396,7 +397,7 @@ mod tests {
         ("llm", &[]),
         ("queue", &[]),
     ];
-    let rule = "`session` may import error, time, names, storage";
+    let rule = "`session` may import error, time, names, setters, storage";
     assert_eq!(
         layer_breaks("session/x.rs", source, layers),
         vec![
@@ -419,7 +420,7 @@ mod tests {
     assert_eq!(
         layer_breaks("llm/ledger.rs", "use crate::queue::TaskId;\nuse crate::queue::Task;", LAYERS),
         vec![
-            "llm/ledger.rs:2: `crate::queue::Task`: `llm` may import error, time, names, queue::TaskId"
+            "llm/ledger.rs:2: `crate::queue::Task`: `llm` may import error, time, names, setters, queue::TaskId"
         ]
     );
     assert_eq!(
