@@ -67,6 +67,51 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+
+    /// The stores given cannot make a hive as asked: one lacks something
+    /// the configuration needs (Postgres without pgvector for the context
+    /// store; Postgres without Redis, which leaves no broker). Nothing was
+    /// started. Its message speaks Rust ([`HiveBuilder`](crate::hive::HiveBuilder)'s
+    /// methods); the other frontends match on the [`Setup`] and say the
+    /// same in their own words (flags, keyword arguments).
+    #[error("{0}")]
+    Setup(Setup),
+}
+
+/// What a configuration lacks; see [`Error::Setup`].
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setup {
+    /// The Postgres given for the context store has no `vector` extension
+    /// to create.
+    PgvectorMissing,
+    /// Postgres was given without Redis: there is no Postgres broker.
+    BrokerMissing,
+}
+
+impl Setup {
+    /// What is missing, in words every frontend shares; the remedy is the
+    /// frontend's to add.
+    pub fn problem(self) -> &'static str {
+        match self {
+            Setup::PgvectorMissing => {
+                "pgvector is missing — install it, or run without the context store"
+            }
+            Setup::BrokerMissing => "a hive on Postgres needs a broker, and Postgres has none",
+        }
+    }
+}
+
+impl fmt::Display for Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let remedy = match self {
+            Setup::PgvectorMissing => {
+                "the `vector` extension on this Postgres, or HiveBuilder::without_context()"
+            }
+            Setup::BrokerMissing => "add .redis(url) for the queue and the broker",
+        };
+        write!(f, "{} ({remedy})", self.problem())
+    }
 }
 
 impl Error {
@@ -128,6 +173,14 @@ mod tests {
         let be = Error::backend("redis", "connection refused");
         assert_eq!(be.to_string(), "redis backend error: connection refused");
         assert!(std::error::Error::source(&be).is_some());
+        let setup = Error::Setup(Setup::PgvectorMissing).to_string();
+        assert!(
+            setup.starts_with("pgvector is missing — install it, or run without the context store")
+                && setup.contains("without_context()"),
+            "{setup}"
+        );
+        let setup = Error::Setup(Setup::BrokerMissing).to_string();
+        assert!(setup.contains(".redis(url)"), "{setup}");
     }
 
     #[test]

@@ -59,5 +59,5 @@ pub(crate) mod setters;
 pub(crate) mod storage;
 pub(crate) mod time;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, Setup};
 pub use hive::Hive;

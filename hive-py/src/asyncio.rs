@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use hive_core::context::SearchRequest;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyType};
 
 use crate::agent::PyAgent;
 use crate::blocking::subscription_spec;
-use crate::core::{agent_spec, new_entry, Backend, Core};
+use crate::core::{agent_spec, new_entry, search_request, Backend, Core, Options};
 use crate::decorator::agent_decorator;
 use crate::json;
 use crate::messages::AsyncSubscription;
@@ -23,9 +22,9 @@ pub struct AsyncHive {
 }
 
 impl AsyncHive {
-    fn open(py: Python<'_>, backend: Backend) -> PyResult<Bound<'_, PyAny>> {
+    fn open(py: Python<'_>, backend: Backend, options: Options) -> PyResult<Bound<'_, PyAny>> {
         awaitable(py, async move {
-            let core = Core::open(backend).await?;
+            let core = Core::open(backend, options).await?;
             Ok(AsyncHive { core })
         })
     }
@@ -41,37 +40,77 @@ fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 impl AsyncHive {
     /// A hive on the embedded default: one SQLite file at `path`.
     #[classmethod]
-    #[pyo3(signature = (path=None))]
+    #[pyo3(signature = (path=None, *, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[allow(clippy::too_many_arguments)]
     fn embedded<'py>(
         _cls: &Bound<'py, PyType>,
         py: Python<'py>,
         path: Option<std::path::PathBuf>,
+        context: bool,
+        lease: Option<f64>,
+        heartbeat_every: Option<f64>,
+        unhealthy_after: Option<f64>,
+        dead_after: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        AsyncHive::open(py, Backend::embedded(path))
+        let options = Options {
+            context,
+            lease,
+            heartbeat_every,
+            unhealthy_after,
+            dead_after,
+        };
+        AsyncHive::open(py, Backend::embedded(path), options)
     }
 
     /// A hive in memory: nothing is kept.
     #[classmethod]
-    fn memory<'py>(_cls: &Bound<'py, PyType>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        AsyncHive::open(py, Backend::Memory)
+    #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    fn memory<'py>(
+        _cls: &Bound<'py, PyType>,
+        py: Python<'py>,
+        context: bool,
+        lease: Option<f64>,
+        heartbeat_every: Option<f64>,
+        unhealthy_after: Option<f64>,
+        dead_after: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = Options {
+            context,
+            lease,
+            heartbeat_every,
+            unhealthy_after,
+            dead_after,
+        };
+        AsyncHive::open(py, Backend::Memory, options)
     }
 
     /// A hive on Redis and Postgres, shared with every process using them.
     #[classmethod]
-    #[pyo3(signature = (*, redis_url, database_url))]
+    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[allow(clippy::too_many_arguments)]
     fn connect<'py>(
         _cls: &Bound<'py, PyType>,
         py: Python<'py>,
         redis_url: String,
         database_url: String,
+        context: bool,
+        lease: Option<f64>,
+        heartbeat_every: Option<f64>,
+        unhealthy_after: Option<f64>,
+        dead_after: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        AsyncHive::open(
-            py,
-            Backend::Distributed {
-                redis: redis_url,
-                postgres: database_url,
-            },
-        )
+        let options = Options {
+            context,
+            lease,
+            heartbeat_every,
+            unhealthy_after,
+            dead_after,
+        };
+        let backend = Backend::Distributed {
+            redis: redis_url,
+            postgres: database_url,
+        };
+        AsyncHive::open(py, backend, options)
     }
 
     /// Stops this process's agents and closes the hive. Idempotent.
@@ -310,9 +349,34 @@ impl AsyncHive {
     }
 
     /// The `k` stored texts nearest in meaning to `text`, best first.
-    #[pyo3(signature = (text, k=5))]
-    fn search<'py>(&self, py: Python<'py>, text: String, k: usize) -> PyResult<Bound<'py, PyAny>> {
-        let request = SearchRequest::new(text, k);
+    #[pyo3(signature = (text, k=5, *, min_similarity=None, agent=None, session=None, kinds=None, tiers=None, created_after=None, created_before=None, pinned=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search<'py>(
+        &self,
+        py: Python<'py>,
+        text: String,
+        k: usize,
+        min_similarity: Option<f64>,
+        agent: Option<String>,
+        session: Option<String>,
+        kinds: Option<Bound<'py, PyAny>>,
+        tiers: Option<Bound<'py, PyAny>>,
+        created_after: Option<chrono::DateTime<chrono::Utc>>,
+        created_before: Option<chrono::DateTime<chrono::Utc>>,
+        pinned: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = search_request(
+            text,
+            k,
+            min_similarity,
+            agent,
+            session,
+            kinds.as_ref(),
+            tiers.as_ref(),
+            created_after,
+            created_before,
+            pinned,
+        )?;
         let core = Arc::clone(&self.core);
         awaitable(py, async move { core.search(request).await })
     }

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use hive_core::broker::{StartAt, SubscriptionSpec};
-use hive_core::context::SearchRequest;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyType};
 
 use crate::agent::PyAgent;
 use crate::context::Found;
-use crate::core::{agent_spec, new_entry, AgentHandle, Backend, Core};
+use crate::core::{agent_spec, new_entry, search_request, AgentHandle, Backend, Core, Options};
 use crate::decorator::agent_decorator;
 use crate::errors::IntoPy;
 use crate::json::{self, Json};
@@ -25,8 +24,8 @@ pub struct Hive {
 }
 
 impl Hive {
-    fn open(py: Python<'_>, backend: Backend) -> PyResult<Hive> {
-        let core = block_on(py, Core::open(backend))?;
+    fn open(py: Python<'_>, backend: Backend, options: Options) -> PyResult<Hive> {
+        let core = block_on(py, Core::open(backend, options))?;
         Ok(Hive { core })
     }
 }
@@ -41,37 +40,77 @@ pub fn background_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 impl Hive {
     /// A hive on the embedded default: one SQLite file at `path`.
     #[classmethod]
-    #[pyo3(signature = (path=None))]
+    #[pyo3(signature = (path=None, *, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[allow(clippy::too_many_arguments)]
     fn embedded(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         path: Option<std::path::PathBuf>,
+        context: bool,
+        lease: Option<f64>,
+        heartbeat_every: Option<f64>,
+        unhealthy_after: Option<f64>,
+        dead_after: Option<f64>,
     ) -> PyResult<Hive> {
-        Hive::open(py, Backend::embedded(path))
+        let options = Options {
+            context,
+            lease,
+            heartbeat_every,
+            unhealthy_after,
+            dead_after,
+        };
+        Hive::open(py, Backend::embedded(path), options)
     }
 
     /// A hive in memory: nothing is kept.
     #[classmethod]
-    fn memory(_cls: &Bound<'_, PyType>, py: Python<'_>) -> PyResult<Hive> {
-        Hive::open(py, Backend::Memory)
+    #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    fn memory(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        context: bool,
+        lease: Option<f64>,
+        heartbeat_every: Option<f64>,
+        unhealthy_after: Option<f64>,
+        dead_after: Option<f64>,
+    ) -> PyResult<Hive> {
+        let options = Options {
+            context,
+            lease,
+            heartbeat_every,
+            unhealthy_after,
+            dead_after,
+        };
+        Hive::open(py, Backend::Memory, options)
     }
 
     /// A hive on Redis and Postgres, shared with every process using them.
     #[classmethod]
-    #[pyo3(signature = (*, redis_url, database_url))]
+    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[allow(clippy::too_many_arguments)]
     fn connect(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         redis_url: String,
         database_url: String,
+        context: bool,
+        lease: Option<f64>,
+        heartbeat_every: Option<f64>,
+        unhealthy_after: Option<f64>,
+        dead_after: Option<f64>,
     ) -> PyResult<Hive> {
-        Hive::open(
-            py,
-            Backend::Distributed {
-                redis: redis_url,
-                postgres: database_url,
-            },
-        )
+        let options = Options {
+            context,
+            lease,
+            heartbeat_every,
+            unhealthy_after,
+            dead_after,
+        };
+        let backend = Backend::Distributed {
+            redis: redis_url,
+            postgres: database_url,
+        };
+        Hive::open(py, backend, options)
     }
 
     /// Stops this process's agents and closes the hive. Idempotent.
@@ -301,9 +340,34 @@ impl Hive {
     }
 
     /// The `k` stored texts nearest in meaning to `text`, best first.
-    #[pyo3(signature = (text, k=5))]
-    fn search(&self, py: Python<'_>, text: String, k: usize) -> PyResult<Vec<Found>> {
-        let request = SearchRequest::new(text, k);
+    #[pyo3(signature = (text, k=5, *, min_similarity=None, agent=None, session=None, kinds=None, tiers=None, created_after=None, created_before=None, pinned=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        py: Python<'_>,
+        text: String,
+        k: usize,
+        min_similarity: Option<f64>,
+        agent: Option<String>,
+        session: Option<String>,
+        kinds: Option<Bound<'_, PyAny>>,
+        tiers: Option<Bound<'_, PyAny>>,
+        created_after: Option<chrono::DateTime<chrono::Utc>>,
+        created_before: Option<chrono::DateTime<chrono::Utc>>,
+        pinned: Option<bool>,
+    ) -> PyResult<Vec<Found>> {
+        let request = search_request(
+            text,
+            k,
+            min_similarity,
+            agent,
+            session,
+            kinds.as_ref(),
+            tiers.as_ref(),
+            created_after,
+            created_before,
+            pinned,
+        )?;
         let core = Arc::clone(&self.core);
         block_on(py, async move { core.search(request).await })
     }

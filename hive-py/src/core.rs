@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use hive_core::agent::{AgentFilter, AgentSpec, SpawnOptions};
+use hive_core::agent::{Liveness, OrchestratorConfig};
 use hive_core::broker::{BrokerExt, Message as CoreMessage, Subscriber, SubscriptionSpec, Topic};
 use hive_core::context::{ContextEngine, Kind, NewEntry, SearchRequest};
+use hive_core::hive::HiveBuilder;
+use hive_core::queue::QueueConfig;
 use hive_core::queue::{NewTask, QueueExt, TaskFilter, TaskId, TaskStatus};
 use hive_core::Hive;
 use pyo3::prelude::*;
@@ -20,7 +23,7 @@ use serde_json::Value;
 
 use crate::agent::PyAgent;
 use crate::context::Found;
-use crate::errors::{ClosedError, HiveTimeoutError, IntoPy, TaskFailedError};
+use crate::errors::{ClosedError, HiveTimeoutError, IntoPy, InvalidInputError, TaskFailedError};
 use crate::json::Json;
 use crate::messages::SubscriptionCore;
 use crate::task::Task;
@@ -44,6 +47,79 @@ impl Backend {
     }
 }
 
+/// How a hive is tuned: the keyword arguments `embedded`, `memory` and
+/// `connect` share.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// With the context store (`context=True`, the default).
+    pub context: bool,
+    /// Seconds a claimed task's lease lasts (`lease`, default 30).
+    pub lease: Option<f64>,
+    /// Seconds between agents' heartbeats (`heartbeat_every`, default 30).
+    pub heartbeat_every: Option<f64>,
+    /// Seconds without a heartbeat before an agent is unhealthy
+    /// (`unhealthy_after`, default 2 heartbeats).
+    pub unhealthy_after: Option<f64>,
+    /// Seconds without a heartbeat before an agent is dead and its leases
+    /// end (`dead_after`, default 4 heartbeats).
+    pub dead_after: Option<f64>,
+}
+
+impl Options {
+    /// `builder` tuned as these options say.
+    ///
+    /// # Errors
+    /// `InvalidInputError` for seconds that are not above zero, or
+    /// thresholds out of order.
+    fn apply(self, mut builder: HiveBuilder) -> PyResult<HiveBuilder> {
+        if !self.context {
+            builder = builder.without_context();
+        }
+        if let Some(lease) = secs("lease", self.lease)? {
+            builder = builder.queue_config(QueueConfig {
+                lease,
+                ..QueueConfig::default()
+            });
+        }
+        let mut liveness = match secs("heartbeat_every", self.heartbeat_every)? {
+            Some(every) => Liveness::every(every),
+            None => Liveness::default(),
+        };
+        if let Some(after) = secs("unhealthy_after", self.unhealthy_after)? {
+            liveness.unhealthy_after = after;
+        }
+        if let Some(after) = secs("dead_after", self.dead_after)? {
+            liveness.dead_after = after;
+        }
+        if liveness.check().is_err() {
+            return Err(InvalidInputError::new_err(format!(
+                "heartbeat_every ({:?}) <= unhealthy_after ({:?}) < dead_after ({:?}) must hold",
+                liveness.interval, liveness.unhealthy_after, liveness.dead_after
+            )));
+        }
+        Ok(builder.orchestrator_config(OrchestratorConfig {
+            liveness,
+            ..OrchestratorConfig::default()
+        }))
+    }
+}
+
+/// `value` seconds as a duration, if given: above zero and finite.
+fn secs(name: &str, value: Option<f64>) -> PyResult<Option<Duration>> {
+    value
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    InvalidInputError::new_err(format!(
+                        "{name} must be a number of seconds above 0, got {s}"
+                    ))
+                })
+        })
+        .transpose()
+}
+
 /// One open hive, shared by a frontend object and its subscriptions.
 pub struct Core {
     hive: RwLock<Option<Arc<Hive>>>,
@@ -54,7 +130,7 @@ static OPEN: Mutex<Vec<Weak<Core>>> = Mutex::new(Vec::new());
 
 impl Core {
     /// Opens a hive on `backend`.
-    pub async fn open(backend: Backend) -> PyResult<Arc<Core>> {
+    pub async fn open(backend: Backend, options: Options) -> PyResult<Arc<Core>> {
         let builder = match backend {
             Backend::Embedded(path) => Hive::builder().embedded(path),
             Backend::Memory => Hive::builder().memory(),
@@ -62,7 +138,7 @@ impl Core {
                 Hive::builder().redis(redis).postgres(postgres)
             }
         };
-        let hive = builder.build().await.py_err()?;
+        let hive = options.apply(builder)?.build().await.py_err()?;
         let core = Arc::new(Core {
             hive: RwLock::new(Some(Arc::new(hive))),
         });
@@ -301,6 +377,47 @@ pub fn new_entry(
     entry.session = session;
     entry.metadata = metadata;
     Ok(entry)
+}
+
+/// A search from `search`'s arguments: the text, how many, and the
+/// filters (`kinds` and `tiers` take one name or a list).
+#[allow(clippy::too_many_arguments)]
+pub fn search_request(
+    text: String,
+    k: usize,
+    min_similarity: Option<f64>,
+    agent: Option<String>,
+    session: Option<String>,
+    kinds: Option<&Bound<'_, PyAny>>,
+    tiers: Option<&Bound<'_, PyAny>>,
+    created_after: Option<chrono::DateTime<chrono::Utc>>,
+    created_before: Option<chrono::DateTime<chrono::Utc>>,
+    pinned: Option<bool>,
+) -> PyResult<SearchRequest> {
+    let mut request = SearchRequest::new(text, k);
+    if let Some(t) = min_similarity {
+        // Checked before narrowing to f32, as importance is.
+        if !(-1.0..=1.0).contains(&t) {
+            return Err(hive_core::Error::invalid(format!(
+                "min_similarity {t} is outside [-1, 1]"
+            )))
+            .py_err();
+        }
+        request.min_similarity = Some(t as f32);
+    }
+    let filter = &mut request.filter;
+    filter.agent = agent;
+    filter.session = session;
+    for kind in crate::task::strings(kinds, "kinds")? {
+        filter.kinds.push(Kind::new(kind).py_err()?);
+    }
+    for tier in crate::task::strings(tiers, "tiers")? {
+        filter.tiers.push(tier.parse().py_err()?);
+    }
+    filter.created_after = created_after;
+    filter.created_before = created_before;
+    filter.pinned = pinned;
+    Ok(request)
 }
 
 /// The spec of an agent named `name` with `capabilities`.

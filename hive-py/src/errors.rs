@@ -2,7 +2,7 @@
 //! become Python exceptions.
 //!
 //! Every error the runtime reports is a subclass of `HiveError`, one per
-//! [`hive_core::Error`] variant, plus the three that only exist at this
+//! [`hive_core::Error`] variant (`SetupError` for `Setup`), plus the three that only exist at this
 //! edge: `ClosedError` (the hive was closed), `HiveTimeoutError` (a wait
 //! ran out of time) and `TaskFailedError` (the result of a task that did
 //! not complete). Wrong Python types are `TypeError`s, raised where the
@@ -54,6 +54,12 @@ create_exception!(
     HiveError,
     "SQLite, Redis or Postgres failed; usually transient."
 );
+create_exception!(
+    _native,
+    SetupError,
+    HiveError,
+    "The stores given cannot make a hive as asked (a Postgres without pgvector)."
+);
 create_exception!(_native, ClosedError, HiveError, "The hive was closed.");
 create_exception!(
     _native,
@@ -85,9 +91,23 @@ pub fn to_py(error: hive_core::Error) -> PyErr {
         Error::StaleLease { .. } => StaleLeaseError::new_err(message),
         Error::NotSupported { .. } => NotSupportedError::new_err(message),
         Error::Backend { .. } => BackendError::new_err(message),
+        Error::Setup(setup) => SetupError::new_err(setup_message(setup)),
         // A variant added to hive-core later is still a HiveError.
         _ => HiveError::new_err(message),
     }
+}
+
+/// What a configuration lacks, with the remedy in Python's words.
+fn setup_message(setup: hive_core::Setup) -> String {
+    use hive_core::Setup;
+    let remedy = match setup {
+        Setup::PgvectorMissing => {
+            "the `vector` extension on the Postgres at database_url, or pass context=False"
+        }
+        Setup::BrokerMissing => "pass redis_url too",
+        _ => "see the documentation",
+    };
+    format!("{} ({remedy})", setup.problem())
 }
 
 /// `hive_core::Result` into `PyResult`.
@@ -112,6 +132,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("StaleLeaseError", py.get_type::<StaleLeaseError>())?;
     m.add("NotSupportedError", py.get_type::<NotSupportedError>())?;
     m.add("BackendError", py.get_type::<BackendError>())?;
+    m.add("SetupError", py.get_type::<SetupError>())?;
     m.add("ClosedError", py.get_type::<ClosedError>())?;
     m.add("HiveTimeoutError", py.get_type::<HiveTimeoutError>())?;
     m.add("TaskFailedError", py.get_type::<TaskFailedError>())?;

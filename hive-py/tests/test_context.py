@@ -10,6 +10,7 @@ within one agent), and the entries are forgotten at the end.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -75,6 +76,36 @@ def test_search_finds_what_was_remembered(hive: agent_hive.Hive, names: Names) -
         assert ids[0] not in [f.id for f in found]
         with pytest.raises(agent_hive.NotFoundError):
             hive.forget(ids[0])
+
+
+def test_search_filters(hive: agent_hive.Hive, names: Names) -> None:
+    ids: list[str] = []
+    with forgetting(hive, ids):
+        stored = texts(names)
+        ids.append(hive.remember(stored[0], agent=names.agent("a"), kind="fact"))
+        ids.append(hive.remember(stored[1], agent=names.agent("b"), kind="observation"))
+        ids.append(hive.remember(stored[2], agent=names.agent("a"), session=names.uid))
+
+        def found(**filters: object) -> set[str]:
+            return {f.id for f in hive.search(f"{names.uid} report", k=10, **filters)} & set(ids)  # type: ignore[arg-type]
+
+        assert found(agent=names.agent("a")) == {ids[0], ids[2]}
+        assert found(agent=names.agent("b")) == {ids[1]}
+        assert found(kinds="observation") == {ids[1]}
+        assert found(kinds=["fact", "observation"], agent=names.agent("a")) == {ids[0]}
+        assert found(session=names.uid) == {ids[2]}
+        assert found(pinned=True) == set()
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+        assert found(created_after=later) == set()
+        assert found(created_before=later) == set(ids)
+        # The exact text is the only one this similar.
+        exact = hive.search(stored[2], k=10, min_similarity=0.99)
+        assert [f.id for f in exact if f.id in ids] == [ids[2]]
+        for bad in ({"min_similarity": 1.5}, {"min_similarity": -2}, {"kinds": ["no such kind!"]}):
+            with pytest.raises(agent_hive.InvalidInputError):
+                hive.search("x", **bad)  # type: ignore[arg-type]
+        with pytest.raises(agent_hive.InvalidInputError):
+            hive.search("x", tiers="nowhere")
 
 
 def test_a_near_duplicate_is_merged(hive: agent_hive.Hive, names: Names) -> None:

@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use hive_core::agent::{Liveness, OrchestratorConfig};
+use hive_core::queue::QueueConfig;
+
 use crate::cors::CorsOrigins;
 use crate::AppState;
 
@@ -35,6 +38,11 @@ pub const KEYS: &[&str] = &[
     "request_timeout_secs",
     "body_limit_bytes",
     "cors_origins",
+    "no_context",
+    "lease_secs",
+    "heartbeat_secs",
+    "unhealthy_after_secs",
+    "dead_after_secs",
 ];
 
 /// `hive serve`'s flags, each with its environment variable.
@@ -81,6 +89,26 @@ pub struct Settings {
     /// [default: none, no CORS headers].
     #[arg(long, env = "HIVE_CORS_ORIGINS", value_parser = CorsOrigins::parse)]
     pub cors_origins: Option<CorsOrigins>,
+    /// Runs without the context store (context routes answer 501), e.g.
+    /// on a Postgres without pgvector [default: false].
+    #[arg(long, env = "HIVE_NO_CONTEXT", num_args = 0..=1, default_missing_value = "true")]
+    pub no_context: Option<bool>,
+    /// Seconds a claimed task's lease lasts unless its worker heartbeats:
+    /// a killed worker's tasks are handed out again after at most this
+    /// long [default: 30].
+    #[arg(long, env = "HIVE_LEASE_SECS", value_parser = positive_secs)]
+    pub lease_secs: Option<f64>,
+    /// Seconds between agents' heartbeats [default: 30].
+    #[arg(long, env = "HIVE_HEARTBEAT_SECS", value_parser = positive_secs)]
+    pub heartbeat_secs: Option<f64>,
+    /// Seconds without a heartbeat before an agent is listed unhealthy
+    /// [default: 2 heartbeats].
+    #[arg(long, env = "HIVE_UNHEALTHY_AFTER_SECS", value_parser = positive_secs)]
+    pub unhealthy_after_secs: Option<f64>,
+    /// Seconds without a heartbeat before an agent is dead: it is marked
+    /// so and its leases end at once [default: 4 heartbeats].
+    #[arg(long, env = "HIVE_DEAD_AFTER_SECS", value_parser = positive_secs)]
+    pub dead_after_secs: Option<f64>,
 }
 
 /// A bearer token. Its `Debug` never shows it.
@@ -144,12 +172,46 @@ pub enum ConfigError {
         /// What is wrong with it.
         message: String,
     },
+    /// The heartbeat thresholds are out of order.
+    #[error("heartbeat_secs ({heartbeat:?}) ≤ unhealthy_after_secs ({unhealthy_after:?}) < dead_after_secs ({dead_after:?}) must hold")]
+    Liveness {
+        /// The heartbeat interval.
+        heartbeat: Duration,
+        /// Unhealthy after this long without one.
+        unhealthy_after: Duration,
+        /// Dead after this long without one.
+        dead_after: Duration,
+    },
     /// A public address without a token would open the API to anyone.
     #[error("refusing to serve on {addr} without a token: set --token (or HIVE_TOKEN, or `token` in the config file), or bind to 127.0.0.1")]
     PublicWithoutToken {
         /// The address.
         addr: SocketAddr,
     },
+}
+
+/// Why `hive serve` could not open its hive, in the CLI's words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(String);
+
+impl From<hive_core::Error> for StartError {
+    fn from(e: hive_core::Error) -> Self {
+        use hive_core::{Error, Setup};
+        StartError(match e {
+            Error::Setup(setup @ Setup::PgvectorMissing) => format!(
+                "{} (the `vector` extension on the Postgres given by --postgres; or serve with \
+                 --no-context, HIVE_NO_CONTEXT=1 or `no_context = true` in hive.toml)",
+                setup.problem()
+            ),
+            Error::Setup(setup @ Setup::BrokerMissing) => format!(
+                "{}: give --redis (or HIVE_REDIS_URL, or `redis` in hive.toml) for the queue \
+                 and the broker",
+                setup.problem()
+            ),
+            other => format!("cannot open the hive: {other}"),
+        })
+    }
 }
 
 /// Everything `hive serve` needs, every key resolved.
@@ -173,6 +235,12 @@ pub struct ServeConfig {
     pub cors: CorsOrigins,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// Whether the hive runs without a context store.
+    pub no_context: bool,
+    /// The lease of a claimed task.
+    pub lease: Duration,
+    /// Agents' heartbeats and the thresholds for unhealthy and dead.
+    pub liveness: Liveness,
 }
 
 impl ServeConfig {
@@ -223,6 +291,7 @@ impl ServeConfig {
     ) -> Result<Self, ConfigError> {
         let (path, from_file) = file.unzip();
         let s = given.or(from_file.unwrap_or_default());
+        let liveness = liveness(&s)?;
         let config = ServeConfig {
             addr: s.addr.unwrap_or(DEFAULT_ADDR),
             db: s.db.unwrap_or_else(|| DEFAULT_DB.into()),
@@ -235,11 +304,47 @@ impl ServeConfig {
             body_limit: s.body_limit_bytes.unwrap_or(crate::DEFAULT_BODY_LIMIT),
             cors: s.cors_origins.unwrap_or_default(),
             file: path,
+            no_context: s.no_context.unwrap_or(false),
+            lease: s
+                .lease_secs
+                .map_or(QueueConfig::default().lease, Duration::from_secs_f64),
+            liveness,
         };
         if config.token.is_none() && !config.addr.ip().is_loopback() {
             return Err(ConfigError::PublicWithoutToken { addr: config.addr });
         }
         Ok(config)
+    }
+
+    /// Opens the hive this configuration describes: the embedded file,
+    /// Redis and Postgres as given, the lease and liveness, with or
+    /// without the context store.
+    ///
+    /// # Errors
+    ///
+    /// Stores that cannot be opened, with what a configuration lacks
+    /// ([`hive_core::Setup`]) said in `hive serve`'s words.
+    pub async fn open_hive(&self) -> Result<hive_core::Hive, StartError> {
+        let mut builder = hive_core::Hive::builder()
+            .embedded(&self.db)
+            .queue_config(QueueConfig {
+                lease: self.lease,
+                ..QueueConfig::default()
+            })
+            .orchestrator_config(OrchestratorConfig {
+                liveness: self.liveness,
+                ..OrchestratorConfig::default()
+            });
+        if let Some(url) = &self.redis {
+            builder = builder.redis(url);
+        }
+        if let Some(url) = &self.postgres {
+            builder = builder.postgres(url);
+        }
+        if self.no_context {
+            builder = builder.without_context();
+        }
+        builder.build().await.map_err(StartError::from)
     }
 
     /// The router's state for serving `hive` with this configuration.
@@ -267,6 +372,11 @@ impl Settings {
             request_timeout_secs: self.request_timeout_secs.or(lower.request_timeout_secs),
             body_limit_bytes: self.body_limit_bytes.or(lower.body_limit_bytes),
             cors_origins: self.cors_origins.or(lower.cors_origins),
+            no_context: self.no_context.or(lower.no_context),
+            lease_secs: self.lease_secs.or(lower.lease_secs),
+            heartbeat_secs: self.heartbeat_secs.or(lower.heartbeat_secs),
+            unhealthy_after_secs: self.unhealthy_after_secs.or(lower.unhealthy_after_secs),
+            dead_after_secs: self.dead_after_secs.or(lower.dead_after_secs),
         }
     }
 
@@ -298,6 +408,11 @@ impl Settings {
             request_timeout_secs: file.positive("request_timeout_secs")?,
             body_limit_bytes: file.positive("body_limit_bytes")?,
             cors_origins: file.cors_origins("cors_origins")?,
+            no_context: file.value("no_context")?,
+            lease_secs: file.secs("lease_secs")?,
+            heartbeat_secs: file.secs("heartbeat_secs")?,
+            unhealthy_after_secs: file.secs("unhealthy_after_secs")?,
+            dead_after_secs: file.secs("dead_after_secs")?,
         })
     }
 }
@@ -339,6 +454,16 @@ impl ConfigFile<'_> {
             .transpose()
     }
 
+    /// Seconds above zero, written as an integer or a float.
+    fn secs(&self, key: &'static str) -> Result<Option<f64>, ConfigError> {
+        let secs = match self.table.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::Integer(n)) => *n as f64,
+            Some(_) => self.value::<f64>(key)?.unwrap_or_default(),
+        };
+        check_secs(secs).map(Some).map_err(|m| self.bad(key, m))
+    }
+
     /// A list of origins, or one string (`"*"`, or comma-separated).
     fn cors_origins(&self, key: &'static str) -> Result<Option<CorsOrigins>, ConfigError> {
         let parsed = match self.table.get(key) {
@@ -370,6 +495,43 @@ where
 {
     let n: T = text.parse().map_err(|e: T::Err| e.to_string())?;
     positive(n).map_err(str::to_string)
+}
+
+/// Seconds that make a duration: above zero, finite, at most a year.
+fn check_secs(secs: f64) -> Result<f64, &'static str> {
+    if secs.is_finite() && secs > 0.0 && secs <= 365.0 * 86_400.0 {
+        Ok(secs)
+    } else {
+        Err("must be a number of seconds above 0 (and at most a year)")
+    }
+}
+
+/// Seconds from a flag or the environment.
+fn positive_secs(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|e: std::num::ParseFloatError| e.to_string())?;
+    check_secs(secs).map_err(str::to_string)
+}
+
+/// The liveness the settings give: the heartbeat interval (default 30 s),
+/// unhealthy after 2 of them and dead after 4 unless set.
+fn liveness(s: &Settings) -> Result<Liveness, ConfigError> {
+    let mut liveness = s.heartbeat_secs.map_or_else(Liveness::default, |secs| {
+        Liveness::every(Duration::from_secs_f64(secs))
+    });
+    if let Some(secs) = s.unhealthy_after_secs {
+        liveness.unhealthy_after = Duration::from_secs_f64(secs);
+    }
+    if let Some(secs) = s.dead_after_secs {
+        liveness.dead_after = Duration::from_secs_f64(secs);
+    }
+    liveness.check().map_err(|_| ConfigError::Liveness {
+        heartbeat: liveness.interval,
+        unhealthy_after: liveness.unhealthy_after,
+        dead_after: liveness.dead_after,
+    })?;
+    Ok(liveness)
 }
 
 /// Whether users other than the owner may read `path`.
@@ -447,6 +609,77 @@ mod tests {
         // What was not given still comes from the file.
         assert_eq!(mixed.db, PathBuf::from("from-file.db"));
         assert_eq!(mixed.request_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_context_store_and_liveness_are_tunable_with_documented_defaults() {
+        let defaults = ServeConfig::resolve(Settings::default(), None).expect("config");
+        assert!(!defaults.no_context);
+        assert_eq!(defaults.lease, Duration::from_secs(30));
+        assert_eq!(defaults.liveness, Liveness::every(Duration::from_secs(30)));
+        assert_eq!(defaults.liveness.unhealthy_after, Duration::from_secs(60));
+        assert_eq!(defaults.liveness.dead_after, Duration::from_secs(120));
+
+        let tuned = resolve(
+            Settings::default(),
+            "no_context = true\nlease_secs = 5\nheartbeat_secs = 0.5\ndead_after_secs = 3\n",
+        );
+        assert!(tuned.no_context);
+        assert_eq!(tuned.lease, Duration::from_secs(5));
+        assert_eq!(tuned.liveness.interval, Duration::from_millis(500));
+        // Unset thresholds follow the heartbeat: two of them.
+        assert_eq!(tuned.liveness.unhealthy_after, Duration::from_secs(1));
+        assert_eq!(tuned.liveness.dead_after, Duration::from_secs(3));
+
+        let flags = Settings {
+            no_context: Some(false),
+            unhealthy_after_secs: Some(2.0),
+            ..Settings::default()
+        };
+        let mixed = resolve(flags, "no_context = true\nheartbeat_secs = 1\n");
+        assert!(!mixed.no_context, "the flag wins over the file");
+        assert_eq!(mixed.liveness.unhealthy_after, Duration::from_secs(2));
+        assert_eq!(mixed.liveness.dead_after, Duration::from_secs(4));
+
+        let out_of_order = Settings {
+            heartbeat_secs: Some(10.0),
+            dead_after_secs: Some(5.0),
+            ..Settings::default()
+        };
+        let err = ServeConfig::resolve(out_of_order, None).expect_err("order");
+        assert!(
+            err.to_string().contains("heartbeat_secs")
+                && err.to_string().contains("dead_after_secs"),
+            "{err}"
+        );
+        for bad in [
+            "lease_secs = 0",
+            "heartbeat_secs = -1",
+            "dead_after_secs = \"x\"",
+            "lease_secs = nan",
+        ] {
+            let err = file(bad).expect_err(bad);
+            assert!(matches!(err, ConfigError::BadValue { .. }), "{bad}: {err}");
+        }
+        assert!(positive_secs("0").is_err() && positive_secs("inf").is_err());
+        assert_eq!(positive_secs("1.5"), Ok(1.5));
+    }
+
+    #[test]
+    fn what_a_configuration_lacks_is_said_in_the_clis_words() {
+        let pgvector = StartError::from(hive_core::Error::Setup(hive_core::Setup::PgvectorMissing));
+        let text = pgvector.to_string();
+        assert!(
+            text.starts_with("pgvector is missing — install it, or run without the context store")
+                && text.contains("--no-context")
+                && !text.contains("without_context()"),
+            "{text}"
+        );
+        let broker = StartError::from(hive_core::Error::Setup(hive_core::Setup::BrokerMissing));
+        assert!(
+            broker.to_string().contains("--redis") && !broker.to_string().contains(".redis(url)"),
+            "{broker}"
+        );
     }
 
     #[test]

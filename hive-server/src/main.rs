@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use hive_core::Hive;
 use hive_server::client::{ApiClient, ClientError};
 use hive_server::config::{ServeArgs, ServeConfig};
 use hive_server::router;
@@ -209,14 +208,7 @@ async fn follow(
 }
 
 async fn serve(args: ServeConfig) -> Result<()> {
-    let mut builder = Hive::builder().embedded(&args.db);
-    if let Some(url) = &args.redis {
-        builder = builder.redis(url);
-    }
-    if let Some(url) = &args.postgres {
-        builder = builder.postgres(url);
-    }
-    let hive = Arc::new(builder.build().await.context("starting the hive")?);
+    let hive = Arc::new(args.open_hive().await?);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

@@ -17,7 +17,7 @@ use super::Hive;
 use crate::agent::{self, AgentOrchestrator, Liveness, OrchestratorConfig, Services};
 use crate::broker::{self, BrokerConfig};
 use crate::context::{ContextEngine, EmbeddingService};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setup};
 use crate::events::sources::{EventedBroker, EventedQueue, EventedRegistry, EventedSessions};
 use crate::events::{EventHub, EventLog, MemoryLog, DEFAULT_RETAINED};
 use crate::queue::{self, Queue, QueueConfig};
@@ -169,9 +169,7 @@ impl HiveBuilder {
         let broker_url = match (&self.redis, &self.postgres) {
             (Some(redis), _) => redis.clone(),
             (None, None) => self.embedded.clone(),
-            (None, Some(_)) => return Err(Error::invalid(
-                "a hive on Postgres needs a broker: add .redis(url) (there is no Postgres broker)",
-            )),
+            (None, Some(_)) => return Err(Error::Setup(Setup::BrokerMissing)),
         };
         let log: Arc<dyn EventLog> = match &self.redis {
             #[cfg(feature = "redis")]

@@ -159,11 +159,38 @@ class AsyncSubscription:
 @final
 class Hive:
     @classmethod
-    def embedded(cls, path: str | os.PathLike[str] | None = None) -> Hive: ...
+    def embedded(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        context: bool = True,
+        lease: float | None = None,
+        heartbeat_every: float | None = None,
+        unhealthy_after: float | None = None,
+        dead_after: float | None = None,
+    ) -> Hive: ...
     @classmethod
-    def memory(cls) -> Hive: ...
+    def memory(
+        cls,
+        *,
+        context: bool = True,
+        lease: float | None = None,
+        heartbeat_every: float | None = None,
+        unhealthy_after: float | None = None,
+        dead_after: float | None = None,
+    ) -> Hive: ...
     @classmethod
-    def connect(cls, *, redis_url: str, database_url: str) -> Hive: ...
+    def connect(
+        cls,
+        *,
+        redis_url: str,
+        database_url: str,
+        context: bool = True,
+        lease: float | None = None,
+        heartbeat_every: float | None = None,
+        unhealthy_after: float | None = None,
+        dead_after: float | None = None,
+    ) -> Hive: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
@@ -230,17 +257,57 @@ class Hive:
         session: str | None = None,
         metadata: dict[str, _JSON] | None = None,
     ) -> str: ...
-    def search(self, text: str, k: int = 5) -> list[Found]: ...
+    def search(
+        self,
+        text: str,
+        k: int = 5,
+        *,
+        min_similarity: float | None = None,
+        agent: str | None = None,
+        session: str | None = None,
+        kinds: str | list[str] | None = None,
+        tiers: str | list[str] | None = None,
+        created_after: datetime.datetime | None = None,
+        created_before: datetime.datetime | None = None,
+        pinned: bool | None = None,
+    ) -> list[Found]: ...
     def forget(self, entry_id: str) -> None: ...
 
 @final
 class AsyncHive:
     @classmethod
-    def embedded(cls, path: str | os.PathLike[str] | None = None) -> Awaitable[AsyncHive]: ...
+    def embedded(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        context: bool = True,
+        lease: float | None = None,
+        heartbeat_every: float | None = None,
+        unhealthy_after: float | None = None,
+        dead_after: float | None = None,
+    ) -> Awaitable[AsyncHive]: ...
     @classmethod
-    def memory(cls) -> Awaitable[AsyncHive]: ...
+    def memory(
+        cls,
+        *,
+        context: bool = True,
+        lease: float | None = None,
+        heartbeat_every: float | None = None,
+        unhealthy_after: float | None = None,
+        dead_after: float | None = None,
+    ) -> Awaitable[AsyncHive]: ...
     @classmethod
-    def connect(cls, *, redis_url: str, database_url: str) -> Awaitable[AsyncHive]: ...
+    def connect(
+        cls,
+        *,
+        redis_url: str,
+        database_url: str,
+        context: bool = True,
+        lease: float | None = None,
+        heartbeat_every: float | None = None,
+        unhealthy_after: float | None = None,
+        dead_after: float | None = None,
+    ) -> Awaitable[AsyncHive]: ...
     def close(self) -> Awaitable[None]: ...
     @property
     def closed(self) -> bool: ...
@@ -307,7 +374,20 @@ class AsyncHive:
         session: str | None = None,
         metadata: dict[str, _JSON] | None = None,
     ) -> Awaitable[str]: ...
-    def search(self, text: str, k: int = 5) -> Awaitable[list[Found]]: ...
+    def search(
+        self,
+        text: str,
+        k: int = 5,
+        *,
+        min_similarity: float | None = None,
+        agent: str | None = None,
+        session: str | None = None,
+        kinds: str | list[str] | None = None,
+        tiers: str | list[str] | None = None,
+        created_after: datetime.datetime | None = None,
+        created_before: datetime.datetime | None = None,
+        pinned: bool | None = None,
+    ) -> Awaitable[list[Found]]: ...
     def forget(self, entry_id: str) -> Awaitable[None]: ...
 
 class HiveError(Exception): ...
@@ -317,6 +397,7 @@ class ConflictError(HiveError): ...
 class StaleLeaseError(HiveError): ...
 class NotSupportedError(HiveError): ...
 class BackendError(HiveError): ...
+class SetupError(HiveError): ...
 class ClosedError(HiveError): ...
 class HiveTimeoutError(HiveError): ...
 

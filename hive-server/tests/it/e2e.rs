@@ -255,3 +255,82 @@ async fn a_dag_across_two_servers_sharing_redis_and_postgres() {
     );
     stop_cleanly(front, ws).await;
 }
+
+/// `hive serve` with `args`, expected to refuse to start: its stderr.
+fn refused(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hive"))
+        .arg("serve")
+        .args([
+            "--addr",
+            &format!("127.0.0.1:{}", super::binary::free_port()),
+        ])
+        .args(args)
+        .env_remove("HIVE_CONFIG")
+        .env_remove("HIVE_NO_CONTEXT")
+        .output()
+        .expect("run hive serve");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "it started: {stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_postgres_without_pgvector_serve_runs_without_the_context_store_or_says_why_not() {
+    let (Some(redis), Some(pg)) = (
+        service_url("HIVE_TEST_REDIS_URL"),
+        service_url("HIVE_TEST_NOVECTOR_DATABASE_URL"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("hive.db").display().to_string();
+    let stderr = refused(&["--db", &db, "--redis", &redis, "--postgres", &pg]);
+    assert!(
+        stderr.contains("pgvector is missing — install it, or run without the context store")
+            && stderr.contains("--no-context")
+            && !stderr.contains("without_context()"),
+        "{stderr}"
+    );
+
+    let server = Server::start_with(
+        &[
+            "--db",
+            &db,
+            "--redis",
+            &redis,
+            "--postgres",
+            &pg,
+            "--no-context",
+        ],
+        &[],
+    )
+    .await;
+    let ws = run_dag(&server, &server).await;
+    let search = reqwest::get(format!("{}/context/search?q=anything", server.base))
+        .await
+        .expect("search");
+    assert_eq!(
+        search.status().as_u16(),
+        501,
+        "no context store: not implemented here"
+    );
+    stop_cleanly(server, ws).await;
+}
+
+#[test]
+fn postgres_without_redis_is_refused_in_the_clis_words() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("hive.db").display().to_string();
+    let stderr = refused(&[
+        "--db",
+        &db,
+        "--postgres",
+        "postgres://nobody@127.0.0.1:1/none",
+    ]);
+    assert!(
+        stderr.contains("needs a broker")
+            && stderr.contains("--redis")
+            && !stderr.contains(".redis(url)"),
+        "{stderr}"
+    );
+}

@@ -28,7 +28,7 @@ use super::query::{Filter, Hit, TierCounts, VectorQuery};
 use super::row::{RawEntry, StoredVector};
 use super::sql::{self as shared, push_filter, Dialect};
 use super::store::ContextStore;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setup};
 use crate::storage::sql::SqlEngine;
 use crate::time::now_ms;
 
@@ -170,9 +170,10 @@ impl PostgresContextStore {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad URL, or when the database holds
-    /// vectors of this model id with another dimension; [`Error::Backend`]
-    /// when Postgres cannot be reached, lacks pgvector, or the schema
-    /// cannot be created.
+    /// vectors of this model id with another dimension;
+    /// [`Error::Setup`]`(`[`Setup::PgvectorMissing`]`)` when this Postgres
+    /// has no `vector` extension to create; [`Error::Backend`] when
+    /// Postgres cannot be reached or the schema cannot be created.
     pub async fn open_with(
         url: &str,
         model: ModelSpec,
@@ -187,6 +188,16 @@ impl PostgresContextStore {
             .connect_with(connect)
             .await
             .map_err(db_err)?;
+        let available: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')",
+        )
+        .fetch_one(&pool)
+        .await
+        .map_err(db_err)?;
+        if !available {
+            pool.close().await;
+            return Err(Error::Setup(Setup::PgvectorMissing));
+        }
         let migrator = Migrator {
             migrations: MIGRATOR.migrations.clone(),
             ignore_missing: true,

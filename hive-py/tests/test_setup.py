@@ -1,0 +1,72 @@
+"""How a hive is opened: without the context store, and with its liveness tuned.
+
+docs/python.md, "Opening a hive". A Postgres without pgvector
+(``$HIVE_TEST_NOVECTOR_DATABASE_URL``, made by ``scripts/pg-without-vector``)
+refuses the context store with ``SetupError`` naming the remedy in Python's
+words, and runs everything else with ``context=False``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+
+import agent_hive
+from conftest import Names, require_env
+
+
+def test_a_postgres_without_pgvector_needs_context_false(names: Names) -> None:
+    redis_url = require_env("HIVE_TEST_REDIS_URL")
+    database_url = require_env("HIVE_TEST_NOVECTOR_DATABASE_URL")
+    with pytest.raises(agent_hive.SetupError) as refused:
+        agent_hive.Hive.connect(redis_url=redis_url, database_url=database_url)
+    message = str(refused.value)
+    assert message.startswith("pgvector is missing — install it, or run without the context store")
+    assert "context=False" in message and "without_context" not in message
+
+    cap = names.cap()
+    with agent_hive.Hive.connect(
+        redis_url=redis_url, database_url=database_url, context=False
+    ) as h:
+
+        @h.agent(names.agent(), capabilities=[cap])
+        def echo(task: agent_hive.Task) -> dict:
+            return {"echo": task.payload["n"]}
+
+        task_id = h.submit(names.type("echo"), {"n": 7}, capabilities=[cap])
+        assert h.result(task_id, timeout=30) == {"echo": 7}
+        with pytest.raises(agent_hive.NotSupportedError):
+            h.remember("no context store here")
+
+
+def test_liveness_and_lease_take_seconds_and_check_their_order(tmp_path: Path) -> None:
+    for kwargs in (
+        {"lease": 0},
+        {"heartbeat_every": -1.0},
+        {"dead_after": float("nan")},
+        {"heartbeat_every": 10, "dead_after": 5},
+        {"unhealthy_after": 3, "dead_after": 3},
+    ):
+        with pytest.raises(agent_hive.InvalidInputError):
+            agent_hive.Hive.embedded(str(tmp_path / "hive.db"), **kwargs)  # type: ignore[arg-type]
+
+
+def test_agents_beat_as_often_as_asked(tmp_path: Path, names: Names) -> None:
+    with agent_hive.Hive.embedded(
+        str(tmp_path / "hive.db"), heartbeat_every=0.1, unhealthy_after=0.5, dead_after=1.0, lease=2
+    ) as h:
+
+        @h.agent(names.agent(), capabilities=[names.cap()])
+        def idle(task: agent_hive.Task) -> dict:
+            return {}
+
+        time.sleep(0.6)
+        (record,) = [a for a in h.agents() if a["name"] == names.agent()]
+        created = dt.datetime.fromisoformat(str(record["created_at"]))
+        beat = dt.datetime.fromisoformat(str(record["last_heartbeat"]))
+        # With the default (30 s) no beat would have come yet.
+        assert (beat - created).total_seconds() >= 0.3, record
+        assert record["status"] == "healthy"
