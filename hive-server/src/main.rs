@@ -208,6 +208,12 @@ async fn follow(
 }
 
 async fn serve(args: ServeConfig) -> Result<()> {
+    // On the embedded default the event feed is this process's: one
+    // server per file (hive_server::lock).
+    let _lock = match &args.redis {
+        None => Some(hive_server::lock::ServeLock::acquire(&args.db)?),
+        Some(_) => None,
+    };
     let hive = Arc::new(args.open_hive().await?);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -334,3 +334,24 @@ fn postgres_without_redis_is_refused_in_the_clis_words() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_one_embedded_file_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("hive.db").display().to_string();
+    let first = Server::start_with(&["--db", &db], &[]).await;
+    let stderr = refused(&["--db", &db]);
+    assert!(
+        stderr.contains("another `hive serve`")
+            && stderr.contains(&db)
+            && stderr.contains("would not see each other's events"),
+        "{stderr}"
+    );
+    // The first one is untouched, and once it stops the file is free.
+    assert!(reqwest::get(format!("{}/health", first.base))
+        .await
+        .is_ok_and(|r| r.status().is_success()));
+    assert!(first.terminate().is_some_and(|s| s.success()));
+    let second = Server::start_with(&["--db", &db], &[]).await;
+    assert!(second.terminate().is_some_and(|s| s.success()));
+}
