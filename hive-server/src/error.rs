@@ -22,6 +22,8 @@ pub enum ApiError {
     Rejected(StatusCode, String),
     /// No such route.
     NoRoute,
+    /// The route exists but not with this method.
+    MethodNotAllowed(axum::http::Method),
     /// A token is configured and the request lacks it (or has another).
     Unauthorized(&'static str),
     /// The request ran past its deadline.
@@ -88,6 +90,9 @@ pub enum ErrorCode {
     NotFound,
     /// 404: no such route.
     NoRoute,
+    /// 405: the route exists, not with this method (`Allow` lists those
+    /// it takes).
+    MethodNotAllowed,
     /// 409: the state does not allow it (e.g. cancelling a finished task).
     Conflict,
     /// 409: an answer for an attempt that lost its lease.
@@ -121,6 +126,11 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 ErrorCode::NoRoute,
                 "no such route".into(),
+            ),
+            ApiError::MethodNotAllowed(method) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                format!("this route does not take {method} (its Allow header says what it takes)"),
             ),
             ApiError::Unauthorized(m) => (
                 StatusCode::UNAUTHORIZED,

@@ -98,3 +98,33 @@ async fn postgres_without_redis_says_a_broker_is_missing() {
     assert!(matches!(err, Error::Setup(Setup::BrokerMissing)), "{err:?}");
     assert!(err.to_string().contains(".redis(url)"), "{err}");
 }
+
+#[tokio::test]
+async fn an_embedded_file_that_cannot_be_used_is_named() {
+    let dir = tempfile::tempdir().expect("dir");
+    let not_sqlite = dir.path().join("notes.db");
+    std::fs::write(
+        &not_sqlite,
+        "these are my notes, not a database\n".repeat(200),
+    )
+    .expect("write");
+    let err = Hive::embedded(&not_sqlite).await.expect_err("not sqlite");
+    let message = err.to_string();
+    assert!(
+        message.contains(&not_sqlite.display().to_string())
+            && message.contains("not a SQLite database, or it is corrupt"),
+        "{message}"
+    );
+    // Nothing was written over the user's file.
+    assert!(std::fs::read_to_string(&not_sqlite)
+        .expect("read")
+        .starts_with("these are my notes"));
+
+    let nowhere = dir.path().join("no-such-dir").join("hive.db");
+    let err = Hive::embedded(&nowhere).await.expect_err("no dir");
+    let message = err.to_string();
+    assert!(
+        message.contains(&nowhere.display().to_string()) && message.contains("check that it"),
+        "{message}"
+    );
+}

@@ -25,14 +25,20 @@ pub(crate) struct Publish {
     /// `topic`).
     #[schema(pattern = r"^[^\s\x00-\x1F\x7F-\x9F*>.]+$")]
     to: Option<String>,
-    /// What kind of message this is; receivers dispatch on it.
-    #[schema(min_length = 1)]
+    /// What kind of message this is; receivers dispatch on it. Any
+    /// non-empty name (default `message`, as from Python).
+    #[serde(default = "default_kind")]
+    #[schema(min_length = 1, default = "message")]
     kind: String,
     /// The content (default `null`).
     #[serde(default)]
     payload: Value,
     /// The sending agent.
     from: Option<String>,
+}
+
+fn default_kind() -> String {
+    "message".into()
 }
 
 /// Publishes one message to a topic or an agent's inbox.

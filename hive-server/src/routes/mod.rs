@@ -59,6 +59,9 @@ pub(crate) fn router() -> Router<AppState> {
     router
         .route("/ws/events", axum::routing::get(events::watch))
         .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError::MethodNotAllowed(method)
+        })
 }
 
 /// A JSON body that must be an object. `Json<T>` alone would also read a

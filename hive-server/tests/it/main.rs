@@ -162,7 +162,7 @@ async fn tasks_are_submitted_read_cancelled_and_explained() {
 #[tokio::test]
 async fn bad_task_requests_are_4xx_with_a_json_error() {
     let app = app().await;
-    let cases: [(&str, &str, Option<&str>, StatusCode, &str); 12] = [
+    let cases: [(&str, &str, Option<&str>, StatusCode, &str); 14] = [
         (
             "POST",
             "/tasks",
@@ -247,6 +247,20 @@ async fn bad_task_requests_are_4xx_with_a_json_error() {
             None,
             StatusCode::NOT_FOUND,
             "no_route",
+        ),
+        (
+            "DELETE",
+            "/tasks",
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "POST",
+            "/health",
+            Some("{}"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
         ),
     ];
     for (method, uri, body, status, code) in cases {
@@ -647,7 +661,20 @@ async fn messages_context_and_session_lists() {
     )
     .await;
     assert_eq!(tail[0]["message"]["payload"]["n"], 2);
+    // Without a kind, a message is a `message` (as from Python); an empty
+    // kind is refused.
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/messages",
+        Some(r#"{"topic": "news.plain"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, plain) = call(&app, "GET", "/topics/news.plain/messages", None).await;
+    assert_eq!(plain[0]["message"]["kind"], "message", "{plain}");
     for (body, code) in [
+        (r#"{"topic": "a", "kind": ""}"#, "invalid_input"),
         (r#"{"kind": "x"}"#, "bad_request"),
         (r#"{"topic": "a", "to": "b", "kind": "x"}"#, "bad_request"),
         (r#"{"topic": "bad topic!", "kind": "x"}"#, "invalid_input"),

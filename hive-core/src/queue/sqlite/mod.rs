@@ -90,7 +90,7 @@ impl SqliteQueue {
                     .max_connections(options.readers.max(1))
                     .connect_with(base.clone().read_only(true))
                     .await
-                    .map_err(db_err)?,
+                    .map_err(|e| crate::storage::sqlite::open_error(&base, e))?,
             )
         };
         let key = format!("{}|{}", base.get_filename().display(), config.name);

@@ -68,6 +68,45 @@ pub(crate) fn connect_options(
     Ok((options, false))
 }
 
+/// Why the embedded file could not be opened or brought up to date,
+/// naming it: a file that is corrupt, belongs to another program or
+/// cannot be read is then found without guessing which file was meant.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the embedded file {}{hint}: {source}", path.display())]
+pub(crate) struct OpenError {
+    path: std::path::PathBuf,
+    hint: &'static str,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// [`Error::Backend`] for a failure to open or migrate the file of
+/// `options`, naming it.
+pub(crate) fn open_error(
+    options: &SqliteConnectOptions,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    let source = source.into();
+    let text = source.to_string();
+    let hint = if text.contains("not a database") || text.contains("malformed") {
+        " (it is not a SQLite database, or it is corrupt)"
+    } else if text.contains("unable to open") || text.contains("readonly") {
+        " (check that it and its directory exist and are readable and writable)"
+    } else if text.contains("migration") || text.contains("already exists") {
+        " (it holds tables of another program, or of a newer schema)"
+    } else {
+        ""
+    };
+    Error::backend(
+        "sqlite",
+        OpenError {
+            path: options.get_filename().to_path_buf(),
+            hint,
+            source,
+        },
+    )
+}
+
 /// A store's connections to the file: one writer (this process's writers
 /// queue in its pool rather than race for SQLite's lock; other processes
 /// wait with the busy timeout) and a pool of read-only readers. For an
@@ -91,8 +130,8 @@ pub(crate) async fn open_pools(
     busy_timeout: Duration,
     readers: u32,
 ) -> Result<Pools> {
-    let db_err = |e: sqlx::Error| Error::backend("sqlite", e);
     let (base, in_memory) = connect_options(url, durability, busy_timeout)?;
+    let db_err = |e: sqlx::Error| open_error(&base, e);
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
@@ -101,13 +140,16 @@ pub(crate) async fn open_pools(
         .connect_with(base.clone())
         .await
         .map_err(db_err)?;
-    migrate(&writer).await?;
+    migrate(&writer).await.map_err(|e| match e {
+        Error::Backend { source, .. } => open_error(&base, source),
+        other => other,
+    })?;
     let reader = if in_memory {
         writer.clone()
     } else {
         SqlitePoolOptions::new()
             .max_connections(readers)
-            .connect_with(base.read_only(true))
+            .connect_with(base.clone().read_only(true))
             .await
             .map_err(db_err)?
     };

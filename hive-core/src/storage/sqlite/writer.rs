@@ -174,11 +174,11 @@ pub(crate) async fn connect(options: &SqliteConnectOptions) -> Result<SqliteConn
     let mut conn = options
         .connect()
         .await
-        .map_err(|e| Error::backend("sqlite", e))?;
+        .map_err(|e| super::open_error(options, e))?;
     MIGRATOR
         .run_direct(&mut conn)
         .await
-        .map_err(|e| Error::backend("sqlite", e))?;
+        .map_err(|e| super::open_error(options, e))?;
     Ok(conn)
 }
 
