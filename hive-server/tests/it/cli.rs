@@ -181,8 +181,8 @@ async fn submit_wait_shows_why_it_waits_and_exits_4_when_dead_lettered() {
         "{reason}"
     );
 
-    // An agent that can take it arrives: the reason changes, then the
-    // agent fails its one attempt.
+    // An agent that can take it arrives: the new reason is printed, then
+    // the agent fails its one attempt.
     let agent = post(
         &base,
         "/agents",
@@ -190,6 +190,8 @@ async fn submit_wait_shows_why_it_waits_and_exits_4_when_dead_lettered() {
     )
     .await;
     let agent_id = agent["id"].as_str().expect("agent id").to_string();
+    let changed = wait.expect_line("waiting: 1 capable agent(s)").await;
+    assert!(changed.starts_with(&id), "{changed}");
     let claimed = post(
         &base,
         &format!("/agents/{agent_id}/claim"),
