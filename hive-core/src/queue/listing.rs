@@ -44,12 +44,13 @@ pub enum TaskOrder {
 /// Which tasks [`Queue::list`](super::Queue::list) answers, and which page.
 ///
 /// ```
-/// use hive_core::queue::{TaskFilter, TaskStatus};
+/// use hive_core::queue::{TaskFilter, TaskOrder, TaskStatus};
 ///
 /// let filter = TaskFilter::new()
 ///     .status(TaskStatus::Pending)
 ///     .status(TaskStatus::Delayed)
 ///     .task_type("fetch")
+///     .order(TaskOrder::NewestFirst)
 ///     .limit(20);
 /// assert!(filter.validate().is_ok());
 /// assert!(TaskFilter::new().limit(0).validate().is_err());
