@@ -60,8 +60,9 @@ pub struct ServeArgs {
 /// One source's settings; `None` leaves a key to the next source.
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct Settings {
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "HIVE_ADDR")]
+    /// Address to listen on: host:port, e.g. 0.0.0.0:8080 or localhost:9000
+    /// [default: 127.0.0.1:8080].
+    #[arg(long, env = "HIVE_ADDR", value_parser = resolve_addr)]
     pub addr: Option<SocketAddr>,
     /// The embedded SQLite file, used for whatever Redis/Postgres don't
     /// hold [default: hive.db].
@@ -400,7 +401,10 @@ impl Settings {
         }
         let file = ConfigFile { path, table };
         Ok(Settings {
-            addr: file.value("addr")?,
+            addr: file
+                .value::<String>("addr")?
+                .map(|a| resolve_addr(&a).map_err(|m| file.bad("addr", m)))
+                .transpose()?,
             db: file.value("db")?,
             redis: file.value("redis")?,
             postgres: file.value("postgres")?,
@@ -476,6 +480,30 @@ impl ConfigFile<'_> {
         };
         parsed.map(Some).map_err(|m| self.bad(key, m))
     }
+}
+
+/// The address `text` names: an IP and port (`127.0.0.1:8080`, `[::1]:80`)
+/// or a host name and port (`localhost:9000`), resolved, the first IPv4
+/// address preferred.
+///
+/// # Errors
+/// Text that names no host and port, or a host that does not resolve.
+pub fn resolve_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let hint = "give host:port, e.g. 127.0.0.1:8080 or localhost:9000";
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("{text:?} is not a socket address ({e}): {hint}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?} resolves to no socket address: {hint}"))
 }
 
 /// `n`, if it is at least 1.
@@ -708,6 +736,24 @@ mod tests {
             matches!(&err, ConfigError::UnknownKey { key, .. } if key == "server"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_address_may_name_a_host() {
+        assert_eq!(
+            resolve_addr("localhost:9000").map(|a| (a.ip().is_loopback(), a.port())),
+            Ok((true, 9000))
+        );
+        assert_eq!(
+            resolve_addr("[::1]:80").map(|a| a.to_string()),
+            Ok("[::1]:80".to_string())
+        );
+        for bad in ["localhost", "nowhere", ":80", "localhost:port"] {
+            let err = resolve_addr(bad).expect_err(bad);
+            assert!(err.contains("host:port"), "{bad}: {err}");
+        }
+        let config = resolve(Settings::default(), "addr = \"localhost:9001\"\n");
+        assert_eq!(config.addr.port(), 9001);
     }
 
     #[test]

@@ -179,9 +179,14 @@ impl std::fmt::Display for Waiting {
             Waiting::NotWaiting(s) => write!(f, "not waiting: the task is {s}"),
             Waiting::Dependencies => f.write_str("waiting for its dependencies to complete"),
             Waiting::Delayed => f.write_str("delayed until its run time"),
+            // With no requirements any agent could take it, so none is
+            // healthy at all; an empty list would print as "()".
+            Waiting::NoCapableAgent { required } if required.is_empty() => f.write_str(
+                "no healthy agent is registered (it requires no capabilities, so any agent could take it)",
+            ),
             Waiting::NoCapableAgent { required } => write!(
                 f,
-                "no healthy agent has every capability it requires ({})",
+                "no healthy agent has every capability it requires: {}",
                 required.join(", ")
             ),
             Waiting::AgentsBusy { capable } => {
@@ -602,5 +607,26 @@ impl std::fmt::Debug for AgentOrchestrator {
             .field("local_agents", &self.inner.agents().len())
             .field("config", &self.inner.config)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn why_a_task_waits_reads_as_words() {
+        let none = Waiting::NoCapableAgent { required: vec![] }.to_string();
+        assert_eq!(
+            none,
+            "no healthy agent is registered (it requires no capabilities, so any agent could take it)"
+        );
+        let some = Waiting::NoCapableAgent {
+            required: vec!["llm".into(), "web".into()],
+        };
+        assert_eq!(
+            some.to_string(),
+            "no healthy agent has every capability it requires: llm, web"
+        );
     }
 }

@@ -16,7 +16,7 @@ use super::assert_invalid;
 use crate::error::Error;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, Queue, QueueConfig, QueueExt,
-    RetryPolicy, TaskFailure, TaskFilter, TaskId, TaskPriority, TaskStatus, WorkerId,
+    RetryPolicy, TaskFailure, TaskFilter, TaskId, TaskOrder, TaskPriority, TaskStatus, WorkerId,
 };
 
 /// Opens the backend under test.
@@ -65,6 +65,7 @@ macro_rules! queue_conformance_tests {
             release_returns_the_task_uncounted,
             idempotency_key_deduplicates,
             list_filters_and_pages,
+            list_pages_newest_first,
             stats_count_each_status,
             wait_for_work_wakes_on_submit,
             queues_are_isolated_by_name,
@@ -1115,6 +1116,58 @@ pub async fn idempotency_key_deduplicates(h: &dyn QueueHarness) {
         status(q.as_ref(), child.id()).await,
         TaskStatus::Pending,
         "the child waited for one task, once"
+    );
+}
+
+/// `list` with [`TaskOrder::NewestFirst`] answers the same tasks in
+/// reverse submit order, filtered the same way, and `after` pages from the
+/// newest back to the oldest.
+pub async fn list_pages_newest_first(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let ty = if i % 2 == 0 { "alpha" } else { "beta" };
+        ids.push(q.submit(task(ty)).await.expect("submit").id);
+    }
+    let newest = TaskFilter::new().order(TaskOrder::NewestFirst);
+    let mut reversed = ids.clone();
+    reversed.reverse();
+    assert_eq!(
+        listed(q.as_ref(), newest.clone()).await,
+        reversed,
+        "every task, newest first"
+    );
+    assert_eq!(
+        listed(q.as_ref(), newest.clone().task_type("beta")).await,
+        vec![ids[5], ids[3], ids[1]],
+        "filters apply as in submit order"
+    );
+    assert_eq!(
+        listed(q.as_ref(), newest.clone().limit(2)).await,
+        vec![ids[6], ids[5]],
+        "the first page holds the newest"
+    );
+    assert_eq!(
+        listed(q.as_ref(), newest.clone().after(ids[3])).await,
+        vec![ids[2], ids[1], ids[0]],
+        "after keeps the older ones"
+    );
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let mut page = newest.clone().limit(3);
+        page.after = after;
+        let got = listed(q.as_ref(), page).await;
+        assert!(got.len() <= 3, "a page holds at most its limit");
+        match got.last() {
+            Some(&last) => after = Some(last),
+            None => break,
+        }
+        walked.extend(got);
+    }
+    assert_eq!(
+        walked, reversed,
+        "paging visits every task once, newest first"
     );
 }
 

@@ -1,8 +1,9 @@
 //! Listing tasks: the filter [`Queue::list`](super::Queue::list) takes, and
 //! the one `SELECT` both SQL backends build from it.
 //!
-//! The HTTP API's `GET /tasks?status=&type=&agent=&limit=&after=` needs to
-//! browse a queue, not just fetch one id. The listing order is the id order:
+//! The HTTP API's `GET /tasks?status=&type=&agent=&limit=&after=&order=`
+//! needs to browse a queue, not just fetch one id. The listing order is the
+//! id order (ascending, or descending for [`TaskOrder::NewestFirst`]):
 //! ids made by [`TaskId::new`] are UUID v7 (time first, then a per-process
 //! counter), so id order is submit order, and a plain id comparison is a
 //! paging cursor every backend can answer from an index without keeping
@@ -28,15 +29,28 @@ pub const DEFAULT_LIST_LIMIT: usize = 100;
 /// Most tasks one [`Queue::list`](super::Queue::list) call returns.
 pub const MAX_LIST_LIMIT: usize = 1000;
 
+/// The order [`Queue::list`](super::Queue::list) answers tasks in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TaskOrder {
+    /// Ascending id order: submit order for ids from [`TaskId::new`]. The
+    /// default.
+    #[default]
+    OldestFirst,
+    /// Descending id order: the most recently submitted first. The `after`
+    /// cursor then continues towards older tasks.
+    NewestFirst,
+}
+
 /// Which tasks [`Queue::list`](super::Queue::list) answers, and which page.
 ///
 /// ```
-/// use hive_core::queue::{TaskFilter, TaskStatus};
+/// use hive_core::queue::{TaskFilter, TaskOrder, TaskStatus};
 ///
 /// let filter = TaskFilter::new()
 ///     .status(TaskStatus::Pending)
 ///     .status(TaskStatus::Delayed)
 ///     .task_type("fetch")
+///     .order(TaskOrder::NewestFirst)
 ///     .limit(20);
 /// assert!(filter.validate().is_ok());
 /// assert!(TaskFilter::new().limit(0).validate().is_err());
@@ -49,10 +63,14 @@ pub struct TaskFilter {
     pub task_type: Option<String>,
     /// Tasks whose lease this worker holds or last held ([`Task::worker`](super::Task::worker)).
     pub worker: Option<String>,
-    /// The paging cursor: only tasks whose id sorts after this one. Pass the
-    /// last task of the previous page. The id need not exist any more (a
-    /// purged task still marks a place in the order).
+    /// The paging cursor: only tasks whose id comes after this one in the
+    /// listing [`order`](TaskFilter::order) (greater for oldest first, smaller
+    /// for newest first). Pass the last task of the previous page. The id
+    /// need not exist any more (a purged task still marks a place in the
+    /// order).
     pub after: Option<TaskId>,
+    /// Oldest first (the default) or newest first.
+    pub order: TaskOrder,
     /// Most tasks returned: 1 to [`MAX_LIST_LIMIT`]. Default [`DEFAULT_LIST_LIMIT`].
     pub limit: usize,
 }
@@ -64,6 +82,7 @@ impl Default for TaskFilter {
             task_type: None,
             worker: None,
             after: None,
+            order: TaskOrder::OldestFirst,
             limit: DEFAULT_LIST_LIMIT,
         }
     }
@@ -101,6 +120,12 @@ impl TaskFilter {
         self
     }
 
+    /// Lists in `order` (the `after` cursor follows it).
+    pub fn order(mut self, order: TaskOrder) -> Self {
+        self.order = order;
+        self
+    }
+
     /// At most `n` tasks.
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = n;
@@ -129,7 +154,7 @@ impl TaskFilter {
 
 /// The listing statement for one queue: `select` (a backend's
 /// `SELECT <TaskRow columns> FROM hive_tasks`) plus bound conditions, in id
-/// order. `uuid_cast` turns a bound text parameter into the id column's type
+/// order, ascending or descending as the filter says. `uuid_cast` turns a bound text parameter into the id column's type
 /// (`::uuid` on Postgres, nothing on SQLite, whose ids are lowercase text
 /// and so compare in the same order as the UUIDs).
 pub(crate) fn list_statement<'a, DB>(
@@ -160,12 +185,14 @@ where
     if let Some(worker) = &filter.worker {
         b.push(" AND worker = ").push_bind(worker.clone());
     }
+    let (past, direction) = match filter.order {
+        TaskOrder::OldestFirst => (" AND id > ", " ORDER BY id ASC LIMIT "),
+        TaskOrder::NewestFirst => (" AND id < ", " ORDER BY id DESC LIMIT "),
+    };
     if let Some(after) = filter.after {
-        b.push(" AND id > ")
-            .push_bind(after.to_string())
-            .push(uuid_cast);
+        b.push(past).push_bind(after.to_string()).push(uuid_cast);
     }
-    b.push(" ORDER BY id LIMIT ")
+    b.push(direction)
         .push_bind(i64::try_from(filter.limit).unwrap_or(i64::MAX));
     b
 }
@@ -183,11 +210,14 @@ mod tests {
             .task_type("t")
             .worker("w")
             .after(id)
+            .order(TaskOrder::NewestFirst)
             .limit(7);
         assert_eq!(f.statuses, vec![TaskStatus::Failed]);
         assert_eq!(f.task_type.as_deref(), Some("t"));
         assert_eq!(f.worker.as_deref(), Some("w"));
         assert_eq!(f.after, Some(id));
+        assert_eq!(f.order, TaskOrder::NewestFirst);
+        assert_eq!(TaskFilter::new().order, TaskOrder::OldestFirst);
         assert!(f.validate().is_ok());
         assert!(f.admits_status(TaskStatus::Failed));
         assert!(!f.admits_status(TaskStatus::Pending));

@@ -34,7 +34,7 @@ pub use config::{QueueConfig, RetryPolicy};
 pub use lease::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, TaskFailure, WorkerId,
 };
-pub use listing::{TaskFilter, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+pub use listing::{TaskFilter, TaskOrder, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub use prepare::{MAX_BATCH, MAX_CAPABILITY_LEN, MAX_IDEMPOTENCY_KEY_LEN, MAX_TYPE_LEN};
 pub use task::{NewTask, RunAt, Submitted, SubmittedTask, Task, TaskId, TaskPriority, TaskStatus};
 
@@ -138,6 +138,10 @@ use backoff::Backoff;
 ///   a lookup, so a cursor naming no task (purged, say) is not an error. A
 ///   limit outside 1 to [`MAX_LIST_LIMIT`] is [`Error::InvalidInput`].
 ///   (`list_filters_and_pages`)
+/// - **Newest first.** With [`TaskOrder::NewestFirst`], `list` answers the
+///   same tasks in descending id order, and `after` keeps only ids smaller
+///   than the cursor, so paging walks from the newest task back to the
+///   oldest, visiting each once. (`list_pages_newest_first`)
 /// - **Statistics.** `stats` counts the tasks in each status.
 ///   (`stats_count_each_status`)
 /// - **Wake-ups.** `wait_for_work` returns soon after a submit (or another
@@ -225,8 +229,8 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     async fn stats(&self) -> Result<QueueStats>;
 
     /// Tasks passing `filter`, in id order (submit order for ids from
-    /// [`TaskId::new`]), at most `filter.limit`, starting after
-    /// `filter.after`.
+    /// [`TaskId::new`]; reversed for [`TaskOrder::NewestFirst`]), at most
+    /// `filter.limit`, starting after `filter.after`.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when `filter.validate()` refuses it.

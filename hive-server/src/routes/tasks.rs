@@ -9,7 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hive_core::agent::AgentId;
-use hive_core::queue::{NewTask, QueueStats, Task, TaskFilter, TaskId, TaskPriority, TaskStatus};
+use hive_core::queue::{
+    NewTask, QueueStats, Task, TaskFilter, TaskId, TaskOrder, TaskPriority, TaskStatus,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -241,20 +243,35 @@ pub(crate) struct ListQuery {
     /// The `next` of the previous page.
     #[param(value_type = Option<uuid::Uuid>)]
     after: Option<String>,
+    /// `asc` (default): oldest first, in submit order; `desc`: newest
+    /// first, and `after` pages towards older tasks.
+    #[param(inline)]
+    order: Option<ListOrder>,
+}
+
+/// The order of `GET /tasks`.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ListOrder {
+    /// Oldest first (submit order).
+    Asc,
+    /// Newest first.
+    Desc,
 }
 
 /// A page of `GET /tasks`.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TaskPage {
-    /// The tasks, in submit order.
+    /// The tasks, in submit order (reversed with `order=desc`).
     tasks: Vec<Task>,
     /// The cursor for the following page; null on the last.
     #[schema(required = true)]
     next: Option<TaskId>,
 }
 
-/// Tasks in submit order, filtered, a page at a time: `next` is the
-/// cursor for the following page (absent on the last).
+/// Tasks in submit order (or newest first with `order=desc`), filtered, a
+/// page at a time: `next` is the cursor for the following page (absent on
+/// the last).
 #[utoipa::path(
     get,
     path = "/tasks",
@@ -294,6 +311,9 @@ pub(crate) async fn list(
     }
     if let Some(after) = q.after {
         filter = filter.after(parse_id::<TaskId>("task", &after)?);
+    }
+    if let Some(ListOrder::Desc) = q.order {
+        filter = filter.order(TaskOrder::NewestFirst);
     }
     let tasks = state.hive.queue().list(&filter).await?;
     let next = (tasks.len() == filter.limit)

@@ -38,7 +38,7 @@ impl Server {
     }
 
     /// Runs `serve` and waits until it answers on `port`.
-    async fn spawn(mut serve: Command, port: u16) -> Server {
+    pub(super) async fn spawn(mut serve: Command, port: u16) -> Server {
         let child = serve.spawn().expect("start hive serve");
         let server = Server {
             child,
@@ -122,7 +122,7 @@ fn without_a_token_it_refuses_a_public_address() {
 }
 
 /// `hive serve`, quiet, with none of the environment that configures it.
-fn hive_serve() -> Command {
+pub(super) fn hive_serve() -> Command {
     let mut serve = Command::new(env!("CARGO_BIN_EXE_hive"));
     serve.arg("serve");
     for var in [
@@ -196,8 +196,8 @@ async fn serve_reads_hive_toml_below_the_environment_below_flags() {
 /// Runs the `hive` CLI against `server`; answers (success, stdout, stderr).
 fn cli(server: &str, args: &[&str]) -> (bool, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hive"))
-        .args(["--server", server])
         .args(args)
+        .args(["--server", server, "--json"])
         .env_remove("HIVE_TOKEN")
         .output()
         .expect("run hive");
@@ -295,5 +295,5 @@ async fn the_cli_talks_to_a_running_server() {
     let (ok, _, err) = tokio::task::spawn_blocking(move || cli(&base, &["status"]))
         .await
         .expect("join");
-    assert!(!ok && err.contains("cannot reach the server"), "{err}");
+    assert!(!ok && err.contains("is `hive serve` running at"), "{err}");
 }

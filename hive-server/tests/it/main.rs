@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 mod binary;
+mod cli;
 mod configured;
 mod e2e;
 mod events;

@@ -611,6 +611,10 @@ impl Queue for RedisQueue {
             ];
             args.extend(given(&filter.task_type));
             args.extend(given(&filter.worker));
+            args.push(Value::from(match filter.order {
+                super::TaskOrder::OldestFirst => "0",
+                super::TaskOrder::NewestFirst => "1",
+            }));
             let reply = self.run(&SCRIPTS.list, self.keys.queue(), args).await?;
             let mut items = array(reply).into_iter();
             let (Some(last), Some(ran_out)) = (items.next(), items.next()) else {

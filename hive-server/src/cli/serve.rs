@@ -1,0 +1,92 @@
+//! `hive serve`: resolves the configuration ([`crate::config`]), builds the
+//! hive, and serves [`crate::router`] until SIGTERM or Ctrl-C; then it
+//! finishes requests, closes WebSockets, drains the agents and writes the
+//! last events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::config::{ServeArgs, ServeConfig};
+use crate::router;
+
+/// `hive serve`'s flags: the config's, and the token it requires.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Serve {
+    #[command(flatten)]
+    args: ServeArgs,
+    /// The bearer token every route but /health requires; without one the
+    /// server binds only to loopback addresses.
+    #[arg(long, env = "HIVE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+/// How long open WebSockets get to close at shutdown.
+const SOCKET_GRACE: Duration = Duration::from_secs(10);
+
+impl Serve {
+    /// Serves until a stop signal.
+    pub(crate) async fn run(self) -> Result<()> {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .init();
+        serve(ServeConfig::load(self.args, self.token)?).await
+    }
+}
+
+async fn serve(args: ServeConfig) -> Result<()> {
+    // On the embedded default the event feed is this process's: one
+    // server per file (crate::lock).
+    let _lock = match &args.redis {
+        None => Some(crate::lock::ServeLock::acquire(&args.db)?),
+        Some(_) => None,
+    };
+    let hive = Arc::new(args.open_hive().await?);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    if args.token.is_none() {
+        tracing::warn!(addr = %args.addr, "no token configured: serving on loopback only, without authentication");
+    }
+    tracing::info!(addr = %args.addr, "serving the Agent Hive API");
+    let state = args.app_state(hive.clone());
+    let app = router(state.clone());
+    let stopping = state.shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            tracing::info!("stopping: finishing requests, closing WebSockets, draining agents");
+            stopping.cancel();
+        })
+        .await
+        .context("serving")?;
+    if !state.drain(SOCKET_GRACE).await {
+        tracing::warn!("some WebSockets did not close in time");
+    }
+    let report = hive.shutdown().await;
+    tracing::info!(agents = report.agents, "stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
