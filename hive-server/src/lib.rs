@@ -10,6 +10,7 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod hygiene;
+pub mod listener;
 mod metrics;
 pub mod openapi;
 mod routes;
