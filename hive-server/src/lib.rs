@@ -11,6 +11,7 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod hygiene;
+pub mod listener;
 pub mod lock;
 mod metrics;
 pub mod openapi;
@@ -33,8 +34,10 @@ pub struct AppState {
     /// How long a request may take before it is answered with a 503.
     /// Default [`hygiene::DEFAULT_REQUEST_TIMEOUT`] (30 s).
     pub request_timeout: std::time::Duration,
-    /// How often `/ws/events` pings each socket; one that has not answered
-    /// the previous ping is closed. Default [`DEFAULT_WS_PING`] (20 s).
+    /// How often `/ws/events` pings each socket and judges its progress:
+    /// one that neither answered the previous ping nor took any of the
+    /// bytes held back for it since is closed with 1008 "the client does
+    /// not read". Default [`DEFAULT_WS_PING`] (20 s).
     pub ws_ping: std::time::Duration,
     /// Cancelled when the server stops: open WebSockets are closed with
     /// 1001 (going away).

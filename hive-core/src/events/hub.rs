@@ -40,6 +40,8 @@ const EMIT_BUFFER: usize = 65_536;
 const TICKET_PATIENCE: Duration = Duration::from_secs(5);
 /// Events one append (and one read) carries at most.
 const BATCH: usize = 512;
+/// Events one [`EventHub::read_matching`] examines at most.
+pub const SCAN_LIMIT: usize = 100_000;
 /// Events a subscription may fall behind the tailer before it is lagged.
 const LIVE_BUFFER: usize = 4_096;
 /// How long one tailer read waits for news.
@@ -212,6 +214,49 @@ impl EventHub {
             .await
     }
 
+    /// Up to `limit` retained events after `after` that pass `filter`,
+    /// oldest first — the limit counts matching events, not events read.
+    /// [`FeedPage::next`] is the `after` of the following page: the last
+    /// event examined, so events the filter passed over are not read again.
+    /// One call examines at most [`SCAN_LIMIT`] events; when that runs out
+    /// first the page holds fewer than `limit` (maybe none) and `next` is
+    /// still past what was examined, so reading on from `next` finds the
+    /// rest.
+    ///
+    /// # Errors
+    /// When the log cannot be read.
+    pub async fn read_matching(
+        &self,
+        after: u64,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<FeedPage> {
+        let mut page = FeedPage {
+            events: Vec::new(),
+            next: after,
+        };
+        let mut examined = 0;
+        while page.events.len() < limit && examined < SCAN_LIMIT {
+            let want = BATCH.min(SCAN_LIMIT - examined);
+            let batch = self.read_after(page.next, want).await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                break;
+            };
+            examined += batch.len();
+            for e in batch {
+                page.next = e.seq;
+                if filter.matches(&e.kind) {
+                    page.events.push(e);
+                    if page.events.len() == limit {
+                        break;
+                    }
+                }
+            }
+            debug_assert!(page.events.len() == limit || page.next == last);
+        }
+        Ok(page)
+    }
+
     /// The last event this process has broadcast.
     pub fn position(&self) -> u64 {
         self.inner.shared.position.load(Ordering::SeqCst)
@@ -232,6 +277,16 @@ impl EventHub {
         }
         shared.stopped.cancel();
     }
+}
+
+/// A page of the feed read through a filter ([`EventHub::read_matching`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FeedPage {
+    /// The matching events, oldest first.
+    pub events: Vec<Event>,
+    /// The `after` of the following page: the last event examined (the
+    /// `after` asked for when there was none).
+    pub next: u64,
 }
 
 /// A ticket's events on their way to the appender.
@@ -717,6 +772,41 @@ mod tests {
         for seq in first..=total {
             assert_eq!(next_event(&mut sub).await.seq, seq);
         }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn read_matching_counts_the_limit_after_filtering() -> Result<()> {
+        let hub = hub(10_000).await;
+        // Far more non-matching events than a page, then the matching ones
+        // (the second batch of reads and beyond).
+        emit_n(&hub, "agent.status", 0, BATCH + 100);
+        emit_n(&hub, "task.submitted", BATCH + 100, 3);
+        emit_n(&hub, "agent.status", BATCH + 103, 10);
+        let total = BATCH as u64 + 113;
+        broadcast_up_to(&hub, total).await;
+        let tasks = EventFilter::patterns(["task"])?;
+        let first = BATCH as u64 + 101;
+
+        let page = hub.read_matching(0, &tasks, 2).await?;
+        let seqs: Vec<u64> = page.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [first, first + 1]);
+        assert_eq!(page.next, first + 1, "stops at the last one it answers");
+        let page = hub.read_matching(page.next, &tasks, 2).await?;
+        let seqs: Vec<u64> = page.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [first + 2]);
+        assert_eq!(page.next, total, "past the non-matching tail it examined");
+        let page = hub.read_matching(page.next, &tasks, 2).await?;
+        assert_eq!(
+            page,
+            FeedPage {
+                events: Vec::new(),
+                next: total
+            }
+        );
+        // Without a filter the limit is the page size.
+        let page = hub.read_matching(0, &EventFilter::all(), 5).await?;
+        assert_eq!((page.events.len(), page.next), (5, 5));
         Ok(())
     }
 

@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 
 pub use event::{Event, EventFilter, NewEvent};
-pub use hub::{EventHub, EventSubscription, Watch};
+pub use hub::{EventHub, EventSubscription, FeedPage, Watch, SCAN_LIMIT};
 pub use memory::MemoryLog;
 #[cfg(feature = "redis")]
 pub use redis::RedisLog;

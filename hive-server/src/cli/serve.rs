@@ -56,7 +56,7 @@ async fn serve(args: ServeConfig) -> Result<()> {
     let state = args.app_state(hive.clone());
     let app = router(state.clone());
     let stopping = state.shutdown.clone();
-    axum::serve(listener, app)
+    axum::serve(crate::listener::bounded(listener), app)
         .with_graceful_shutdown(async move {
             stop_signal().await;
             tracing::info!("stopping: finishing requests, closing WebSockets, draining agents");

@@ -1,8 +1,10 @@
-//! The event feed and remote work: `GET /events`, `/ws/events` (over a
-//! real socket on a free port: hello, events in order, filters, resuming
-//! with `since`, client pings and resubscribing, server pings, closing at
-//! shutdown) and the claim / complete / fail / heartbeat / release routes
-//! with their errors.
+//! The event feed and remote work: `GET /events` (the limit counts
+//! matching events), `/ws/events` (over a real socket on a free port,
+//! through the server's bounded listener: hello, events in order, filters,
+//! resuming with `since`, client pings and resubscribing, server pings,
+//! slow readers beside clients that never read, closing at shutdown) and
+//! the claim / complete / fail / heartbeat / release routes with their
+//! errors.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,16 +22,36 @@ use super::{app, assert_error, call, state};
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The router served on a free loopback port; answers its base address.
+/// The router served on a free loopback port, with the socket options
+/// `hive serve` sets; answers its base address.
 async fn serve(state: AppState) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router(state)).await;
+        let _ = axum::serve(hive_server::listener::bounded(listener), router(state)).await;
     });
     format!("127.0.0.1:{}", addr.port())
+}
+
+/// A WebSocket over a socket whose receive buffer is `receive_buffer`
+/// bytes, set before connecting (a phone's, say).
+async fn connect_small(addr: &str, query: &str, receive_buffer: u32) -> Socket {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket2::SockRef::from(&socket)
+        .set_recv_buffer_size(receive_buffer as usize)
+        .expect("SO_RCVBUF");
+    let stream = socket
+        .connect(addr.parse().expect("address"))
+        .await
+        .expect("connect");
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let (socket, _) =
+        tokio_tungstenite::client_async(format!("ws://{addr}/ws/events{query}"), stream)
+            .await
+            .expect("upgrade");
+    socket
 }
 
 async fn connect(addr: &str, query: &str) -> Socket {
@@ -62,15 +84,22 @@ async fn say(socket: &mut Socket, text: &str) {
         .expect("send");
 }
 
-/// The close frame's code, reading past anything before it.
-async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
+/// The close frame's code and reason, reading past anything before it.
+async fn closed_with(socket: &mut Socket) -> Option<(CloseCode, String)> {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code),
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return frame.map(|f| (f.code, f.reason.as_str().to_string()))
+            }
             Ok(Some(Ok(_))) => {}
             other => panic!("expected a close frame, got {other:?}"),
         }
     }
+}
+
+/// The close frame's code, reading past anything before it.
+async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
+    closed_with(socket).await.map(|(code, _)| code)
 }
 
 async fn submit(base: &str, body: Value) -> String {
@@ -183,7 +212,10 @@ async fn a_silent_client_is_closed_and_shutdown_closes_the_rest() {
     let mut silent = connect(&addr, "").await;
     // Not reading means not answering pings: closed with 1008.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(close_code(&mut silent).await, Some(CloseCode::Policy));
+    assert_eq!(
+        closed_with(&mut silent).await,
+        Some((CloseCode::Policy, "the client does not read".to_string()))
+    );
 
     let mut lively = connect(&addr, "").await;
     frame(&mut lively).await;
@@ -204,6 +236,121 @@ async fn a_silent_client_is_closed_and_shutdown_closes_the_rest() {
     assert_eq!(close_code(&mut lively).await, Some(CloseCode::Away));
     drop(lively);
     assert!(drained.await.expect("join"), "every socket finished");
+}
+
+/// What a slow reader saw.
+#[derive(Debug, Default)]
+struct Seen {
+    events: u64,
+    lagged: u64,
+    resync: u64,
+}
+
+/// Reads `socket` a few frames at a time with a pause between, until event
+/// `last`. Every event must follow the one before, or a `lagged` (the
+/// missed events follow) or `resync` (events go on from `next`) notice;
+/// a close frame fails the test.
+async fn read_slowly(mut socket: Socket, last: u64) -> Seen {
+    let hello = frame(&mut socket).await;
+    assert_eq!(hello["type"], "hello", "{hello}");
+    let mut expected = hello["seq"].as_u64().expect("seq") + 1;
+    let mut seen = Seen::default();
+    for n in 1.. {
+        if n % 20 == 0 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let f = frame(&mut socket).await;
+        match f["type"].as_str() {
+            Some("event") => {
+                let seq = f["seq"].as_u64().expect("seq");
+                assert_eq!(seq, expected, "an unannounced gap: {f}");
+                seen.events += 1;
+                expected = seq + 1;
+                if seq == last {
+                    break;
+                }
+            }
+            Some("lagged") => {
+                assert_eq!(f["after"], expected - 1, "{f}");
+                seen.lagged += 1;
+            }
+            Some("resync") => {
+                assert_eq!(f["after"], expected - 1, "{f}");
+                expected = f["next"].as_u64().expect("next");
+                assert!(expected <= last, "{f}");
+                seen.resync += 1;
+            }
+            _ => panic!("unexpected frame {f}"),
+        }
+    }
+    seen
+}
+
+/// Issue 18: readers that read steadily but more slowly than the feed, on
+/// small receive buffers, beside clients that never read. The readers get
+/// every event or an explicit `lagged` / `resync` and are never closed;
+/// the clients that never read are closed with 1008 "the client does not
+/// read". The judgement runs every second here (20 s by default), so the
+/// readers pass several while they lag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_readers_are_told_they_lag_and_only_clients_that_never_read_are_closed() {
+    const EVENTS: u64 = 8_000;
+    let hive = Hive::builder()
+        .memory()
+        .without_context()
+        .events_retained(2_000)
+        .build()
+        .await
+        .expect("hive");
+    let hive = Arc::new(hive);
+    let mut state = AppState::new(hive.clone());
+    state.ws_ping = Duration::from_secs(1);
+    let addr = serve(state).await;
+
+    let started = tokio::time::Instant::now();
+    let mut never = Vec::new();
+    for _ in 0..2 {
+        never.push(connect(&addr, "").await);
+    }
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let socket = connect_small(&addr, "", 16 * 1024).await;
+        readers.push(tokio::spawn(read_slowly(socket, EVENTS)));
+    }
+    // About 4,000 events a second (the readers take at most 800), of
+    // about 250 bytes each.
+    let pad = "x".repeat(150);
+    for burst in 0..EVENTS / 400 {
+        for n in burst * 400..(burst + 1) * 400 {
+            let event = hive_core::events::NewEvent::new(
+                "test.tick",
+                format!("s{n}"),
+                json!({ "n": n, "pad": pad }),
+            )
+            .expect("event");
+            hive.events().emit(event);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The clients that never read were judged at their second ping (2 s);
+    // read them well after that: the reason waits behind what was queued.
+    tokio::time::sleep_until(started + Duration::from_secs(6)).await;
+    for mut socket in never {
+        assert_eq!(
+            closed_with(&mut socket).await,
+            Some((CloseCode::Policy, "the client does not read".to_string()))
+        );
+    }
+    for reader in readers {
+        let seen = reader.await.expect("the reader finished");
+        assert!(
+            seen.lagged + seen.resync > 0,
+            "the reader fell behind and was told: {seen:?}"
+        );
+        assert!(seen.events > 0, "{seen:?}");
+    }
+    hive.shutdown().await;
 }
 
 #[tokio::test]
@@ -285,6 +432,38 @@ async fn events_read_back_a_page_at_a_time() {
     let (_, none) = call(&app, "GET", "/events?after=3&topics=agent", None).await;
     assert_eq!(none["events"], json!([]));
     assert_eq!(none["next"], 3);
+    // The limit counts the events that pass the filter: the first two
+    // events are not cancellations, the ones asked for come after them.
+    let ids: Vec<String> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["subject"].as_str().expect("subject").to_string())
+        .collect();
+    for id in &ids {
+        let (status, _) = call(&app, "POST", &format!("/tasks/{id}/cancel"), None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    while state.hive.events().position() < 5 {
+        assert!(tokio::time::Instant::now() < until);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (_, cancelled) = call(&app, "GET", "/events?limit=1&topics=task.cancelled", None).await;
+    assert_eq!(cancelled["events"][0]["seq"], 4, "{cancelled}");
+    assert_eq!(cancelled["events"][0]["subject"], json!(ids[0]));
+    assert_eq!(cancelled["next"], 4, "the next page starts after it");
+    let (_, rest) = call(
+        &app,
+        "GET",
+        "/events?after=4&limit=5&topics=task.cancelled",
+        None,
+    )
+    .await;
+    assert_eq!(rest["events"].as_array().map(Vec::len), Some(1), "{rest}");
+    assert_eq!(
+        (rest["events"][0]["seq"].clone(), rest["next"].clone()),
+        (json!(5), json!(5))
+    );
     for bad in [
         "/events?limit=0",
         "/events?limit=1001",
