@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use hive_core::broker::{StartAt, SubscriptionSpec};
+use hive_core::queue::TaskOrder;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyType};
 
@@ -209,8 +210,10 @@ impl Hive {
         block_on(py, async move { core.cancel(id).await })
     }
 
-    /// Tasks, oldest first, filtered by status and type, paged by `after`.
-    #[pyo3(signature = (*, status=None, task_type=None, limit=100, after=None))]
+    /// Tasks, oldest first (or newest first), filtered by status and type,
+    /// paged by `after`.
+    #[pyo3(signature = (*, status=None, task_type=None, limit=100, after=None, newest_first=false))]
+    #[allow(clippy::too_many_arguments)]
     fn list_tasks(
         &self,
         py: Python<'_>,
@@ -218,8 +221,14 @@ impl Hive {
         task_type: Option<String>,
         limit: usize,
         after: Option<&str>,
+        newest_first: bool,
     ) -> PyResult<Vec<Task>> {
-        let filter = task::filter(status.as_ref(), task_type, limit, after)?;
+        let filter =
+            task::filter(status.as_ref(), task_type, limit, after)?.order(if newest_first {
+                TaskOrder::NewestFirst
+            } else {
+                TaskOrder::OldestFirst
+            });
         let core = Arc::clone(&self.core);
         block_on(py, async move { core.list_tasks(filter).await })
     }

@@ -234,6 +234,11 @@ def test_list_tasks_filters_by_status_and_type(hive: agent_hive.Hive, names: Nam
     first_page = hive.list_tasks(task_type=ta, limit=2)
     assert ids(first_page) == a_ids[:2]
     assert ids(hive.list_tasks(task_type=ta, limit=2, after=first_page[-1].id)) == a_ids[2:]
+    # Newest first, paging on towards older tasks.
+    newest = hive.list_tasks(task_type=ta, limit=2, newest_first=True)
+    assert ids(newest) == a_ids[::-1][:2]
+    older = hive.list_tasks(task_type=ta, limit=2, after=newest[-1].id, newest_first=True)
+    assert ids(older) == [a_ids[0]]
     with pytest.raises(agent_hive.InvalidInputError):
         hive.list_tasks(status="no-such-status")
 
