@@ -24,6 +24,7 @@ __all__ = [
     "NotSupportedError",
     "PermanentError",
     "Priority",
+    "SetupError",
     "StaleLeaseError",
     "Subscription",
     "Task",
