@@ -292,6 +292,7 @@ impl Inner {
         let claim = ClaimRequest {
             worker: record.id.worker_id(),
             capabilities: record.capabilities.clone(),
+            task_types: Default::default(),
             max: 1,
             lease: options.lease,
         };
