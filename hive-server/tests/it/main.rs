@@ -18,6 +18,7 @@ mod binary;
 mod configured;
 mod e2e;
 mod events;
+mod history;
 mod openapi;
 
 /// State over a fresh in-memory hive without a context engine.
