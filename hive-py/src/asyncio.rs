@@ -169,6 +169,14 @@ impl AsyncHive {
         awaitable(py, async move { core.result(id, timeout).await })
     }
 
+    /// The task's counted attempts, oldest first: worker, agent name,
+    /// start, end, outcome and error of each.
+    fn attempts<'py>(&self, py: Python<'py>, task_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.attempts(id).await })
+    }
+
     /// Cancels a task that has not finished.
     fn cancel<'py>(&self, py: Python<'py>, task_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id = task::task_id(task_id)?;

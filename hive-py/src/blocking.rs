@@ -163,6 +163,14 @@ impl Hive {
         json::to_py(py, &value)
     }
 
+    /// The task's counted attempts, oldest first: worker, agent name,
+    /// start, end, outcome and error of each.
+    fn attempts(&self, py: Python<'_>, task_id: &str) -> PyResult<Vec<task::Attempt>> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.attempts(id).await })
+    }
+
     /// Cancels a task that has not finished.
     fn cancel(&self, py: Python<'_>, task_id: &str) -> PyResult<Task> {
         let id = task::task_id(task_id)?;
