@@ -10,7 +10,7 @@ use pyo3::types::{PyCFunction, PyType};
 
 use crate::agent::PyAgent;
 use crate::context::Found;
-use crate::core::{agent_spec, new_entry, AgentHandle, Backend, Core};
+use crate::core::{agent_spec, new_entry, spawn_options, AgentHandle, Backend, Core};
 use crate::decorator::agent_decorator;
 use crate::errors::IntoPy;
 use crate::json::{self, Json};
@@ -207,7 +207,7 @@ impl Hive {
     }
 
     /// Runs `function` as an agent in this process; answers its handle.
-    #[pyo3(signature = (function, name, capabilities, *, concurrency=1))]
+    #[pyo3(signature = (function, name, capabilities, *, concurrency=1, task_types=None))]
     fn spawn_agent(
         &self,
         py: Python<'_>,
@@ -215,33 +215,34 @@ impl Hive {
         name: &str,
         capabilities: Bound<'_, PyAny>,
         concurrency: usize,
+        task_types: Option<Bound<'_, PyAny>>,
     ) -> PyResult<AgentHandle> {
+        let options = spawn_options(concurrency, task_types.as_ref())?;
         let spec = agent_spec(name, task::strings(Some(&capabilities), "capabilities")?);
         let agent = PyAgent::new(py, spec, function, background_loop)?;
         let core = Arc::clone(&self.core);
-        block_on(
-            py,
-            async move { core.spawn_agent(agent, concurrency).await },
-        )
+        block_on(py, async move { core.spawn_agent(agent, options).await })
     }
 
     /// A decorator: `@hive.agent("name", capabilities=[...])` runs the
     /// function as an agent and gives it back.
-    #[pyo3(signature = (name, capabilities, *, concurrency=1))]
+    #[pyo3(signature = (name, capabilities, *, concurrency=1, task_types=None))]
     fn agent<'py>(
         &self,
         py: Python<'py>,
         name: String,
         capabilities: Bound<'py, PyAny>,
         concurrency: usize,
+        task_types: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCFunction>> {
         let capabilities = task::strings(Some(&capabilities), "capabilities")?;
+        let options = spawn_options(concurrency, task_types.as_ref())?;
         agent_decorator(
             py,
             Arc::clone(&self.core),
             name,
             capabilities,
-            concurrency,
+            options,
             background_loop,
         )
     }

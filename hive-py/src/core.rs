@@ -196,9 +196,12 @@ impl Core {
         named(&hive, tasks).await
     }
 
-    pub async fn spawn_agent(&self, agent: PyAgent, concurrency: usize) -> PyResult<AgentHandle> {
+    pub async fn spawn_agent(
+        &self,
+        agent: PyAgent,
+        options: SpawnOptions,
+    ) -> PyResult<AgentHandle> {
         let hive = self.hive()?;
-        let options = SpawnOptions::default().concurrency(concurrency);
         let handle = hive.spawn_agent_with(agent, options).await.py_err()?;
         Ok(AgentHandle {
             id: handle.id.to_string(),
@@ -321,6 +324,24 @@ pub fn new_entry(
 /// The spec of an agent named `name` with `capabilities`.
 pub fn agent_spec(name: &str, capabilities: Vec<String>) -> AgentSpec {
     AgentSpec::new(name, "python", capabilities)
+}
+
+/// How `spawn_agent` and `@hive.agent` run an agent: `concurrency` tasks at
+/// once, of the types in `task_types` only (a `str`, a list, or `None` for
+/// any type).
+pub fn spawn_options(
+    concurrency: usize,
+    task_types: Option<&Bound<'_, PyAny>>,
+) -> PyResult<SpawnOptions> {
+    let types = crate::task::strings(task_types, "task_types")?;
+    if let Some(bad) = types.iter().find(|t| t.is_empty()) {
+        return Err(crate::errors::InvalidInputError::new_err(format!(
+            "task_types must name task types, got {bad:?}"
+        )));
+    }
+    Ok(SpawnOptions::default()
+        .concurrency(concurrency)
+        .task_types(types))
 }
 
 /// The name of the agent behind `task`'s worker, when it is one.

@@ -1025,6 +1025,57 @@ pub async fn a_remote_agent_claims_only_the_types_it_names(place: &Place) {
     hive.shutdown().await;
 }
 
+/// An agent spawned for some task types takes only those; an agent with
+/// the same capabilities and no type named still gets the rest (the
+/// dispatch round does not skip it because the typed one found nothing).
+pub async fn an_agent_spawned_for_some_types_takes_only_those(place: &Place) {
+    let p = unique_name("typed");
+    let hive = place.hive(&p).await;
+    let log = Log::default();
+    let cap = format!("{p}-c");
+    let (typed, any) = (format!("{p}-a-typed"), format!("{p}-b-any"));
+    let only = format!("{p}-only");
+    hive.spawn_agent_with(
+        logging_agent(&typed, &[cap.as_str()], &log),
+        SpawnOptions::default().task_types([only.clone()]),
+    )
+    .await
+    .expect("spawn");
+    hive.spawn_agent_with(
+        logging_agent(&any, &[cap.as_str()], &log),
+        SpawnOptions::default(),
+    )
+    .await
+    .expect("spawn");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let ty = if i % 2 == 0 {
+            only.clone()
+        } else {
+            format!("{p}-other")
+        };
+        let t = hive
+            .submit(NewTask::new(ty, json!({})).requires([cap.as_str()]))
+            .await
+            .expect("submit");
+        ids.push(t.id);
+    }
+    let done = wait_all(&hive, &ids).await;
+    assert!(done.iter().all(|t| t.status == TaskStatus::Completed));
+    let log = log.lock().expect("log").clone();
+    assert_eq!(log.len(), 6, "{log:?}");
+    for (ty, by, _) in &log {
+        if by == &typed {
+            assert_eq!(ty, &only, "the typed agent ran only its type: {log:?}");
+        }
+    }
+    assert!(
+        log.iter().any(|(ty, by, _)| by == &any && ty != &only),
+        "the untyped agent took the other type: {log:?}"
+    );
+    hive.shutdown().await;
+}
+
 pub async fn ended_or_unknown_agents_and_empty_claims_are_refused(place: &Place) {
     let p = unique_name("refuse");
     let hive = remote_hive(place, &p).await;
@@ -1161,6 +1212,7 @@ fleet_tests!(
     the_event_feed_tells_the_whole_story,
     a_remote_agent_claims_its_work_as_itself,
     a_remote_agent_claims_only_the_types_it_names,
+    an_agent_spawned_for_some_types_takes_only_those,
     ended_or_unknown_agents_and_empty_claims_are_refused,
     a_long_poll_answers_when_work_comes_or_empty_at_the_deadline,
 );

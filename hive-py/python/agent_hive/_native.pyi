@@ -229,9 +229,15 @@ class Hive:
         capabilities: str | list[str],
         *,
         concurrency: int = 1,
+        task_types: str | list[str] | None = None,
     ) -> AgentHandle: ...
     def agent(
-        self, name: str, capabilities: str | list[str], *, concurrency: int = 1
+        self,
+        name: str,
+        capabilities: str | list[str],
+        *,
+        concurrency: int = 1,
+        task_types: str | list[str] | None = None,
     ) -> Callable[[_F], _F]: ...
     def stop_agent(self, agent_id: str) -> None: ...
     def agents(self) -> list[dict[str, _JSON]]: ...
@@ -307,9 +313,15 @@ class AsyncHive:
         capabilities: str | list[str],
         *,
         concurrency: int = 1,
+        task_types: str | list[str] | None = None,
     ) -> Awaitable[AgentHandle]: ...
     def agent(
-        self, name: str, capabilities: str | list[str], *, concurrency: int = 1
+        self,
+        name: str,
+        capabilities: str | list[str],
+        *,
+        concurrency: int = 1,
+        task_types: str | list[str] | None = None,
     ) -> Callable[[_F], _F]: ...
     def stop_agent(self, agent_id: str) -> Awaitable[None]: ...
     def agents(self) -> Awaitable[list[dict[str, _JSON]]]: ...
