@@ -9,7 +9,7 @@ use pyo3::types::{PyCFunction, PyType};
 
 use crate::agent::PyAgent;
 use crate::blocking::subscription_spec;
-use crate::core::{agent_spec, new_entry, search_request, Backend, Core, Options};
+use crate::core::{agent_spec, new_entry, search_request, spawn_options, Backend, Core, Options};
 use crate::decorator::agent_decorator;
 use crate::json;
 use crate::messages::AsyncSubscription;
@@ -209,6 +209,14 @@ impl AsyncHive {
         awaitable(py, async move { core.result(id, timeout).await })
     }
 
+    /// The task's counted attempts, oldest first: worker, agent name,
+    /// start, end, outcome and error of each.
+    fn attempts<'py>(&self, py: Python<'py>, task_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.attempts(id).await })
+    }
+
     /// Cancels a task that has not finished.
     fn cancel<'py>(&self, py: Python<'py>, task_id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id = task::task_id(task_id)?;
@@ -254,7 +262,7 @@ impl AsyncHive {
 
     /// Runs `function` as an agent in this process; answers its handle.
     /// An `async def` runs on the caller's event loop.
-    #[pyo3(signature = (function, name, capabilities, *, concurrency=1))]
+    #[pyo3(signature = (function, name, capabilities, *, concurrency=1, task_types=None))]
     fn spawn_agent<'py>(
         &self,
         py: Python<'py>,
@@ -262,34 +270,35 @@ impl AsyncHive {
         name: &str,
         capabilities: Bound<'py, PyAny>,
         concurrency: usize,
+        task_types: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let options = spawn_options(concurrency, task_types.as_ref())?;
         let spec = agent_spec(name, task::strings(Some(&capabilities), "capabilities")?);
         let agent = PyAgent::new(py, spec, function, running_loop)?;
         let core = Arc::clone(&self.core);
-        awaitable(
-            py,
-            async move { core.spawn_agent(agent, concurrency).await },
-        )
+        awaitable(py, async move { core.spawn_agent(agent, options).await })
     }
 
     /// A decorator: `@hive.agent("name", capabilities=[...])` runs the
     /// function as an agent (an `async def` on the running loop) and gives
     /// it back.
-    #[pyo3(signature = (name, capabilities, *, concurrency=1))]
+    #[pyo3(signature = (name, capabilities, *, concurrency=1, task_types=None))]
     fn agent<'py>(
         &self,
         py: Python<'py>,
         name: String,
         capabilities: Bound<'py, PyAny>,
         concurrency: usize,
+        task_types: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCFunction>> {
         let capabilities = task::strings(Some(&capabilities), "capabilities")?;
+        let options = spawn_options(concurrency, task_types.as_ref())?;
         agent_decorator(
             py,
             Arc::clone(&self.core),
             name,
             capabilities,
-            concurrency,
+            options,
             running_loop,
         )
     }

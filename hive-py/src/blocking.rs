@@ -10,7 +10,9 @@ use pyo3::types::{PyCFunction, PyType};
 
 use crate::agent::PyAgent;
 use crate::context::Found;
-use crate::core::{agent_spec, new_entry, search_request, AgentHandle, Backend, Core, Options};
+use crate::core::{
+    agent_spec, new_entry, search_request, spawn_options, AgentHandle, Backend, Core, Options,
+};
 use crate::decorator::agent_decorator;
 use crate::errors::IntoPy;
 use crate::json::{self, Json};
@@ -203,6 +205,14 @@ impl Hive {
         json::to_py(py, &value)
     }
 
+    /// The task's counted attempts, oldest first: worker, agent name,
+    /// start, end, outcome and error of each.
+    fn attempts(&self, py: Python<'_>, task_id: &str) -> PyResult<Vec<task::Attempt>> {
+        let id = task::task_id(task_id)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.attempts(id).await })
+    }
+
     /// Cancels a task that has not finished.
     fn cancel(&self, py: Python<'_>, task_id: &str) -> PyResult<Task> {
         let id = task::task_id(task_id)?;
@@ -247,7 +257,7 @@ impl Hive {
     }
 
     /// Runs `function` as an agent in this process; answers its handle.
-    #[pyo3(signature = (function, name, capabilities, *, concurrency=1))]
+    #[pyo3(signature = (function, name, capabilities, *, concurrency=1, task_types=None))]
     fn spawn_agent(
         &self,
         py: Python<'_>,
@@ -255,33 +265,34 @@ impl Hive {
         name: &str,
         capabilities: Bound<'_, PyAny>,
         concurrency: usize,
+        task_types: Option<Bound<'_, PyAny>>,
     ) -> PyResult<AgentHandle> {
+        let options = spawn_options(concurrency, task_types.as_ref())?;
         let spec = agent_spec(name, task::strings(Some(&capabilities), "capabilities")?);
         let agent = PyAgent::new(py, spec, function, background_loop)?;
         let core = Arc::clone(&self.core);
-        block_on(
-            py,
-            async move { core.spawn_agent(agent, concurrency).await },
-        )
+        block_on(py, async move { core.spawn_agent(agent, options).await })
     }
 
     /// A decorator: `@hive.agent("name", capabilities=[...])` runs the
     /// function as an agent and gives it back.
-    #[pyo3(signature = (name, capabilities, *, concurrency=1))]
+    #[pyo3(signature = (name, capabilities, *, concurrency=1, task_types=None))]
     fn agent<'py>(
         &self,
         py: Python<'py>,
         name: String,
         capabilities: Bound<'py, PyAny>,
         concurrency: usize,
+        task_types: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCFunction>> {
         let capabilities = task::strings(Some(&capabilities), "capabilities")?;
+        let options = spawn_options(concurrency, task_types.as_ref())?;
         agent_decorator(
             py,
             Arc::clone(&self.core),
             name,
             capabilities,
-            concurrency,
+            options,
             background_loop,
         )
     }

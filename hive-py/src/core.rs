@@ -16,7 +16,7 @@ use hive_core::broker::{BrokerExt, Message as CoreMessage, Subscriber, Subscript
 use hive_core::context::{ContextEngine, Kind, NewEntry, SearchRequest};
 use hive_core::hive::HiveBuilder;
 use hive_core::queue::QueueConfig;
-use hive_core::queue::{NewTask, QueueExt, TaskFilter, TaskId, TaskStatus};
+use hive_core::queue::{NewTask, QueueExt, Task as CoreTask, TaskFilter, TaskId, TaskStatus};
 use hive_core::Hive;
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -26,7 +26,7 @@ use crate::context::Found;
 use crate::errors::{ClosedError, HiveTimeoutError, IntoPy, InvalidInputError, TaskFailedError};
 use crate::json::Json;
 use crate::messages::SubscriptionCore;
-use crate::task::Task;
+use crate::task::{Attempt, Task};
 
 /// Where a hive's stores live.
 pub enum Backend {
@@ -190,7 +190,16 @@ impl Core {
 
     pub async fn get(&self, id: TaskId) -> PyResult<Task> {
         let hive = self.hive()?;
-        Ok(Task::new(hive.queue().get(id).await.py_err()?))
+        let task = hive.queue().get(id).await.py_err()?;
+        let name = agent_name(&hive, &task).await?;
+        Ok(Task::named(task, name))
+    }
+
+    /// Task `id`'s counted attempts, oldest first, with their agents' names.
+    pub async fn attempts(&self, id: TaskId) -> PyResult<Vec<Attempt>> {
+        let hive = self.hive()?;
+        let attempts = hive.task_attempts(id).await.py_err()?;
+        Ok(attempts.into_iter().map(Attempt::new).collect())
     }
 
     pub async fn wait(&self, id: TaskId, timeout: Duration) -> PyResult<Task> {
@@ -199,7 +208,11 @@ impl Core {
         // has its own exception, so the queue's deadline is set past ours.
         let long = timeout.saturating_add(Duration::from_secs(3600));
         match tokio::time::timeout(timeout, hive.queue().wait_until_final(id, long)).await {
-            Ok(done) => Ok(Task::new(done.py_err()?)),
+            Ok(done) => {
+                let done = done.py_err()?;
+                let name = agent_name(&hive, &done).await?;
+                Ok(Task::named(done, name))
+            }
             Err(_) => {
                 let task = hive.queue().get(id).await.py_err()?;
                 Err(HiveTimeoutError::new_err(format!(
@@ -233,13 +246,15 @@ impl Core {
 
     pub async fn cancel(&self, id: TaskId) -> PyResult<Task> {
         let hive = self.hive()?;
-        Ok(Task::new(hive.queue().cancel(id).await.py_err()?))
+        let task = hive.queue().cancel(id).await.py_err()?;
+        let name = agent_name(&hive, &task).await?;
+        Ok(Task::named(task, name))
     }
 
     pub async fn list_tasks(&self, filter: TaskFilter) -> PyResult<Vec<Task>> {
         let hive = self.hive()?;
         let tasks = hive.queue().list(&filter).await.py_err()?;
-        Ok(tasks.into_iter().map(Task::new).collect())
+        named(&hive, tasks).await
     }
 
     pub async fn stats(&self) -> PyResult<BTreeMap<&'static str, u64>> {
@@ -254,12 +269,15 @@ impl Core {
     pub async fn dead_letters(&self, limit: usize) -> PyResult<Vec<Task>> {
         let hive = self.hive()?;
         let tasks = hive.queue().dead_letters(limit, 0).await.py_err()?;
-        Ok(tasks.into_iter().map(Task::new).collect())
+        named(&hive, tasks).await
     }
 
-    pub async fn spawn_agent(&self, agent: PyAgent, concurrency: usize) -> PyResult<AgentHandle> {
+    pub async fn spawn_agent(
+        &self,
+        agent: PyAgent,
+        options: SpawnOptions,
+    ) -> PyResult<AgentHandle> {
         let hive = self.hive()?;
-        let options = SpawnOptions::default().concurrency(concurrency);
         let handle = hive.spawn_agent_with(agent, options).await.py_err()?;
         Ok(AgentHandle {
             id: handle.id.to_string(),
@@ -423,4 +441,52 @@ pub fn search_request(
 /// The spec of an agent named `name` with `capabilities`.
 pub fn agent_spec(name: &str, capabilities: Vec<String>) -> AgentSpec {
     AgentSpec::new(name, "python", capabilities)
+}
+
+/// How `spawn_agent` and `@hive.agent` run an agent: `concurrency` tasks at
+/// once, of the types in `task_types` only (a `str`, a list, or `None` for
+/// any type).
+pub fn spawn_options(
+    concurrency: usize,
+    task_types: Option<&Bound<'_, PyAny>>,
+) -> PyResult<SpawnOptions> {
+    let types = crate::task::strings(task_types, "task_types")?;
+    if let Some(bad) = types.iter().find(|t| t.is_empty()) {
+        return Err(crate::errors::InvalidInputError::new_err(format!(
+            "task_types must name task types, got {bad:?}"
+        )));
+    }
+    Ok(SpawnOptions::default()
+        .concurrency(concurrency)
+        .task_types(types))
+}
+
+/// The name of the agent behind `task`'s worker, when it is one.
+async fn agent_name(hive: &Hive, task: &CoreTask) -> PyResult<Option<String>> {
+    match &task.worker {
+        Some(worker) => hive.agent_name(worker).await.py_err(),
+        None => Ok(None),
+    }
+}
+
+/// Snapshots of `tasks`, each with its agent's name, asking the registry
+/// once per worker.
+async fn named(hive: &Hive, tasks: Vec<CoreTask>) -> PyResult<Vec<Task>> {
+    let mut names: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let name = match &task.worker {
+            None => None,
+            Some(worker) => match names.get(worker) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = hive.agent_name(worker).await.py_err()?;
+                    names.insert(worker.clone(), name.clone());
+                    name
+                }
+            },
+        };
+        out.push(Task::named(task, name));
+    }
+    Ok(out)
 }

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use hive_core::agent::SpawnOptions;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyCFunction;
@@ -24,7 +25,7 @@ pub fn agent_decorator<'py>(
     core: Arc<Core>,
     name: String,
     capabilities: Vec<String>,
-    concurrency: usize,
+    options: SpawnOptions,
     loop_of: LoopOf,
 ) -> PyResult<Bound<'py, PyCFunction>> {
     PyCFunction::new_closure(
@@ -42,10 +43,8 @@ pub fn agent_decorator<'py>(
             let spec = agent_spec(&name, capabilities.clone());
             let agent = PyAgent::new(py, spec, function.clone(), loop_of)?;
             let core = Arc::clone(&core);
-            block_on(
-                py,
-                async move { core.spawn_agent(agent, concurrency).await },
-            )?;
+            let options = options.clone();
+            block_on(py, async move { core.spawn_agent(agent, options).await })?;
             Ok(function.unbind())
         },
     )

@@ -49,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<blocking::Hive>()?;
     m.add_class::<asyncio::AsyncHive>()?;
     m.add_class::<task::Task>()?;
+    m.add_class::<task::Attempt>()?;
     m.add_class::<task::Priority>()?;
     m.add_class::<core::AgentHandle>()?;
     m.add_class::<messages::Message>()?;

@@ -1,9 +1,11 @@
-//! Tasks as Python sees them: the `Task` snapshot, the `Priority` levels,
-//! and the reading of `submit`'s and `list_tasks`' arguments.
+//! Tasks as Python sees them: the `Task` snapshot, its `Attempt`s, the
+//! `Priority` levels, and the reading of `submit`'s and `list_tasks`'
+//! arguments.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use hive_core::hive::NamedAttempt;
 use hive_core::queue::{NewTask, Task as CoreTask, TaskFilter, TaskId, TaskPriority, TaskStatus};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -170,16 +172,19 @@ pub struct Task {
     task: CoreTask,
     inputs: Vec<Value>,
     attempt: u32,
+    agent_name: Option<String>,
 }
 
 impl Task {
-    /// A snapshot of `task`.
-    pub fn new(task: CoreTask) -> Self {
+    /// A snapshot of `task`, whose worker is the agent `agent_name` (if an
+    /// agent it is).
+    pub fn named(task: CoreTask, agent_name: Option<String>) -> Self {
         let attempt = task.attempts;
         Task {
             task,
             inputs: Vec::new(),
             attempt,
+            agent_name,
         }
     }
 
@@ -190,6 +195,7 @@ impl Task {
             task,
             inputs,
             attempt,
+            agent_name: None,
         }
     }
 
@@ -261,6 +267,11 @@ impl Task {
     fn worker(&self) -> Option<&str> {
         self.task.worker.as_deref()
     }
+    /// The name of the agent `worker` is, when it is a registered agent.
+    #[getter]
+    fn agent_name(&self) -> Option<&str> {
+        self.agent_name.as_deref()
+    }
     #[getter]
     fn created_at(&self) -> DateTime<Utc> {
         self.task.created_at
@@ -289,6 +300,62 @@ impl Task {
             self.task.task_type,
             self.task.status.as_str(),
             self.task.attempts
+        )
+    }
+}
+
+/// One counted attempt of a task: who ran it, when, and how it ended.
+#[pyclass(frozen, module = "agent_hive._native")]
+pub struct Attempt {
+    named: NamedAttempt,
+}
+
+impl Attempt {
+    pub fn new(named: NamedAttempt) -> Self {
+        Attempt { named }
+    }
+}
+
+#[pymethods]
+impl Attempt {
+    /// Which attempt: 1 for the first.
+    #[getter]
+    fn attempt(&self) -> u32 {
+        self.named.attempt.attempt
+    }
+    #[getter]
+    fn worker(&self) -> &str {
+        &self.named.attempt.worker
+    }
+    #[getter]
+    fn agent_name(&self) -> Option<&str> {
+        self.named.agent_name.as_deref()
+    }
+    #[getter]
+    fn started_at(&self) -> DateTime<Utc> {
+        self.named.attempt.started_at
+    }
+    #[getter]
+    fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.named.attempt.finished_at
+    }
+    /// `running`, `completed`, `failed`, `timed_out`, `lease_expired` or
+    /// `cancelled`.
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        self.named.attempt.outcome.as_str()
+    }
+    #[getter]
+    fn error(&self) -> Option<&str> {
+        self.named.attempt.error.as_deref()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Attempt(attempt={}, worker='{}', outcome='{}')",
+            self.named.attempt.attempt,
+            self.named.attempt.worker,
+            self.named.attempt.outcome.as_str()
         )
     }
 }

@@ -80,7 +80,9 @@ def test_a_task_that_fails_once_then_succeeds(hive: agent_hive.Hive, names: Name
     lock = threading.Lock()
     calls = 0
 
-    @hive.agent(names.agent(), capabilities=[cap])
+    agent = names.agent()
+
+    @hive.agent(agent, capabilities=[cap])
     def flaky(task: agent_hive.Task) -> dict:
         nonlocal calls
         with lock:
@@ -97,6 +99,31 @@ def test_a_task_that_fails_once_then_succeeds(hive: agent_hive.Hive, names: Name
     assert task.result == {"call": 2}
     assert hive.result(tid) == {"call": 2}
     assert tid not in [t.id for t in hive.dead_letters()]
+    # The first attempt's traceback is history, not the task's error.
+    assert task.error is None
+    assert task.worker is not None and task.worker.startswith("agent-")
+    assert task.agent_name == agent
+    attempts = hive.attempts(tid)
+    assert [a.attempt for a in attempts] == [1, 2]
+    assert [a.outcome for a in attempts] == ["failed", "completed"]
+    assert all(a.agent_name == agent and a.worker == task.worker for a in attempts)
+    assert "ConnectionError: transient" in (attempts[0].error or "")
+    assert attempts[1].error is None
+    assert attempts[0].finished_at is not None
+    assert attempts[0].started_at <= attempts[0].finished_at <= attempts[1].started_at
+    assert "outcome='failed'" in repr(attempts[0])
+    with pytest.raises(agent_hive.NotFoundError):
+        hive.attempts("0190a4f4-0000-7000-8000-000000000000")
+
+
+async def test_attempts_from_asyncio(ahive: agent_hive.AsyncHive, names: Names) -> None:
+    # A capability no agent has, so no other test's agent takes it.
+    tid = await ahive.submit(names.type("never-run"), {}, capabilities=[names.cap()])
+    assert await ahive.attempts(tid) == []
+    task = await ahive.get(tid)
+    assert task.agent_name is None and task.worker is None
+    await ahive.cancel(tid)
+    assert await ahive.attempts(tid) == [], "cancelling an unclaimed task ends no attempt"
 
 
 def test_permanent_error_fails_at_once(hive: agent_hive.Hive, names: Names) -> None:

@@ -362,3 +362,27 @@ def test_the_in_memory_hive(names: Names) -> None:
             return task.payload
 
         assert h.result(h.submit("echo", {"x": 1}, capabilities=["echo"]), timeout=30) == {"x": 1}
+
+
+def test_an_agent_takes_only_the_task_types_it_names(hive: agent_hive.Hive, names: Names) -> None:
+    # Routing is by capability: both tasks need only `cap`, so an agent
+    # with it would take either — unless it names the types it takes.
+    cap = names.cap()
+    wanted, other = names.type("wanted"), names.type("other")
+    seen: list[str] = []
+
+    @hive.agent(names.agent(), capabilities=[cap], task_types=[wanted])
+    def picky(task: agent_hive.Task) -> dict:
+        seen.append(task.type)
+        return {}
+
+    skipped = hive.submit(other, {}, capabilities=[cap], priority=1)
+    done = hive.submit(wanted, {}, capabilities=[cap])
+    assert hive.wait(done, timeout=30).status == "completed"
+    assert seen == [wanted]
+    assert hive.get(skipped).status == "pending", "never handed to the picky agent"
+    hive.cancel(skipped)
+    with pytest.raises(agent_hive.InvalidInputError):
+        hive.spawn_agent(lambda t: {}, names.agent("bad"), [cap], task_types=[""])
+    with pytest.raises(TypeError):
+        hive.spawn_agent(lambda t: {}, names.agent("bad2"), [cap], task_types=[1])  # type: ignore[list-item]

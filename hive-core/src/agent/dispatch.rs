@@ -142,8 +142,9 @@ enum Round {
 }
 
 /// One pass over the local agents, least loaded first, claiming at most one
-/// task each. An agent whose capabilities are a subset of a set that just
-/// came back empty is skipped: the queue has nothing it could take either.
+/// task each. An agent whose claim is narrower than one that just came back
+/// empty (its capabilities a subset, its task types no wider) is skipped:
+/// the queue has nothing it could take either.
 async fn claim_round(inner: &Arc<Inner>) -> Round {
     // Loads are read once: they change under our feet as tasks finish on
     // other threads, and a sort whose keys move is not a total order.
@@ -153,7 +154,7 @@ async fn claim_round(inner: &Arc<Inner>) -> Round {
         .map(|a| (a.load(), a))
         .collect();
     agents.sort_by(|(la, a), (lb, b)| la.cmp(lb).then_with(|| a.name.cmp(&b.name)));
-    let mut exhausted: Vec<BTreeSet<String>> = Vec::new();
+    let mut exhausted: Vec<(BTreeSet<String>, BTreeSet<String>)> = Vec::new();
     let mut claimed = false;
     let mut free = false;
     for (_, agent) in agents {
@@ -164,10 +165,11 @@ async fn claim_round(inner: &Arc<Inner>) -> Round {
             continue;
         };
         free = true;
-        if exhausted
-            .iter()
-            .any(|set| agent.capabilities.is_subset(set))
-        {
+        let types = &agent.runner.claim().task_types;
+        if exhausted.iter().any(|(caps, wider)| {
+            agent.capabilities.is_subset(caps)
+                && (wider.is_empty() || (!types.is_empty() && types.is_subset(wider)))
+        }) {
             continue;
         }
         let req = ClaimRequest {
@@ -192,7 +194,7 @@ async fn claim_round(inner: &Arc<Inner>) -> Round {
                         changed.changed.notify_one();
                     });
                 }
-                None => exhausted.push(agent.capabilities.clone()),
+                None => exhausted.push((agent.capabilities.clone(), types.clone())),
             },
             Err(e) => {
                 tracing::warn!(agent = %agent.name, error = %e, "claim failed");

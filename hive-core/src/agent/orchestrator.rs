@@ -9,7 +9,7 @@
 //! process can do — run an agent's tasks, restart it — it does when it
 //! notices, at its next heartbeat, what another process decided.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -58,6 +58,11 @@ pub struct SpawnOptions {
     pub concurrency: usize,
     /// Lease length it claims with; `None` uses the queue's. Default `None`.
     pub lease: Option<Duration>,
+    /// Only tasks of these types; empty (the default) takes any type its
+    /// capabilities allow. Routing is by capability: a task that requires
+    /// nothing goes to any agent, so an agent that can do only some types
+    /// names them here.
+    pub task_types: BTreeSet<String>,
     /// What happens if it is declared dead while this process lives.
     /// Default [`RestartPolicy::OnDeath`] with 3 restarts.
     pub restart: RestartPolicy,
@@ -68,6 +73,7 @@ impl Default for SpawnOptions {
         SpawnOptions {
             concurrency: 1,
             lease: None,
+            task_types: BTreeSet::new(),
             restart: RestartPolicy::default(),
         }
     }
@@ -83,6 +89,16 @@ impl SpawnOptions {
     /// Sets the lease length.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = Some(lease);
+        self
+    }
+
+    /// Takes only tasks of these types (none: any type).
+    pub fn task_types<I, S>(mut self, task_types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.task_types = task_types.into_iter().map(Into::into).collect();
         self
     }
 
@@ -297,6 +313,7 @@ impl Inner {
         let claim = ClaimRequest {
             worker: record.id.worker_id(),
             capabilities: record.capabilities.clone(),
+            task_types: options.task_types.clone(),
             max: 1,
             lease: options.lease,
         };

@@ -9,12 +9,13 @@
 //!
 //! [`Task::worker`]: crate::queue::Task::worker
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::record::AgentId;
 use super::registry::AgentRegistry;
 use crate::error::{Error, Result};
-use crate::queue::{ClaimRequest, Lease, Queue};
+use crate::queue::{ClaimRequest, Lease, Queue, MAX_TYPE_LEN};
 
 /// The longest a long poll waits for a wake-up before it claims again. A
 /// wake-up (on Redis, one marker per ready task) reaches one waiter of the
@@ -26,7 +27,7 @@ const REPOLL: Duration = Duration::from_millis(500);
 
 /// What a registered agent asks for when it claims work as itself.
 /// Defaults are documented per field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteClaim {
     /// At most this many tasks; at least 1. Default 1.
     pub max: usize,
@@ -36,6 +37,12 @@ pub struct RemoteClaim {
     pub wait: Duration,
     /// Lease length; `None` uses the queue's. Default `None`.
     pub lease: Option<Duration>,
+    /// Only tasks of these types; empty (the default) takes any type the
+    /// agent's capabilities allow. Routing is by capability: a task that
+    /// requires nothing goes to any agent, so an agent that can only do
+    /// some types should name them here rather than release the others
+    /// (a released task keeps its place in line and comes straight back).
+    pub task_types: BTreeSet<String>,
 }
 
 impl Default for RemoteClaim {
@@ -44,6 +51,7 @@ impl Default for RemoteClaim {
             max: 1,
             wait: Duration::ZERO,
             lease: None,
+            task_types: BTreeSet::new(),
         }
     }
 }
@@ -67,18 +75,37 @@ impl RemoteClaim {
         self
     }
 
+    /// Takes only tasks of these types (none: any type).
+    pub fn task_types<I, S>(mut self, task_types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.task_types = task_types.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Refuses what no claim can honour.
     fn validate(&self) -> Result<()> {
         if self.max == 0 {
             return Err(Error::invalid("max must be at least 1"));
+        }
+        if let Some(bad) = self
+            .task_types
+            .iter()
+            .find(|t| t.is_empty() || t.len() > MAX_TYPE_LEN)
+        {
+            return Err(Error::invalid(format!(
+                "a task type to claim must be 1 to {MAX_TYPE_LEN} bytes, got {bad:?}"
+            )));
         }
         Ok(())
     }
 }
 
 /// Claims tasks for agent `id` as it: refused unless it is live, then
-/// claims with its registered capabilities, waiting up to `request.wait`
-/// for work when none is ready.
+/// claims with its registered capabilities (and only `request.task_types`,
+/// when given), waiting up to `request.wait` for work when none is ready.
 pub(crate) async fn claim_as_agent(
     registry: &dyn AgentRegistry,
     queue: &dyn Queue,
@@ -95,6 +122,7 @@ pub(crate) async fn claim_as_agent(
     }
     let mut claim = ClaimRequest::new(id.worker_id())
         .capabilities(agent.capabilities.iter().cloned())
+        .task_types(request.task_types.iter().cloned())
         .max(request.max);
     if let Some(lease) = request.lease {
         claim = claim.lease(lease);
@@ -118,6 +146,7 @@ mod tests {
     fn defaults_claim_one_task_at_once_on_the_queue_lease() {
         let r = RemoteClaim::default();
         assert_eq!((r.max, r.wait, r.lease), (1, Duration::ZERO, None));
+        assert!(r.task_types.is_empty(), "any type by default");
         let r = r
             .max(3)
             .wait(Duration::from_secs(2))
@@ -127,6 +156,14 @@ mod tests {
             (3, Duration::from_secs(2), Some(Duration::from_secs(9)))
         );
         assert!(r.validate().is_ok());
+        let typed = RemoteClaim::default().task_types(["echo"]);
+        assert!(typed.validate().is_ok());
+        assert!(typed.task_types.contains("echo"));
+        let empty = RemoteClaim::default().task_types([""]).validate();
+        assert!(
+            matches!(&empty, Err(Error::InvalidInput(m)) if m.contains("task type")),
+            "{empty:?}"
+        );
         let zero = RemoteClaim::default().max(0).validate();
         assert!(
             matches!(&zero, Err(Error::InvalidInput(m)) if m.contains("max")),

@@ -15,8 +15,9 @@ use serde_json::json;
 use super::assert_invalid;
 use crate::error::Error;
 use crate::queue::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, Queue, QueueConfig, QueueExt,
-    RetryPolicy, TaskFailure, TaskFilter, TaskId, TaskOrder, TaskPriority, TaskStatus, WorkerId,
+    AttemptOutcome, ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, Queue,
+    QueueConfig, QueueExt, RetryPolicy, TaskAttempt, TaskFailure, TaskFilter, TaskId, TaskOrder,
+    TaskPriority, TaskStatus, WorkerId,
 };
 
 /// Opens the backend under test.
@@ -46,6 +47,7 @@ macro_rules! queue_conformance_tests {
             submit_rejects_cycles,
             claims_by_priority_then_fifo,
             claim_respects_capabilities,
+            claim_respects_task_types,
             concurrent_claims_never_share_a_task,
             claim_returns_at_most_max,
             stale_tokens_are_rejected_and_change_nothing,
@@ -63,6 +65,9 @@ macro_rules! queue_conformance_tests {
             cancel_stops_pending_and_leased_tasks,
             expiring_a_worker_redelivers_its_tasks,
             release_returns_the_task_uncounted,
+            attempts_record_each_outcome,
+            released_attempts_leave_no_history,
+            error_shows_only_while_current,
             idempotency_key_deduplicates,
             list_filters_and_pages,
             list_pages_newest_first,
@@ -1076,6 +1081,303 @@ pub async fn release_returns_the_task_uncounted(h: &dyn QueueHarness) {
         .await
         .expect("claimable at once");
     assert_eq!(again.task.attempts, 1);
+}
+
+/// A claim limited to some task types takes only those; the others stay
+/// pending, in their place, for other claimers. This is the remote agent
+/// registered for `fails` that kept taking (and giving back) an `echo`
+/// task with no requirements.
+pub async fn claim_respects_task_types(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let echo = q
+        .submit(task("echo").priority(TaskPriority::HIGH))
+        .await
+        .expect("submit")
+        .id;
+    let fails = q.submit(task("fails")).await.expect("submit").id;
+    let fails_gpu = q
+        .submit(task("fails").requires(["gpu"]))
+        .await
+        .expect("submit")
+        .id;
+    let other = q.submit(task("other")).await.expect("submit").id;
+
+    let only_fails = worker().task_types(["fails"]);
+    // An untyped claimer that gives the echo task back (as a worker that
+    // cannot do it would) puts it back first in line...
+    let l = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    assert_eq!(l.task.id, echo, "the most urgent task comes first");
+    q.release(l.key()).await.expect("release");
+    // ...but a claimer for `fails` never sees it, however often it asks.
+    let got = claim_one(q.as_ref(), &only_fails).await.expect("claim");
+    assert_eq!(got.task.id, fails);
+    assert_eq!(got.task.task_type, "fails");
+    for _ in 0..3 {
+        assert!(
+            claim_one(q.as_ref(), &only_fails).await.is_none(),
+            "no other type is handed out, and capabilities still apply"
+        );
+    }
+    let gpu = worker().task_types(["fails"]).capabilities(["gpu"]);
+    assert_eq!(
+        claim_one(q.as_ref(), &gpu).await.map(|l| l.task.id),
+        Some(fails_gpu)
+    );
+    assert_eq!(status(q.as_ref(), echo).await, TaskStatus::Pending);
+    let several = q
+        .claim(&worker().task_types(["other", "echo"]).max(5))
+        .await
+        .expect("claim");
+    let ids: Vec<TaskId> = several.iter().map(|l| l.task.id).collect();
+    assert_eq!(ids, [echo, other], "several types, in priority order");
+    assert!(
+        claim_one(q.as_ref(), &worker()).await.is_none(),
+        "everything was handed out once"
+    );
+}
+
+async fn attempts_of(q: &dyn Queue, id: TaskId) -> Vec<TaskAttempt> {
+    q.attempts(id).await.expect("attempts")
+}
+
+/// Asserts the shape of one finished entry.
+fn assert_attempt(
+    a: &TaskAttempt,
+    number: u32,
+    worker: &ClaimRequest,
+    outcome: AttemptOutcome,
+    error: Option<&str>,
+) {
+    assert_eq!(a.attempt, number, "{a:?}");
+    assert_eq!(a.worker, worker.worker.as_str(), "{a:?}");
+    assert_eq!(a.outcome, outcome, "{a:?}");
+    match error {
+        Some(part) => assert!(
+            a.error.as_deref().unwrap_or("").contains(part),
+            "{a:?} should have an error containing {part:?}"
+        ),
+        None => assert_eq!(a.error, None, "{a:?}"),
+    }
+    if outcome == AttemptOutcome::Running {
+        assert_eq!(a.finished_at, None, "{a:?}");
+    } else {
+        let end = a.finished_at.expect("a finished attempt has an end");
+        assert!(end >= a.started_at, "{a:?}");
+    }
+}
+
+/// Every counted attempt is kept, with its worker, times, outcome and
+/// error, on every way an attempt can end.
+pub async fn attempts_record_each_outcome(h: &dyn QueueHarness) {
+    let mut cfg = h.config();
+    cfg.retry = RetryPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(10),
+        jitter: 0.0,
+    };
+    let q = h.open(cfg).await;
+    assert!(matches!(
+        q.attempts(TaskId::new()).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // failed, then lease_expired, then completed.
+    let id = q
+        .submit(task("history").max_attempts(5))
+        .await
+        .expect("submit")
+        .id;
+    assert!(attempts_of(q.as_ref(), id).await.is_empty(), "not run yet");
+    let (w1, w2, w3) = (
+        worker(),
+        worker().lease(Duration::from_millis(200)),
+        worker(),
+    );
+    let l1 = claim_one(q.as_ref(), &w1).await.expect("claim");
+    let running = attempts_of(q.as_ref(), id).await;
+    assert_eq!(running.len(), 1);
+    assert_attempt(&running[0], 1, &w1, AttemptOutcome::Running, None);
+    assert_eq!(Some(running[0].started_at), l1.task.started_at);
+    q.fail(l1.key(), TaskFailure::retryable("boom"))
+        .await
+        .expect("fail");
+    let l2 = claim_within(q.as_ref(), &w2, Duration::from_secs(5))
+        .await
+        .expect("retried");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let l3 = claim_within(q.as_ref(), &w3, Duration::from_secs(5))
+        .await
+        .expect("redelivered");
+    assert_eq!((l2.task.id, l3.task.id), (id, id));
+    q.complete(l3.key(), json!("done")).await.expect("complete");
+    let history = attempts_of(q.as_ref(), id).await;
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert_attempt(&history[0], 1, &w1, AttemptOutcome::Failed, Some("boom"));
+    assert_attempt(&history[1], 2, &w2, AttemptOutcome::LeaseExpired, Some(""));
+    assert!(history[1].error.is_some(), "an expired lease says so");
+    assert_attempt(&history[2], 3, &w3, AttemptOutcome::Completed, None);
+    assert!(history[0].started_at <= history[1].started_at);
+    assert!(history[1].started_at <= history[2].started_at);
+
+    // timed_out: past the deadline, failed by reap.
+    let slow = q
+        .submit(
+            task("slow")
+                .timeout(Duration::from_millis(300))
+                .max_attempts(1),
+        )
+        .await
+        .expect("submit")
+        .id;
+    let w = worker().lease(Duration::from_secs(30));
+    let l = claim_one(q.as_ref(), &w).await.expect("claim");
+    assert_eq!(l.task.id, slow);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    for _ in 0..20 {
+        if status(q.as_ref(), slow).await == TaskStatus::DeadLettered {
+            break;
+        }
+        q.reap().await.expect("reap");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let history = attempts_of(q.as_ref(), slow).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_attempt(
+        &history[0],
+        1,
+        &w,
+        AttemptOutcome::TimedOut,
+        Some("deadline"),
+    );
+
+    // cancelled while leased; and a worker declared dead.
+    let doomed = q.submit(task("doomed")).await.expect("submit").id;
+    let w = worker();
+    claim_one(q.as_ref(), &w).await.expect("claim");
+    q.cancel(doomed).await.expect("cancel");
+    let history = attempts_of(q.as_ref(), doomed).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_attempt(&history[0], 1, &w, AttemptOutcome::Cancelled, None);
+    let orphan = q.submit(task("orphan")).await.expect("submit").id;
+    let dead = worker();
+    claim_one(q.as_ref(), &dead).await.expect("claim");
+    assert_eq!(q.expire_worker(&dead.worker).await.expect("expire"), 1);
+    let history = attempts_of(q.as_ref(), orphan).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_attempt(
+        &history[0],
+        1,
+        &dead,
+        AttemptOutcome::LeaseExpired,
+        Some(dead.worker.as_str()),
+    );
+    q.cancel(orphan).await.expect("cancel");
+    assert_eq!(
+        attempts_of(q.as_ref(), orphan).await.len(),
+        1,
+        "cancelling a task nobody runs ends no attempt"
+    );
+
+    // A dead letter retried by hand starts a new budget after the old
+    // entries; purging the task deletes its history.
+    let again = dead_letter(q.as_ref(), "again").await;
+    q.retry_dead_letter(again).await.expect("retry");
+    let w = worker();
+    let l = claim_one(q.as_ref(), &w).await.expect("claim");
+    assert_eq!(l.task.id, again);
+    q.fail(l.key(), TaskFailure::permanent("still broken"))
+        .await
+        .expect("fail");
+    let history = attempts_of(q.as_ref(), again).await;
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0].attempt, 1);
+    assert_eq!(history[0].error.as_deref(), Some("again broke"));
+    assert_attempt(
+        &history[1],
+        1,
+        &w,
+        AttemptOutcome::Failed,
+        Some("still broken"),
+    );
+    assert_eq!(
+        q.purge_dead_letters(Some(&[again])).await.expect("purge"),
+        1
+    );
+    assert!(matches!(
+        q.attempts(again).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// A released attempt does not count, so it leaves no entry.
+pub async fn released_attempts_leave_no_history(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let id = q.submit(task("t")).await.expect("submit").id;
+    for _ in 0..5 {
+        let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+        assert_eq!(attempts_of(q.as_ref(), id).await.len(), 1, "running");
+        q.release(lease.key()).await.expect("release");
+        assert!(
+            attempts_of(q.as_ref(), id).await.is_empty(),
+            "a released attempt is not history"
+        );
+    }
+    let w = worker();
+    let lease = claim_one(q.as_ref(), &w).await.expect("claim");
+    q.complete(lease.key(), json!(1)).await.expect("complete");
+    let history = attempts_of(q.as_ref(), id).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_attempt(&history[0], 1, &w, AttemptOutcome::Completed, None);
+}
+
+/// `error` shows only while it explains the task's state; the history
+/// keeps it.
+pub async fn error_shows_only_while_current(h: &dyn QueueHarness) {
+    let mut cfg = h.config();
+    cfg.retry = RetryPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(10),
+        jitter: 0.0,
+    };
+    let q = h.open(cfg).await;
+    let id = q
+        .submit(task("flaky").max_attempts(3))
+        .await
+        .expect("submit")
+        .id;
+    let l = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    q.fail(l.key(), TaskFailure::retryable("Traceback: boom"))
+        .await
+        .expect("fail");
+    let t = q.get(id).await.expect("get");
+    assert_eq!(t.status, TaskStatus::Delayed);
+    assert_eq!(t.error.as_deref(), Some("Traceback: boom"), "why it waits");
+    let again = claim_within(q.as_ref(), &worker(), Duration::from_secs(5))
+        .await
+        .expect("retried");
+    assert_eq!(again.task.error, None, "the claim answers the running task");
+    assert_eq!(q.get(id).await.expect("get").error, None, "running again");
+    q.complete(again.key(), json!("ok"))
+        .await
+        .expect("complete");
+    let t = q.get(id).await.expect("get");
+    assert_eq!(
+        (t.status, t.error.as_deref()),
+        (TaskStatus::Completed, None),
+        "a completed task shows no error"
+    );
+    let history = attempts_of(q.as_ref(), id).await;
+    assert_eq!(history[0].error.as_deref(), Some("Traceback: boom"));
+
+    let dead = dead_letter(q.as_ref(), "dead").await;
+    assert_eq!(
+        q.get(dead).await.expect("get").error.as_deref(),
+        Some("dead broke"),
+        "why it is dead-lettered"
+    );
+    let retried = q.retry_dead_letter(dead).await.expect("retry");
+    assert_eq!(retried.error, None);
+    assert_eq!(q.get(dead).await.expect("get").error, None);
 }
 
 /// A known idempotency key returns the earlier task and stores nothing.

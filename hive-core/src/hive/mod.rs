@@ -38,8 +38,18 @@ use crate::broker::Broker;
 use crate::context::ContextEngine;
 use crate::error::{Error, Result};
 use crate::events::EventHub;
-use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskId};
+use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskAttempt, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
+
+/// One attempt of a task with the name of the agent that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedAttempt {
+    /// The attempt as the queue keeps it.
+    pub attempt: TaskAttempt,
+    /// The name of the agent behind `attempt.worker`; `None` for a plain
+    /// worker or an agent the registry no longer knows.
+    pub agent_name: Option<String>,
+}
 
 /// A running hive: storage, agents and the loops that drive them.
 #[derive(Debug)]
@@ -129,6 +139,50 @@ impl Hive {
     /// backend errors of the registry and the queue.
     pub async fn claim_as_agent(&self, id: AgentId, request: RemoteClaim) -> Result<Vec<Lease>> {
         crate::agent::claim_as_agent(self.registry.as_ref(), self.queue.as_ref(), id, request).await
+    }
+
+    /// The name of the agent behind a worker id (`agent-<id>`, as
+    /// [`Task::worker`](crate::queue::Task::worker) shows it), looked up in
+    /// the registry. `None` for a worker that is not an agent, or an agent
+    /// the registry no longer knows.
+    ///
+    /// # Errors
+    /// Backend errors of the registry.
+    pub async fn agent_name(&self, worker: &str) -> Result<Option<String>> {
+        let Some(id) = AgentId::from_worker(worker) else {
+            return Ok(None);
+        };
+        match self.registry.get(id).await {
+            Ok(agent) => Ok(Some(agent.name)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Task `id`'s counted attempts, oldest first (see
+    /// [`Queue::attempts`]), each with the name of its agent.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown task; backend errors.
+    pub async fn task_attempts(&self, id: TaskId) -> Result<Vec<NamedAttempt>> {
+        let attempts = self.queue.attempts(id).await?;
+        let mut names: std::collections::HashMap<String, Option<String>> = Default::default();
+        let mut out = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            let agent_name = match names.get(&attempt.worker) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = self.agent_name(&attempt.worker).await?;
+                    names.insert(attempt.worker.clone(), name.clone());
+                    name
+                }
+            };
+            out.push(NamedAttempt {
+                attempt,
+                agent_name,
+            });
+        }
+        Ok(out)
     }
 
     /// Opens a session.

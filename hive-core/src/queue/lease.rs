@@ -79,6 +79,8 @@ pub struct ClaimRequest {
     /// The worker's capabilities: only tasks whose required capabilities are
     /// all in this set are handed out.
     pub capabilities: BTreeSet<String>,
+    /// Only tasks of these types; empty (the default) takes any type.
+    pub task_types: BTreeSet<String>,
     /// At most this many tasks (at least 1).
     pub max: usize,
     /// Lease length; `None` uses the queue's [`QueueConfig::lease`](super::QueueConfig::lease).
@@ -91,6 +93,7 @@ impl ClaimRequest {
         ClaimRequest {
             worker,
             capabilities: BTreeSet::new(),
+            task_types: BTreeSet::new(),
             max: 1,
             lease: None,
         }
@@ -103,6 +106,17 @@ impl ClaimRequest {
         S: Into<String>,
     {
         self.capabilities = capabilities.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Takes only tasks of these types (replacing any set before); none
+    /// takes every type.
+    pub fn task_types<I, S>(mut self, task_types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.task_types = task_types.into_iter().map(Into::into).collect();
         self
     }
 
@@ -121,6 +135,11 @@ impl ClaimRequest {
     /// True when a task requiring `required` may be handed to this worker.
     pub fn can_take(&self, required: &[String]) -> bool {
         required.iter().all(|c| self.capabilities.contains(c))
+    }
+
+    /// True when a task of `task_type` may be handed to this worker.
+    pub fn takes_type(&self, task_type: &str) -> bool {
+        self.task_types.is_empty() || self.task_types.contains(task_type)
     }
 }
 
@@ -213,6 +232,9 @@ mod tests {
         assert!(w.can_take(&[]));
         assert!(w.can_take(&["gpu".to_string()]));
         assert!(!w.can_take(&["gpu".to_string(), "net".to_string()]));
+        assert!(w.takes_type("anything"), "no types: every type");
+        let typed = w.clone().task_types(["echo"]);
+        assert!(typed.takes_type("echo") && !typed.takes_type("fails"));
         let w = w.max(5).lease(Duration::from_secs(2));
         assert_eq!((w.max, w.lease), (5, Some(Duration::from_secs(2))));
     }

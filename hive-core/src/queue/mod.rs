@@ -6,6 +6,7 @@
 //! [`postgres::PostgresQueue`]. [`crate::conformance::queue`] holds one test
 //! per contract clause, run against each of them.
 
+mod attempt;
 pub(crate) mod backoff;
 mod config;
 mod lease;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use attempt::{AttemptOutcome, TaskAttempt};
 pub use config::{QueueConfig, RetryPolicy};
 pub use lease::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, TaskFailure, WorkerId,
@@ -76,6 +78,10 @@ use backoff::Backoff;
 /// - **Capabilities.** `claim` only hands out tasks whose required
 ///   capabilities are all among the worker's.
 ///   (`claim_respects_capabilities`)
+/// - **Task types.** A claim whose [`ClaimRequest::task_types`] is not empty
+///   only hands out tasks of those types (capabilities still apply); an
+///   empty set takes any type. Tasks of other types stay pending, in their
+///   place in line, for other claimers. (`claim_respects_task_types`)
 /// - **Exclusive leases.** A ready task is handed to at most one claimer at a
 ///   time, even under concurrent claims; a claim returns at most `max` tasks.
 ///   (`concurrent_claims_never_share_a_task`, `claim_returns_at_most_max`)
@@ -125,7 +131,28 @@ use backoff::Backoff;
 ///   workers' leases are untouched. It answers how many leases it ended: 0
 ///   for a worker holding none. (`expiring_a_worker_redelivers_its_tasks`)
 /// - **Release.** `release` puts a leased task back to `pending` at once and
-///   does not count the attempt. (`release_returns_the_task_uncounted`)
+///   does not count the attempt. The task keeps its place in line, so the
+///   next claim that can take it gets it again — a claimer that releases
+///   what it cannot do should claim by type instead.
+///   (`release_returns_the_task_uncounted`)
+/// - **Attempt history.** `attempts` answers every counted attempt of a
+///   task, oldest first, each with its number (as [`Task::attempts`]
+///   counts), its worker, when it started and ended, how it ended
+///   ([`AttemptOutcome`]: `running` while leased, then `completed`,
+///   `failed`, `timed_out` at the deadline, `lease_expired` when the lease
+///   ran out or `expire_worker` ended it, or `cancelled`) and the error of a
+///   failed, timed-out or expired attempt. Each entry is written in the same
+///   atomic step as the transition it records. A released attempt does not
+///   count and leaves no entry, so the history holds at most `max_attempts`
+///   entries per attempt budget (a dead-letter retry starts a new budget,
+///   numbered from 1 again, after the old entries). Purging a task deletes
+///   its history; an unknown id is [`Error::NotFound`].
+///   (`attempts_record_each_outcome`, `released_attempts_leave_no_history`)
+/// - **Current error only.** A task's `error` is set only while it explains
+///   the task's state: delayed for a retry, pending again after its lease
+///   ended, failed or dead-lettered. Claiming the task, completing it and
+///   retrying a dead letter clear it; the attempt that failed keeps its
+///   error in the history. (`error_shows_only_while_current`)
 /// - **Idempotency.** A submit whose idempotency key matches a task of this
 ///   queue returns that task, marked `deduplicated`, and stores nothing new.
 ///   (`idempotency_key_deduplicates`)
@@ -227,6 +254,12 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
 
     /// Counts of tasks per status.
     async fn stats(&self) -> Result<QueueStats>;
+
+    /// The task's counted attempts, oldest first (see **Attempt history**).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown id.
+    async fn attempts(&self, id: TaskId) -> Result<Vec<TaskAttempt>>;
 
     /// Tasks passing `filter`, in id order (submit order for ids from
     /// [`TaskId::new`]; reversed for [`TaskOrder::NewestFirst`]), at most

@@ -187,6 +187,7 @@ impl Worker {
             ClaimRequest {
                 worker: self.id.clone(),
                 capabilities: self.config.capabilities.clone(),
+                task_types: Default::default(),
                 max: 1,
                 lease: self.config.lease,
             },

@@ -22,7 +22,7 @@ use hive_core::conformance::{service_url, unique_name};
 use hive_core::context::NewEntry;
 use hive_core::events::{EventFilter, Watch};
 use hive_core::hive::HiveBuilder;
-use hive_core::queue::{NewTask, QueueConfig, QueueExt, TaskStatus};
+use hive_core::queue::{NewTask, QueueConfig, QueueExt, TaskFailure, TaskStatus};
 use hive_core::session::NewSession;
 use hive_core::{Error, Hive};
 use serde_json::{json, Value};
@@ -948,6 +948,134 @@ pub async fn a_remote_agent_claims_its_work_as_itself(place: &Place) {
     hive.shutdown().await;
 }
 
+/// The remote agent registered for `fails`: with no task type named
+/// it takes an `echo` task that requires nothing (routing is by
+/// capability), and a release hands it straight back; naming the type it
+/// takes, it never sees `echo`. The attempts it made name it.
+pub async fn a_remote_agent_claims_only_the_types_it_names(place: &Place) {
+    let p = unique_name("types");
+    let hive = remote_hive(place, &p).await;
+    let name = format!("{p}-fails");
+    let id = register_remote(&hive, &name, &["fails"]).await;
+    let echo = hive
+        .submit(NewTask::new("echo", json!({})))
+        .await
+        .expect("submit");
+    let untyped = hive
+        .claim_as_agent(id, RemoteClaim::default())
+        .await
+        .expect("claim");
+    assert_eq!(untyped.len(), 1, "routing is by capability, not by type");
+    assert_eq!(untyped[0].task.id, echo.id);
+    hive.queue()
+        .release(untyped[0].key())
+        .await
+        .expect("release");
+    let fails = hive
+        .submit(NewTask::new("fails", json!({})))
+        .await
+        .expect("submit");
+    for _ in 0..10 {
+        let got = hive
+            .claim_as_agent(id, RemoteClaim::default().task_types(["fails"]))
+            .await
+            .expect("claim");
+        assert!(
+            got.iter().all(|l| l.task.task_type == "fails"),
+            "only the type it names: {got:?}"
+        );
+        for lease in got {
+            hive.queue()
+                .fail(lease.key(), TaskFailure::permanent("it always fails"))
+                .await
+                .expect("fail");
+        }
+    }
+    assert_eq!(
+        hive.queue().get(echo.id).await.expect("get").status,
+        TaskStatus::Pending,
+        "echo waits for someone who takes it"
+    );
+    let attempts = hive.task_attempts(fails.id).await.expect("attempts");
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].agent_name.as_deref(), Some(name.as_str()));
+    assert_eq!(attempts[0].attempt.worker, id.worker_id().as_str());
+    assert_eq!(
+        attempts[0].attempt.error.as_deref(),
+        Some("it always fails")
+    );
+    assert_eq!(
+        hive.agent_name(id.worker_id().as_str())
+            .await
+            .expect("name"),
+        Some(name)
+    );
+    assert_eq!(
+        hive.agent_name("worker-1").await.expect("name"),
+        None,
+        "a plain worker has no agent name"
+    );
+    assert!(
+        hive.task_attempts(echo.id)
+            .await
+            .expect("attempts")
+            .is_empty(),
+        "a released attempt leaves no history"
+    );
+    hive.shutdown().await;
+}
+
+/// An agent spawned for some task types takes only those; an agent with
+/// the same capabilities and no type named still gets the rest (the
+/// dispatch round does not skip it because the typed one found nothing).
+pub async fn an_agent_spawned_for_some_types_takes_only_those(place: &Place) {
+    let p = unique_name("typed");
+    let hive = place.hive(&p).await;
+    let log = Log::default();
+    let cap = format!("{p}-c");
+    let (typed, any) = (format!("{p}-a-typed"), format!("{p}-b-any"));
+    let only = format!("{p}-only");
+    hive.spawn_agent_with(
+        logging_agent(&typed, &[cap.as_str()], &log),
+        SpawnOptions::default().task_types([only.clone()]),
+    )
+    .await
+    .expect("spawn");
+    hive.spawn_agent_with(
+        logging_agent(&any, &[cap.as_str()], &log),
+        SpawnOptions::default(),
+    )
+    .await
+    .expect("spawn");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let ty = if i % 2 == 0 {
+            only.clone()
+        } else {
+            format!("{p}-other")
+        };
+        let t = hive
+            .submit(NewTask::new(ty, json!({})).requires([cap.as_str()]))
+            .await
+            .expect("submit");
+        ids.push(t.id);
+    }
+    let done = wait_all(&hive, &ids).await;
+    assert!(done.iter().all(|t| t.status == TaskStatus::Completed));
+    let log = log.lock().expect("log").clone();
+    assert_eq!(log.len(), 6, "{log:?}");
+    for (ty, by, _) in &log {
+        if by == &typed {
+            assert_eq!(ty, &only, "the typed agent ran only its type: {log:?}");
+        }
+    }
+    assert!(
+        log.iter().any(|(ty, by, _)| by == &any && ty != &only),
+        "the untyped agent took the other type: {log:?}"
+    );
+    hive.shutdown().await;
+}
+
 pub async fn ended_or_unknown_agents_and_empty_claims_are_refused(place: &Place) {
     let p = unique_name("refuse");
     let hive = remote_hive(place, &p).await;
@@ -1083,6 +1211,8 @@ fleet_tests!(
     a_hand_written_agent_runs_with_the_defaults,
     the_event_feed_tells_the_whole_story,
     a_remote_agent_claims_its_work_as_itself,
+    a_remote_agent_claims_only_the_types_it_names,
+    an_agent_spawned_for_some_types_takes_only_those,
     ended_or_unknown_agents_and_empty_claims_are_refused,
     a_long_poll_answers_when_work_comes_or_empty_at_the_deadline,
 );

@@ -10,8 +10,8 @@ use hive_core::queue::sqlite::SqliteQueue;
 use hive_core::queue::worker::{handler_fn, Worker, WorkerConfig};
 use hive_core::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueExt, QueueStats, ReapReport, RetryPolicy, Submitted, Task, TaskFailure, TaskFilter,
-    TaskId, TaskStatus, WorkerId,
+    QueueExt, QueueStats, ReapReport, RetryPolicy, Submitted, Task, TaskAttempt, TaskFailure,
+    TaskFilter, TaskId, TaskStatus, WorkerId,
 };
 use hive_core::{Error, Result};
 use serde_json::json;
@@ -381,6 +381,9 @@ impl Queue for Outage {
     }
     async fn stats(&self) -> Result<QueueStats> {
         self.inner.stats().await
+    }
+    async fn attempts(&self, id: TaskId) -> Result<Vec<TaskAttempt>> {
+        self.inner.attempts(id).await
     }
     async fn dead_letters(&self, limit: usize, offset: usize) -> Result<Vec<Task>> {
         self.inner.dead_letters(limit, offset).await

@@ -9,6 +9,7 @@ import atexit
 
 from agent_hive._native import (
     AgentHandle,
+    Attempt,
     AsyncHive,
     AsyncSubscription,
     BackendError,
@@ -35,6 +36,7 @@ from agent_hive._native import (
 
 __all__ = [
     "AgentHandle",
+    "Attempt",
     "AsyncHive",
     "AsyncSubscription",
     "BackendError",

@@ -29,6 +29,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(tasks::submit, tasks::list))
         .routes(routes!(tasks::get))
+        .routes(routes!(tasks::attempts))
         .routes(routes!(tasks::cancel))
         .routes(routes!(tasks::why))
         .routes(routes!(tasks::stats))

@@ -1,8 +1,11 @@
-//! Tasks: submit, read, cancel, why one waits, and the queue's counts.
+//! Tasks: submit, read (with the name of the agent that holds or last held
+//! each, and each attempt's history), cancel, why one waits, and the
+//! queue's counts.
 //!
 //! Unknown fields in a submitted task are rejected (400), so a misspelt
 //! option never silently does nothing.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -10,7 +13,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use hive_core::agent::AgentId;
 use hive_core::queue::{
-    NewTask, QueueStats, Task, TaskFilter, TaskId, TaskOrder, TaskPriority, TaskStatus,
+    AttemptOutcome, NewTask, QueueStats, Task, TaskFilter, TaskId, TaskOrder, TaskPriority,
+    TaskStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -124,6 +128,41 @@ pub(crate) async fn submit(
     ))
 }
 
+/// A task as `GET /tasks` and `GET /tasks/{id}` show it: the task, and
+/// the name of the agent its `worker` is.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TaskView {
+    #[serde(flatten)]
+    task: Task,
+    /// The name of the agent that holds (or last held) the task; null when
+    /// no agent did, or the agent is no longer registered.
+    #[schema(required = true)]
+    agent_name: Option<String>,
+}
+
+/// Names the agents behind the tasks' workers, asking the registry once
+/// per worker.
+async fn named(state: &AppState, tasks: Vec<Task>) -> ApiResult<Vec<TaskView>> {
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let agent_name = match &task.worker {
+            None => None,
+            Some(worker) => match names.get(worker) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = state.hive.agent_name(worker).await?;
+                    names.insert(worker.clone(), name.clone());
+                    name
+                }
+            },
+        };
+        out.push(TaskView { task, agent_name });
+    }
+    Ok(out)
+}
+
+/// A task, with the name of its agent.
 #[utoipa::path(
     get,
     path = "/tasks/{id}",
@@ -131,7 +170,7 @@ pub(crate) async fn submit(
     operation_id = "get_task",
     params(("id" = uuid::Uuid, Path, description = "the task's id")),
     responses(
-        (status = 200, description = "the task", body = Task),
+        (status = 200, description = "the task", body = TaskView),
         (status = 400, description = "the id is not a UUID", body = ErrorBody),
         (status = 404, description = "no such task", body = ErrorBody),
     )
@@ -139,9 +178,85 @@ pub(crate) async fn submit(
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Task>> {
+) -> ApiResult<Json<TaskView>> {
     let id: TaskId = parse_id("task", &id)?;
-    Ok(Json(state.hive.queue().get(id).await?))
+    let task = state.hive.queue().get(id).await?;
+    let agent_name = match &task.worker {
+        Some(worker) => state.hive.agent_name(worker).await?,
+        None => None,
+    };
+    Ok(Json(TaskView { task, agent_name }))
+}
+
+/// One attempt as `GET /tasks/{id}/attempts` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttemptView {
+    /// Which attempt: 1 for the first (a dead letter retried by hand
+    /// counts from 1 again).
+    attempt: u32,
+    /// The worker that held the lease (`agent-<id>` for an agent).
+    worker: String,
+    /// The name of that agent; null for a plain worker or an agent no
+    /// longer registered.
+    #[schema(required = true)]
+    agent_name: Option<String>,
+    /// When it was claimed.
+    started_at: chrono::DateTime<chrono::Utc>,
+    /// When it ended; null while it runs.
+    #[schema(required = true)]
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How it ended (`running` while it has not).
+    outcome: AttemptOutcome,
+    /// The error of a failed, timed-out or expired attempt.
+    #[schema(required = true)]
+    error: Option<String>,
+}
+
+/// The answer of `GET /tasks/{id}/attempts`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Attempts {
+    /// The task asked about.
+    task: TaskId,
+    /// Its counted attempts, oldest first; a released attempt does not
+    /// count and is not listed.
+    attempts: Vec<AttemptView>,
+}
+
+/// A task's history: every counted attempt, oldest first, with its
+/// worker and agent, times, outcome and error.
+#[utoipa::path(
+    get,
+    path = "/tasks/{id}/attempts",
+    tag = "tasks",
+    operation_id = "task_attempts",
+    params(("id" = uuid::Uuid, Path, description = "the task's id")),
+    responses(
+        (status = 200, description = "the attempts", body = Attempts),
+        (status = 400, description = "the id is not a UUID", body = ErrorBody),
+        (status = 404, description = "no such task", body = ErrorBody),
+    )
+)]
+pub(crate) async fn attempts(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Attempts>> {
+    let id: TaskId = parse_id("task", &id)?;
+    let attempts = state
+        .hive
+        .task_attempts(id)
+        .await?
+        .into_iter()
+        .map(|named| AttemptView {
+            attempt: named.attempt.attempt,
+            worker: named.attempt.worker,
+            agent_name: named.agent_name,
+            started_at: named.attempt.started_at,
+            finished_at: named.attempt.finished_at,
+            outcome: named.attempt.outcome,
+            error: named.attempt.error,
+        })
+        .collect();
+    Ok(Json(Attempts { task: id, attempts }))
 }
 
 /// Cancels a task that has not ended.
@@ -262,8 +377,9 @@ pub(crate) enum ListOrder {
 /// A page of `GET /tasks`.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TaskPage {
-    /// The tasks, in submit order (reversed with `order=desc`).
-    tasks: Vec<Task>,
+    /// The tasks, in submit order (reversed with `order=desc`), each with
+    /// its agent's name.
+    tasks: Vec<TaskView>,
     /// The cursor for the following page; null on the last.
     #[schema(required = true)]
     next: Option<TaskId>,
@@ -319,5 +435,6 @@ pub(crate) async fn list(
     let next = (tasks.len() == filter.limit)
         .then(|| tasks.last().map(|t| t.id))
         .flatten();
+    let tasks = named(&state, tasks).await?;
     Ok(Json(TaskPage { tasks, next }))
 }

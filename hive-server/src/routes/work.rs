@@ -7,8 +7,9 @@
 //! route checks only the API's own limits ([`MAX_CLAIM`],
 //! [`MAX_CLAIM_WAIT_MS`]) and translates.
 //!
-//! - `POST /agents/{id}/claim` `{"max", "wait_ms", "lease_ms"}` → the
-//!   leases (task, token, expiry), waiting up to `wait_ms` for work;
+//! - `POST /agents/{id}/claim` `{"max", "wait_ms", "lease_ms",
+//!   "task_types"}` → the leases (task, token, expiry), waiting up to
+//!   `wait_ms` for work, of the named task types only when given;
 //! - `POST /tasks/{id}/complete` `{"token", "result"}`;
 //! - `POST /tasks/{id}/fail` `{"token", "error", "permanent"}` → what
 //!   happens next (`retrying` with `run_at`, or `dead_lettered`);
@@ -37,6 +38,8 @@ use crate::AppState;
 pub const MAX_CLAIM_WAIT_MS: u64 = 20_000;
 /// At most this many tasks per claim.
 pub const MAX_CLAIM: usize = 100;
+/// At most this many task types per claim.
+pub const MAX_CLAIM_TYPES: usize = 100;
 
 /// The body of `POST /agents/{id}/claim`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -51,6 +54,14 @@ pub(crate) struct Claim {
     wait_ms: u64,
     /// Lease length in milliseconds; default the queue's.
     lease_ms: Option<u64>,
+    /// Only tasks of these types (default: any type the agent's
+    /// capabilities allow). Routing is by capability, so a task that
+    /// requires nothing goes to any agent: an agent that can do only some
+    /// types names them here instead of releasing the rest, which would
+    /// come straight back.
+    #[serde(default)]
+    #[schema(max_items = 100, value_type = Vec<String>, min_length = 1, max_length = 200)]
+    task_types: Vec<String>,
 }
 
 /// A lease as the API shows it.
@@ -97,7 +108,7 @@ impl From<Lease> for LeaseView {
     request_body = Claim,
     responses(
         (status = 200, description = "the leases, perhaps none", body = Leases),
-        (status = 400, description = "malformed, the id is not a UUID, or max, wait_ms or lease_ms out of range", body = ErrorBody),
+        (status = 400, description = "malformed, the id is not a UUID, or max, wait_ms, lease_ms or task_types out of range", body = ErrorBody),
         (status = 404, description = "no such agent", body = ErrorBody),
         (status = 409, description = "the agent is dead or stopped", body = ErrorBody),
     )
@@ -108,10 +119,17 @@ pub(crate) async fn claim(
     JsonBody(body): JsonBody<Claim>,
 ) -> ApiResult<Json<Leases>> {
     let id: AgentId = parse_id("agent", &id)?;
+    if body.task_types.len() > MAX_CLAIM_TYPES {
+        return Err(ApiError::BadRequest(format!(
+            "task_types names at most {MAX_CLAIM_TYPES} types, got {}",
+            body.task_types.len()
+        )));
+    }
     let request = RemoteClaim {
         max: in_range("max", body.max.unwrap_or(1), 1..=MAX_CLAIM)?,
         wait: Duration::from_millis(in_range("wait_ms", body.wait_ms, 0..=MAX_CLAIM_WAIT_MS)?),
         lease: body.lease_ms.map(Duration::from_millis),
+        task_types: body.task_types.into_iter().collect(),
     };
     let leases = state.hive.claim_as_agent(id, request).await?;
     let leases = leases.into_iter().map(LeaseView::from).collect();

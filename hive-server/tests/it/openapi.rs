@@ -22,6 +22,7 @@ const ROUTES: &[&str] = &[
     "POST /tasks",
     "GET /tasks",
     "GET /tasks/{id}",
+    "GET /tasks/{id}/attempts",
     "POST /tasks/{id}/cancel",
     "GET /tasks/{id}/why",
     "GET /queue/stats",

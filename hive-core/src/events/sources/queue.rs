@@ -11,8 +11,8 @@ use crate::events::event::kinds;
 use crate::events::NewEvent;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskFailure, TaskFilter, TaskId,
-    TaskPriority, WorkerId,
+    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskAttempt, TaskFailure, TaskFilter,
+    TaskId, TaskPriority, WorkerId,
 };
 
 /// A queue that reports its changes to an
@@ -96,6 +96,10 @@ impl Queue for EventedQueue {
 
     async fn get(&self, id: TaskId) -> Result<Task> {
         self.inner.get(id).await
+    }
+
+    async fn attempts(&self, id: TaskId) -> Result<Vec<TaskAttempt>> {
+        self.inner.attempts(id).await
     }
 
     async fn claim(&self, req: &ClaimRequest) -> Result<Vec<Lease>> {

@@ -46,6 +46,8 @@ pub(super) struct Claim {
     pub worker: String,
     /// Sorted and unique (they come from a `BTreeSet`).
     pub capabilities: Vec<String>,
+    /// The task types it takes, empty for any; sorted and unique too.
+    pub task_types: Vec<String>,
     pub lease_ms: i64,
     /// At least 1.
     pub max: i32,
@@ -120,8 +122,9 @@ async fn execute_jobs(pool: PgPool, queue: String, rx: Arc<Mutex<mpsc::Receiver<
 
 /// Jobs that can share one statement.
 struct Statement {
-    /// The capabilities of its claims; `None` while it has only completions.
-    capabilities: Option<Vec<String>>,
+    /// The capabilities and task types of its claims; `None` while it has
+    /// only completions.
+    filter: Option<(Vec<String>, Vec<String>)>,
     /// Tasks it completes: a task appears once per statement, so that a
     /// second completion of it is judged after the first.
     completing: HashSet<Uuid>,
@@ -129,31 +132,34 @@ struct Statement {
 }
 
 /// Splits jobs into statements: claims of a statement share capabilities
-/// (the ready-task scan filters on them), and no task is completed twice in
-/// one statement. Usually all jobs fit one.
+/// and task types (the ready-task scan filters on them), and no task is
+/// completed twice in one statement. Usually all jobs fit one.
 fn split(jobs: impl Iterator<Item = Job>) -> Vec<Statement> {
     let mut statements: Vec<Statement> = Vec::new();
     for job in jobs {
         let task = job.step.completion.as_ref().map(|c| c.lease.task_id.0);
-        let capabilities = job.step.claim.as_ref().map(|c| &c.capabilities);
+        let filter = job
+            .step
+            .claim
+            .as_ref()
+            .map(|c| (c.capabilities.clone(), c.task_types.clone()));
         let fits = |s: &Statement| {
-            let same_capabilities = match (&s.capabilities, capabilities) {
+            let same_filter = match (&s.filter, &filter) {
                 (Some(mine), Some(theirs)) => mine == theirs,
                 _ => true,
             };
-            same_capabilities && task.is_none_or(|t| !s.completing.contains(&t))
+            same_filter && task.is_none_or(|t| !s.completing.contains(&t))
         };
-        let capabilities = capabilities.cloned();
         match statements.iter_mut().find(|s| fits(s)) {
             Some(s) => {
-                if s.capabilities.is_none() {
-                    s.capabilities = capabilities;
+                if s.filter.is_none() {
+                    s.filter = filter;
                 }
                 s.completing.extend(task);
                 s.jobs.push(job);
             }
             None => statements.push(Statement {
-                capabilities,
+                filter,
                 completing: task.into_iter().collect(),
                 jobs: vec![job],
             }),
@@ -163,9 +169,8 @@ fn split(jobs: impl Iterator<Item = Job>) -> Vec<Statement> {
 }
 
 async fn run_statement(pool: &PgPool, queue: &str, statement: Statement) {
-    let Statement {
-        capabilities, jobs, ..
-    } = statement;
+    let Statement { filter, jobs, .. } = statement;
+    let (capabilities, task_types) = filter.unwrap_or_default();
     let n = jobs.len();
     let mut task_ids = Vec::with_capacity(n);
     let mut tokens = Vec::with_capacity(n);
@@ -191,7 +196,8 @@ async fn run_statement(pool: &PgPool, queue: &str, statement: Statement) {
         .bind(workers)
         .bind(wanted)
         .bind(lease_ms)
-        .bind(capabilities.unwrap_or_default())
+        .bind(capabilities)
+        .bind(task_types)
         .fetch_all(pool)
         .await;
     let mut outcomes: Vec<Result<StepOutcome>> = match rows {

@@ -55,13 +55,14 @@ use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 
 use self::batching::{Batcher, Claim, Completion, Step, StepOutcome};
 use self::wakeups::Wakeups;
+use super::attempt::AttemptRow;
 use super::listing::list_statement;
 use super::prepare::{prepare, serialise_result};
 use super::row::TaskRow;
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, TaskStatus, WorkerId,
-    MAX_BATCH,
+    QueueStats, ReapReport, Submitted, Task, TaskAttempt, TaskFailure, TaskFilter, TaskId,
+    TaskStatus, WorkerId, MAX_BATCH,
 };
 use crate::error::{Error, Result};
 use crate::time::{duration_ms, from_ms};
@@ -283,6 +284,7 @@ impl PostgresQueue {
         (req.max > 0).then(|| Claim {
             worker: req.worker.as_str().to_owned(),
             capabilities: req.capabilities.iter().cloned().collect(),
+            task_types: req.task_types.iter().cloned().collect(),
             lease_ms: duration_ms(req.lease.unwrap_or(self.config.lease)),
             // More than a submit can hold is more than a claim can need.
             max: i32::try_from(req.max.min(MAX_BATCH)).unwrap_or(i32::MAX),
@@ -416,6 +418,20 @@ impl Queue for PostgresQueue {
 
     async fn expire_worker(&self, worker: &WorkerId) -> Result<u64> {
         retrying(|| self.expire_worker_locked(worker.as_str())).await
+    }
+
+    async fn attempts(&self, id: TaskId) -> Result<Vec<TaskAttempt>> {
+        let rows: Vec<AttemptRow> = sqlx::query_as(include_str!("sql/attempts.sql"))
+            .bind(&self.config.name)
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            // No history, or no such task: `get` tells which.
+            self.get(id).await?;
+        }
+        rows.into_iter().map(|r| r.into_attempt(BACKEND)).collect()
     }
 
     async fn stats(&self) -> Result<QueueStats> {

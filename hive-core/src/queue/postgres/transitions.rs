@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::queue::row::TaskRow;
 use crate::queue::rules::{self, AfterFailure, DependencyEnd, LeaseState};
 use crate::queue::{
-    FailOutcome, LeaseKey, QueueConfig, ReapReport, Task, TaskFailure, TaskId, TaskStatus,
+    AttemptOutcome, FailOutcome, LeaseKey, QueueConfig, ReapReport, Task, TaskFailure, TaskId,
+    TaskStatus,
 };
 use crate::time::{duration_ms, from_ms};
 
@@ -123,7 +124,26 @@ struct Failed<'a> {
     max_attempts: i64,
     has_dependents: bool,
     failure: &'a TaskFailure,
+    /// How the attempt's history entry ends.
+    outcome: AttemptOutcome,
     now: i64,
+}
+
+/// Ends task `id`'s open attempt, if it has one.
+async fn end_attempt(
+    conn: &mut PgConnection,
+    id: Uuid,
+    outcome: AttemptOutcome,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query(include_str!("sql/end_attempt.sql"))
+        .bind(id)
+        .bind(outcome.as_str())
+        .bind(error)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Retries or dead-letters a failed attempt.
@@ -138,8 +158,10 @@ async fn settle_failure(
         max_attempts,
         has_dependents,
         failure,
+        outcome,
         now,
     } = failed;
+    end_attempt(conn, id, outcome, Some(&failure.error)).await?;
     match rules::after_failure(attempts, max_attempts, failure.permanent, &config.retry) {
         AfterFailure::RetryAfter(delay) => {
             let run_at = now.saturating_add(duration_ms(delay));
@@ -248,6 +270,7 @@ impl PostgresQueue {
                     max_attempts: state.max_attempts,
                     has_dependents: state.has_dependents,
                     failure,
+                    outcome: AttemptOutcome::Failed,
                     now: state.now,
                 },
             )
@@ -272,6 +295,9 @@ impl PostgresQueue {
             let status = TaskStatus::from_str(&state.status)?;
             if status.is_final() {
                 return Err(rules::cannot_cancel(&id.to_string(), status));
+            }
+            if status.is_leased() {
+                end_attempt(&mut tx, id.0, AttemptOutcome::Cancelled, None).await?;
             }
             let row: TaskRow = sqlx::query_as(include_str!("sql/cancel.sql"))
                 .bind(queue)
@@ -343,6 +369,7 @@ impl PostgresQueue {
                         max_attempts: attempt.max_attempts,
                         has_dependents: attempt.has_dependents,
                         failure: &failure,
+                        outcome: AttemptOutcome::TimedOut,
                         now: attempt.now,
                     },
                 )
@@ -411,6 +438,7 @@ async fn end_leases(
                     max_attempts: lease.max_attempts,
                     has_dependents: lease.has_dependents,
                     failure: &failure,
+                    outcome: AttemptOutcome::LeaseExpired,
                     now: lease.now,
                 },
             )

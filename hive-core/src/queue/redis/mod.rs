@@ -41,12 +41,13 @@ use fred::types::{Key, Value};
 
 use self::reply::refusal;
 use self::scripts::{Keys, SCRIPTS};
+use super::attempt::AttemptRow;
 use super::prepare::{prepare, serialise_result, PreparedTask};
 use super::rules::{self, AfterFailure, DependencyEnd};
 use super::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, NewTask, Queue,
-    QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskFailure, TaskFilter, TaskId,
-    TaskStatus, WorkerId,
+    AttemptOutcome, ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, NewTask,
+    Queue, QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskAttempt, TaskFailure,
+    TaskFilter, TaskId, TaskStatus, WorkerId,
 };
 use crate::error::{Error, Result};
 use crate::storage::redis::reply::{array, int, malformed, tag, text};
@@ -123,7 +124,7 @@ impl RedisQueue {
     /// The claim arguments shared by `claim` and `complete_and_claim`.
     fn claim_args(&self, req: &ClaimRequest) -> Vec<Value> {
         let lease = duration_ms(req.lease.unwrap_or(self.config.lease));
-        let mut args = Vec::with_capacity(5 + req.capabilities.len());
+        let mut args = Vec::with_capacity(6 + req.capabilities.len() + req.task_types.len());
         args.push(Value::from(fresh_token().to_string()));
         args.push(Value::from(req.worker.as_str()));
         args.push(Value::from(lease));
@@ -132,6 +133,10 @@ impl RedisQueue {
             i64::try_from(req.capabilities.len()).unwrap_or(i64::MAX),
         ));
         args.extend(req.capabilities.iter().map(|c| Value::from(c.as_str())));
+        args.push(Value::from(
+            i64::try_from(req.task_types.len()).unwrap_or(i64::MAX),
+        ));
+        args.extend(req.task_types.iter().map(|t| Value::from(t.as_str())));
         args
     }
 
@@ -205,6 +210,11 @@ impl RedisQueue {
             let number = |i: usize| f.get(i).and_then(int).unwrap_or(0);
             let (attempts, max_attempts) = (number(3), number(4));
             let past_deadline = f.get(2).and_then(int).is_some_and(|d| d <= now);
+            let outcome = if past_deadline {
+                AttemptOutcome::TimedOut
+            } else {
+                AttemptOutcome::LeaseExpired
+            };
             let (action, delay, error) = if past_deadline {
                 let error = rules::deadline_error(attempts, number(5));
                 match rules::after_failure(attempts, max_attempts, false, &self.config.retry) {
@@ -232,6 +242,7 @@ impl RedisQueue {
                 Value::from(action),
                 Value::from(delay),
                 Value::from(error),
+                Value::from(outcome.as_str()),
             ]);
         }
         let applied = array(
@@ -548,6 +559,28 @@ impl Queue for RedisQueue {
                 "unexpected reply from expire_worker",
             )),
         }
+    }
+
+    async fn attempts(&self, id: TaskId) -> Result<Vec<TaskAttempt>> {
+        let entries: Vec<String> = self
+            .live()?
+            .lrange(self.keys.attempts(id), 0, -1)
+            .await
+            .map_err(redis_err)?;
+        if entries.is_empty() {
+            // No history, or no such task: `get` tells which.
+            self.get(id).await?;
+        }
+        entries
+            .iter()
+            .map(|entry| {
+                serde_json::from_str::<AttemptRow>(entry)
+                    .map_err(|e| {
+                        Error::backend(BACKEND, format!("stored attempt is unreadable: {e}"))
+                    })?
+                    .into_attempt(BACKEND)
+            })
+            .collect()
     }
 
     async fn stats(&self) -> Result<QueueStats> {

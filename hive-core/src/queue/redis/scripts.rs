@@ -45,6 +45,7 @@ script_set! {
 /// | `dead` | sorted set | dead-lettered task ids by when they died |
 /// | `all` | sorted set | every task id, scored 0, for listing in id order (ZRANGEBYLEX) |
 /// | `dependents:<id>` | set | waiting tasks that depend on `<id>` |
+/// | `attempts:<id>` | list | the task's history: one JSON entry per counted attempt (`AttemptRow`'s fields), the last open while it is leased |
 /// | `idempotency` | hash | idempotency key → task id |
 /// | `stats` | hash | status → number of tasks |
 /// | `wake` | list | wake-up markers for blocked workers |
@@ -88,6 +89,11 @@ impl Keys {
 
     pub fn task(&self, id: TaskId) -> Key {
         Key::from(format!("{}task:{id}", self.prefix))
+    }
+
+    /// The task's history list.
+    pub fn attempts(&self, id: TaskId) -> Key {
+        Key::from(format!("{}attempts:{id}", self.prefix))
     }
 
     pub fn stats(&self) -> Key {

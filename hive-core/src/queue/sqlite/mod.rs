@@ -21,8 +21,8 @@ use self::writer::{Job, Op, QueueWriter, Reply};
 use super::prepare::{prepare, serialise_result};
 use super::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskFailure, TaskFilter, TaskId,
-    WorkerId,
+    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskAttempt, TaskFailure, TaskFilter,
+    TaskId, WorkerId,
 };
 use crate::error::{Error, Result};
 
@@ -240,6 +240,19 @@ impl Queue for SqliteQueue {
             None => match self.call(Op::Stats).await? {
                 Reply::Stats(s) => Ok(s),
                 _ => Err(unexpected("stats")),
+            },
+        }
+    }
+
+    async fn attempts(&self, id: TaskId) -> Result<Vec<TaskAttempt>> {
+        match &self.readers {
+            Some(pool) => {
+                let mut conn = pool.acquire().await.map_err(db_err)?;
+                transitions::attempts(&mut conn, &self.config.name, id).await
+            }
+            None => match self.call(Op::Attempts(id)).await? {
+                Reply::Attempts(a) => Ok(a),
+                _ => Err(unexpected("attempts")),
             },
         }
     }

@@ -12,13 +12,15 @@ use sqlx::{Row, SqliteConnection};
 
 use super::db_err;
 use crate::error::{Error, Result};
+use crate::queue::attempt::AttemptRow;
 use crate::queue::listing::list_statement;
 use crate::queue::prepare::PreparedTask;
 use crate::queue::row::TaskRow;
 use crate::queue::rules::{self, AfterFailure, DependencyEnd, DependencyScan, LeaseState};
 use crate::queue::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, QueueConfig, QueueStats,
-    ReapReport, Submitted, Task, TaskFailure, TaskFilter, TaskId, TaskStatus,
+    AttemptOutcome, ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken,
+    QueueConfig, QueueStats, ReapReport, Submitted, Task, TaskAttempt, TaskFailure, TaskFilter,
+    TaskId, TaskStatus,
 };
 use crate::time::{duration_ms, from_ms};
 
@@ -32,6 +34,44 @@ pub(super) async fn get(conn: &mut SqliteConnection, queue: &str, id: TaskId) ->
         .map_err(db_err)?;
     row.ok_or_else(|| Error::not_found("task", id))?
         .into_task("sqlite")
+}
+
+/// A task's attempts, oldest first.
+pub(super) async fn attempts(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    id: TaskId,
+) -> Result<Vec<TaskAttempt>> {
+    let rows: Vec<AttemptRow> = sqlx::query_as(include_str!("sql/attempts.sql"))
+        .bind(queue)
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if rows.is_empty() {
+        // No history, or no such task: `get` tells which.
+        get(conn, queue, id).await?;
+    }
+    rows.into_iter().map(|r| r.into_attempt("sqlite")).collect()
+}
+
+/// Ends task `id`'s open attempt, if it has one.
+async fn end_attempt(
+    conn: &mut SqliteConnection,
+    id: &str,
+    outcome: AttemptOutcome,
+    error: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(include_str!("sql/end_attempt.sql"))
+        .bind(id)
+        .bind(now)
+        .bind(outcome.as_str())
+        .bind(error)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Counts per status.
@@ -276,6 +316,8 @@ pub(super) async fn claim(
     let lease_ms = duration_ms(req.lease.unwrap_or(config.lease));
     let caps =
         serde_json::Value::from(req.capabilities.iter().cloned().collect::<Vec<_>>()).to_string();
+    let types =
+        serde_json::Value::from(req.task_types.iter().cloned().collect::<Vec<_>>()).to_string();
     let mut rows: Vec<TaskRow> = sqlx::query_as(include_str!("sql/claim.sql"))
         .bind(&config.name)
         .bind(now)
@@ -284,10 +326,24 @@ pub(super) async fn claim(
         .bind(lease_ms)
         .bind(caps)
         .bind(i64::try_from(req.max).unwrap_or(i64::MAX))
+        .bind(types)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
     rows.sort_by_key(|r| (r.priority, r.seq));
+    if !rows.is_empty() {
+        let started: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| serde_json::json!({ "id": r.id, "n": r.attempts }))
+            .collect();
+        sqlx::query(include_str!("sql/start_attempts.sql"))
+            .bind(serde_json::Value::from(started).to_string())
+            .bind(req.worker.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
     rows.into_iter().map(|r| r.into_lease("sqlite")).collect()
 }
 
@@ -393,6 +449,15 @@ pub(super) async fn complete_many(
     for row in rows {
         completed.insert(row.get::<String, _>(0), row.get::<i64, _>(1) != 0);
     }
+    if !completed.is_empty() {
+        let ids: Vec<&str> = completed.keys().map(String::as_str).collect();
+        sqlx::query(include_str!("sql/complete_attempts.sql"))
+            .bind(serde_json::Value::from(ids).to_string())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
     let mut out = Vec::with_capacity(entries.len());
     for (lease, _) in entries {
         let id = lease.task_id.to_string();
@@ -463,7 +528,9 @@ async fn fail_dependents(
     Ok(())
 }
 
-/// Retries or dead-letters a failed attempt whose token was already checked.
+/// Retries or dead-letters a failed attempt whose token was already
+/// checked; its history entry ends as `outcome`.
+#[allow(clippy::too_many_arguments)] // One transition's inputs, each used once.
 async fn settle_failure(
     conn: &mut SqliteConnection,
     config: &QueueConfig,
@@ -471,8 +538,10 @@ async fn settle_failure(
     attempts: i64,
     max_attempts: i64,
     failure: &TaskFailure,
+    outcome: AttemptOutcome,
     now: i64,
 ) -> Result<FailOutcome> {
+    end_attempt(conn, &id.to_string(), outcome, Some(&failure.error), now).await?;
     match rules::after_failure(attempts, max_attempts, failure.permanent, &config.retry) {
         AfterFailure::RetryAfter(delay) => {
             let run_at = now.saturating_add(duration_ms(delay));
@@ -520,6 +589,7 @@ pub(super) async fn fail(
         state.attempts,
         state.max_attempts,
         failure,
+        AttemptOutcome::Failed,
         now,
     )
     .await
@@ -547,6 +617,11 @@ pub(super) async fn release(
             "release matched no row for a current lease",
         ));
     }
+    sqlx::query(include_str!("sql/drop_open_attempt.sql"))
+        .bind(lease.task_id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -562,6 +637,7 @@ pub(super) async fn cancel(
         return Err(rules::cannot_cancel(&id.to_string(), task.status));
     }
     let sid = id.to_string();
+    end_attempt(conn, &sid, AttemptOutcome::Cancelled, None, now).await?;
     sqlx::query(include_str!("sql/cancel.sql"))
         .bind(queue)
         .bind(&sid)
@@ -600,7 +676,17 @@ pub(super) async fn reap(
         let (attempts, max_attempts, timeout_ms): (i64, i64, i64) =
             (row.get(1), row.get(2), row.get(3));
         let failure = TaskFailure::retryable(rules::deadline_error(attempts, timeout_ms));
-        settle_failure(conn, config, id, attempts, max_attempts, &failure, now).await?;
+        settle_failure(
+            conn,
+            config,
+            id,
+            attempts,
+            max_attempts,
+            &failure,
+            AttemptOutcome::TimedOut,
+            now,
+        )
+        .await?;
         report.timed_out += 1;
     }
     let expired = sqlx::query(include_str!("sql/expired_leases.sql"))
@@ -648,8 +734,26 @@ async fn end_leases(
         let error = error(row.get::<Option<&str>, _>(3));
         if attempts >= max_attempts {
             let failure = TaskFailure::permanent(error);
-            settle_failure(conn, config, id, attempts, max_attempts, &failure, now).await?;
+            settle_failure(
+                conn,
+                config,
+                id,
+                attempts,
+                max_attempts,
+                &failure,
+                AttemptOutcome::LeaseExpired,
+                now,
+            )
+            .await?;
         } else {
+            end_attempt(
+                conn,
+                &id.to_string(),
+                AttemptOutcome::LeaseExpired,
+                Some(&error),
+                now,
+            )
+            .await?;
             sqlx::query(include_str!("sql/requeue_expired.sql"))
                 .bind(&config.name)
                 .bind(id.to_string())
@@ -705,6 +809,7 @@ pub(super) async fn purge(
         for sql in [
             include_str!("sql/delete_edges_from.sql"),
             include_str!("sql/delete_edges_to.sql"),
+            include_str!("sql/delete_attempts.sql"),
         ] {
             sqlx::query(sql)
                 .bind(id)

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::queue::prepare::PreparedTask;
 use crate::queue::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, QueueConfig, QueueStats, ReapReport,
-    Submitted, Task, TaskFailure, TaskFilter, TaskId, WorkerId,
+    Submitted, Task, TaskAttempt, TaskFailure, TaskFilter, TaskId, WorkerId,
 };
 use crate::storage::sqlite::writer::{control, Answers, Writer};
 use crate::time::now_ms;
@@ -38,6 +38,7 @@ pub(super) enum Op {
     Stats,
     DeadLetters(usize, usize),
     List(Box<TaskFilter>),
+    Attempts(TaskId),
 }
 
 /// What an operation answers.
@@ -53,6 +54,7 @@ pub(super) enum Reply {
     Count(u64),
     Stats(QueueStats),
     Tasks(Vec<Task>),
+    Attempts(Vec<TaskAttempt>),
 }
 
 pub(super) type Job = crate::storage::sqlite::writer::Job<Op, Reply>;
@@ -83,7 +85,7 @@ impl Writer for QueueWriter {
     fn is_read(op: &Op) -> bool {
         matches!(
             op,
-            Op::Get(_) | Op::Stats | Op::DeadLetters(..) | Op::List(_)
+            Op::Get(_) | Op::Stats | Op::DeadLetters(..) | Op::List(_) | Op::Attempts(_)
         )
     }
 
@@ -161,7 +163,7 @@ impl Writer for QueueWriter {
             _ => None,
         }));
         claims.sort_by_key(|(i, _)| *i);
-        // Claims of the same shape (worker, capabilities, lease) share one
+        // Claims of the same shape (worker, capabilities, types, lease) share one
         // statement; the leases are dealt out in arrival order.
         let mut done = vec![false; claims.len()];
         for first in 0..claims.len() {
@@ -245,7 +247,10 @@ async fn submit_independent_together(
 }
 
 fn same_shape(a: &ClaimRequest, b: &ClaimRequest) -> bool {
-    a.worker == b.worker && a.capabilities == b.capabilities && a.lease == b.lease
+    a.worker == b.worker
+        && a.capabilities == b.capabilities
+        && a.task_types == b.task_types
+        && a.lease == b.lease
 }
 
 async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> Result<Reply> {
@@ -282,5 +287,6 @@ async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> 
             Reply::Tasks(transitions::dead_letters(conn, q, *limit, *offset).await?)
         }
         Op::List(filter) => Reply::Tasks(transitions::list(conn, q, filter).await?),
+        Op::Attempts(id) => Reply::Attempts(transitions::attempts(conn, q, *id).await?),
     })
 }

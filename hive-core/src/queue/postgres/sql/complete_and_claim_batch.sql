@@ -4,10 +4,14 @@
 -- Each caller is one element of the parallel arrays $2..$7 (its position is
 -- its request number `req`): a completion (task $2, token $3, result $4; all
 -- NULL for none) and a claim of up to $6 tasks (0 for none) for worker $5
--- with a lease of $7 ms. All claims of a batch share the capabilities $8.
+-- with a lease of $7 ms. All claims of a batch share the capabilities $8
+-- and the task types $9 (empty: any type).
 -- A completion only succeeds for the current attempt of a task nobody waits
 -- on (`NOT has_dependents`); the caller settles any other case under a lock.
 -- A caller whose completion was refused leases nothing.
+--
+-- Each attempt's history row is opened (claims) or finished (completions)
+-- by the same statement.
 --
 -- Answers one row per leased task, or one row of NULLs for a request that
 -- leased none, each with `req` and `completed`.
@@ -17,7 +21,7 @@ WITH requests AS (
         WITH ORDINALITY AS r(task_id, token, result, worker, wanted, lease_ms, req)
 ), done AS (
     UPDATE hive_tasks AS t
-    SET status = 'completed', result = r.result, finished_at = hive_now_ms(),
+    SET status = 'completed', result = r.result, error = NULL, finished_at = hive_now_ms(),
         updated_at = hive_now_ms(), lease_token = NULL, lease_expires_at = NULL,
         deadline = NULL
     FROM requests AS r
@@ -29,6 +33,10 @@ WITH requests AS (
     WHERE t.id = r.task_id AND t.lease_token = r.token AND t.queue = r.queue
       AND NOT t.has_dependents
     RETURNING t.id
+), done_attempts AS (
+    UPDATE hive_task_attempts AS a
+    SET finished_at = hive_now_ms(), outcome = 'completed'
+    FROM done WHERE a.task_id = done.id AND a.finished_at IS NULL
 ), slots AS (
     -- One slot per task a caller may lease, numbered in request order.
     SELECT row_number() OVER (ORDER BY r.req, n) AS slot, r.req, r.worker, r.lease_ms
@@ -37,7 +45,7 @@ WITH requests AS (
 ), due AS (
     -- Delayed tasks whose time has come compete with the ready ones; those
     -- not handed out are promoted to pending below.
-    SELECT id, priority, seq, capabilities FROM hive_tasks
+    SELECT id, priority, seq, capabilities, task_type FROM hive_tasks
     WHERE queue = $1 AND status = 'delayed' AND run_at <= hive_now_ms()
       AND EXISTS (SELECT 1 FROM slots)
     ORDER BY run_at
@@ -49,6 +57,7 @@ WITH requests AS (
     -- waited for, so concurrent claimers never block or share a task.
     SELECT id, priority, seq FROM hive_tasks
     WHERE queue = $1 AND status = 'pending' AND capabilities <@ $8::text[]
+      AND (cardinality($9::text[]) = 0 OR task_type = ANY($9::text[]))
     ORDER BY priority, seq
     LIMIT (SELECT count(*) FROM slots)
     FOR UPDATE SKIP LOCKED
@@ -58,6 +67,7 @@ WITH requests AS (
         SELECT id, priority, seq FROM ready
         UNION ALL
         SELECT id, priority, seq FROM due WHERE capabilities <@ $8::text[]
+          AND (cardinality($9::text[]) = 0 OR task_type = ANY($9::text[]))
     ) AS candidates
     ORDER BY priority, seq
     LIMIT (SELECT count(*) FROM slots)
@@ -75,10 +85,15 @@ WITH requests AS (
         deadline = hive_now_ms() + t.timeout_ms,
         lease_ms = s.lease_ms,
         lease_expires_at = LEAST(hive_now_ms() + s.lease_ms, hive_now_ms() + t.timeout_ms),
-        updated_at = hive_now_ms()
+        updated_at = hive_now_ms(),
+        -- An earlier attempt's error no longer explains the task's state.
+        error = NULL
     FROM picked AS p JOIN slots AS s ON s.slot = p.slot
     WHERE t.id = p.id
     RETURNING t.*, s.req
+), started AS (
+    INSERT INTO hive_task_attempts (task_id, attempt, worker, started_at, outcome)
+    SELECT id, attempts, worker, started_at, 'running' FROM claimed
 )
 SELECT r.req, r.task_id IN (SELECT id FROM done) AS completed,
     c.seq, c.id::text AS id, c.task_type, c.payload, c.status, c.priority::int8 AS priority,

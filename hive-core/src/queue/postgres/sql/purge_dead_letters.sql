@@ -8,5 +8,7 @@ WITH gone AS (
     DELETE FROM hive_task_deps AS d USING gone WHERE d.depends_on = gone.id
 ), edges_to AS (
     DELETE FROM hive_task_deps AS d USING gone WHERE d.task_id = gone.id
+), history AS (
+    DELETE FROM hive_task_attempts AS a USING gone WHERE a.task_id = gone.id
 )
 SELECT count(*) FROM gone

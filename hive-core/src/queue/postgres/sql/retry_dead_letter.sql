@@ -1,8 +1,9 @@
--- Move a dead letter back to pending with a fresh attempt budget; answers
--- the task, or nothing when it is not dead-lettered.
+-- Move a dead letter back to pending with a fresh attempt budget (the error
+-- that dead-lettered it stays in the history only); answers the task, or
+-- nothing when it is not dead-lettered.
 WITH retried AS (
     UPDATE hive_tasks
-    SET status = 'pending', attempts = 0, finished_at = NULL, run_at = NULL,
+    SET status = 'pending', attempts = 0, finished_at = NULL, run_at = NULL, error = NULL,
         updated_at = hive_now_ms()
     WHERE id = $2 AND queue = $1 AND status = 'dead_lettered'
     RETURNING *

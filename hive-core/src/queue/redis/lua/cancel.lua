@@ -20,6 +20,7 @@ if status == 'pending' then
 elseif status == 'delayed' then
   redis.call('ZREM', K_DELAYED, id)
 end
+if is_leased(status) then end_attempt(id, 'cancelled', nil, now) end
 drop_lease(id, key)
 redis.call('HSET', key, 'status', 'cancelled', 'finished_at', now, 'updated_at', now)
 count(status, 'cancelled')

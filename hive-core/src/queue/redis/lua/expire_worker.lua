@@ -17,7 +17,7 @@ for _, id in ipairs(redis.call('ZRANGE', K_LEASED, 0, -1)) do
   local f = redis.call('HMGET', key, 'status', 'worker', 'attempts', 'max_attempts')
   if is_leased(f[1]) and f[2] == worker then
     if (tonumber(f[3]) or 0) >= (tonumber(f[4]) or 0) then
-      dead_letter(id, key, f[1], error, now, ARGV[2], ARGV[3])
+      dead_letter(id, key, f[1], error, now, ARGV[2], ARGV[3], 'lease_expired')
     else
       requeue(id, key, f[1], error, now)
       requeued = requeued + 1

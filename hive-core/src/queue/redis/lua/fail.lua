@@ -14,8 +14,8 @@ local f = redis.call('HMGET', key, 'status', 'lease_token', 'deadline')
 if not is_leased(f[1]) or f[2] ~= token then return refusal(f) end
 if ARGV[10] == 'retry' then
   local run_at = now + tonumber(ARGV[11])
-  retry_later(id, key, f[1], ARGV[12], run_at, now)
+  retry_later(id, key, f[1], ARGV[12], run_at, now, 'failed')
   return finish({'retry', run_at})
 end
-dead_letter(id, key, f[1], ARGV[12], now, ARGV[2], ARGV[3])
+dead_letter(id, key, f[1], ARGV[12], now, ARGV[2], ARGV[3], 'failed')
 return finish({'dead'})

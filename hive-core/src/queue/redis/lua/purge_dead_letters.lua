@@ -15,7 +15,7 @@ for _, id in ipairs(ids) do
   local key = task_key(id)
   local f = redis.call('HMGET', key, 'status', 'idempotency_key')
   if f[1] == 'dead_lettered' then
-    redis.call('DEL', key, dependents_key(id))
+    redis.call('DEL', key, dependents_key(id), attempts_key(id))
     if f[2] and redis.call('HGET', K_IDEM, f[2]) == id then
       redis.call('HDEL', K_IDEM, f[2])
     end

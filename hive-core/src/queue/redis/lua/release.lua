@@ -1,4 +1,5 @@
--- release: gives a leased task back at once; the attempt does not count.
+-- release: gives a leased task back at once; the attempt does not count,
+-- so its history entry goes.
 -- KEYS[9]: the task. ARGV: prefix, id, token.
 -- Answers {'ok'} or a refusal.
 local now = now_ms()
@@ -8,6 +9,7 @@ if not is_leased(f[1]) or f[2] ~= token then return refusal(f) end
 redis.call('HSET', key, 'status', 'pending', 'updated_at', now)
 redis.call('HINCRBY', key, 'attempts', -1)
 drop_lease(id, key)
+drop_open_attempt(id)
 enqueue_ready(id, key)
 count(f[1], 'pending')
 wake(1)

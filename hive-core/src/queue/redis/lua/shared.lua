@@ -44,11 +44,42 @@ local function now_ms()
 end
 
 local function task_key(id) return PREFIX .. 'task:' .. id end
+-- A task's history: a list of JSON entries, one per counted attempt, in
+-- the shape of `AttemptRow` (the last is open, outcome 'running', while the
+-- task is leased).
+local function attempts_key(id) return PREFIX .. 'attempts:' .. id end
 local function dependents_key(id) return PREFIX .. 'dependents:' .. id end
 local function ready_key(caps) return PREFIX .. 'ready:' .. caps end
 
 local function is_leased(status)
   return status == 'assigned' or status == 'in_progress'
+end
+
+-- Opens the history entry of an attempt a claim started.
+local function start_attempt(id, attempt, worker, now)
+  redis.call('RPUSH', attempts_key(id), cjson.encode({
+    attempt = tonumber(attempt), worker = worker, started_at = now, outcome = 'running'}))
+end
+
+-- Ends task `id`'s open attempt as `outcome` (with `error`, if any); a task
+-- nobody runs has none, and nothing changes.
+local function end_attempt(id, outcome, error, now)
+  local key = attempts_key(id)
+  local last = redis.call('LINDEX', key, -1)
+  if not last then return end
+  local entry = cjson.decode(last)
+  if entry.outcome ~= 'running' then return end
+  entry.outcome = outcome
+  entry.finished_at = now
+  entry.error = error
+  redis.call('LSET', key, -1, cjson.encode(entry))
+end
+
+-- A released attempt does not count: its open entry goes.
+local function drop_open_attempt(id)
+  local key = attempts_key(id)
+  local last = redis.call('LINDEX', key, -1)
+  if last and cjson.decode(last).outcome == 'running' then redis.call('RPOP', key) end
 end
 
 -- Status counter changes, gathered during a script and written once by
@@ -167,8 +198,10 @@ local function release_dependents(id, now)
   wake(ready)
 end
 
--- Parks a task in the dead-letter store and fails its dependents.
-local function dead_letter(id, key, from, error, now, dead_before, dead_after)
+-- Parks a task in the dead-letter store and fails its dependents; its
+-- attempt ends as `outcome`.
+local function dead_letter(id, key, from, error, now, dead_before, dead_after, outcome)
+  end_attempt(id, outcome, error, now)
   redis.call('HSET', key, 'status', 'dead_lettered', 'error', error,
     'finished_at', now, 'updated_at', now)
   drop_lease(id, key)
@@ -177,8 +210,10 @@ local function dead_letter(id, key, from, error, now, dead_before, dead_after)
   fail_dependents(id, dead_before, dead_after, now)
 end
 
--- A failed attempt with attempts left waits out its backoff.
-local function retry_later(id, key, from, error, run_at, now)
+-- A failed attempt with attempts left waits out its backoff; the attempt
+-- ends as `outcome`.
+local function retry_later(id, key, from, error, run_at, now, outcome)
+  end_attempt(id, outcome, error, now)
   redis.call('HSET', key, 'status', 'delayed', 'run_at', run_at, 'error', error, 'updated_at', now)
   drop_lease(id, key)
   redis.call('ZADD', K_DELAYED, run_at, id)
@@ -190,6 +225,7 @@ end
 -- backoff, since its worker is gone and the task did not fail. The caller
 -- wakes workers.
 local function requeue(id, key, from, error, now)
+  end_attempt(id, 'lease_expired', error, now)
   redis.call('HSET', key, 'status', 'pending', 'error', error, 'updated_at', now)
   drop_lease(id, key)
   enqueue_ready(id, key)
@@ -222,11 +258,12 @@ local function complete(id, key, token, result, now)
   local f = redis.call('HMGET', key, 'status', 'lease_token', 'deadline', 'has_dependents')
   if not is_leased(f[1]) or f[2] ~= token then return refusal(f) end
   local at = int(now)
-  redis.call('HSET', key, 'status', 'completed', 'result', result,
+  redis.call('HSET', key, 'status', 'completed', 'result', result, 'error', '',
     'finished_at', at, 'updated_at', at,
     'lease_token', '', 'lease_expires_at', '', 'deadline', '')
   redis.call('ZREM', K_LEASED, id)
   count(f[1], 'completed')
+  end_attempt(id, 'completed', nil, now)
   if f[4] then release_dependents(id, now) end
   return nil
 end
@@ -248,8 +285,39 @@ local function eligible_sets(caps, ncaps)
   return sets
 end
 
+-- Takes the `max` best ready ids of the types in `types` (a set; nil for
+-- any type) across `sets` out of their ready sets. Ready sets are not kept
+-- per type, so a typed claim walks each set in order, a page at a time,
+-- past the tasks of other types (which stay where they are).
+local function take_best_typed(sets, max, types)
+  local heads = {}
+  for _, set in ipairs(sets) do
+    local key = ready_key(set)
+    local found, from = 0, 0
+    while found < max do
+      local r = redis.call('ZRANGE', key, from, from + 99, 'WITHSCORES')
+      if #r == 0 then break end
+      for i = 1, #r, 2 do
+        if found < max and types[redis.call('HGET', task_key(r[i]), 'task_type') or ''] then
+          heads[#heads + 1] = {r[i], tonumber(r[i + 1]), key}
+          found = found + 1
+        end
+      end
+      from = from + 100
+    end
+  end
+  table.sort(heads, function(a, b) return a[2] < b[2] end)
+  local ids = {}
+  for i = 1, math.min(max, #heads) do
+    redis.call('ZREM', heads[i][3], heads[i][1])
+    ids[#ids + 1] = heads[i][1]
+  end
+  return ids
+end
+
 -- Takes the `max` best ready ids across `sets` out of their ready sets.
-local function take_best(sets, max)
+local function take_best(sets, max, types)
+  if types then return take_best_typed(sets, max, types) end
   local ids = {}
   if #sets == 1 then
     -- The common case, one command: ZPOPMIN answers member, score, ...
@@ -271,15 +339,17 @@ local function take_best(sets, max)
   return ids
 end
 
--- Leases up to `max` ready tasks; answers the leased tasks' hashes. All the
--- tasks of one claim share its token: (task id, token) names each attempt.
-local function claim(token, worker, lease_ms, max, caps, ncaps, now)
+-- Leases up to `max` ready tasks (of the types in `types`, or any when
+-- nil); answers the leased tasks' hashes. All the tasks of one claim share
+-- its token: (task id, token) names each attempt. An earlier attempt's
+-- error no longer explains the task's state, so it is blanked.
+local function claim(token, worker, lease_ms, max, caps, ncaps, types, now)
   if max <= 0 then return {} end
   wake(promote_due(now, 1000))
   local leased = {}
   local sets = eligible_sets(caps, ncaps)
   if #sets == 0 then return leased end
-  for _, id in ipairs(take_best(sets, max)) do
+  for _, id in ipairs(take_best(sets, max, types)) do
     local key = task_key(id)
     -- Read the whole task once: it is both the answer and the input.
     local h = redis.call('HGETALL', key)
@@ -299,13 +369,15 @@ local function claim(token, worker, lease_ms, max, caps, ncaps, now)
         status = 'assigned', attempts = int(tonumber(attempts or '0') + 1),
         lease_token = token, worker = worker, started_at = int(now),
         deadline = int(deadline), lease_ms = int(lease_ms),
-        lease_expires_at = int(expires), updated_at = int(now),
+        lease_expires_at = int(expires), updated_at = int(now), error = '',
       }
       redis.call('HSET', key, 'status', changed.status, 'attempts', changed.attempts,
         'lease_token', token, 'worker', worker, 'started_at', changed.started_at,
         'deadline', changed.deadline, 'lease_ms', changed.lease_ms,
-        'lease_expires_at', changed.lease_expires_at, 'updated_at', changed.updated_at)
+        'lease_expires_at', changed.lease_expires_at, 'updated_at', changed.updated_at,
+        'error', '')
       redis.call('ZADD', K_LEASED, changed.lease_expires_at, id)
+      start_attempt(id, changed.attempts, worker, now)
       -- Patch the answer rather than read the hash again.
       for i = 1, #h, 2 do
         local value = changed[h[i]]
@@ -326,11 +398,19 @@ local function claim(token, worker, lease_ms, max, caps, ncaps, now)
 end
 
 -- Reads the claim arguments that start at ARGV[i]: token, worker, lease_ms,
--- max, the number of capabilities, then the capabilities.
+-- max, the number of capabilities, the capabilities, the number of task
+-- types, the types. The types come back as a set, or nil for none (any).
 local function claim_args(i)
   local ncaps = tonumber(ARGV[i + 4])
   local caps = {}
   for j = 1, ncaps do caps[j] = ARGV[i + 4 + j] end
-  return ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), caps, ncaps
+  local t = i + 5 + ncaps
+  local ntypes = tonumber(ARGV[t]) or 0
+  local types = nil
+  if ntypes > 0 then
+    types = {}
+    for j = 1, ntypes do types[ARGV[t + j]] = true end
+  end
+  return ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), caps, ncaps, types
 end
 

@@ -4,6 +4,7 @@
 UPDATE hive_tasks
 SET status = 'completed',
     result = json_extract(j.value, '$.r'),
+    error = NULL,
     finished_at = ?2,
     updated_at = ?2,
     lease_token = NULL,
