@@ -19,6 +19,7 @@ mod cli;
 mod configured;
 mod e2e;
 mod events;
+mod metrics;
 mod openapi;
 
 /// State over a fresh in-memory hive without a context engine.
