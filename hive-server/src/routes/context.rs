@@ -85,6 +85,7 @@ pub(crate) struct Search {
     #[param(minimum = 1, maximum = 1000)]
     k: usize,
     /// Leave out entries less similar than this (cosine, -1 to 1).
+    #[param(minimum = -1.0, maximum = 1.0)]
     min_similarity: Option<f32>,
 }
 
