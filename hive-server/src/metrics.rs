@@ -252,10 +252,8 @@ impl TaskFollower {
     async fn on(&mut self, event: &Event) {
         let id = event.subject.as_str();
         match event.kind.as_str() {
-            kinds::TASK_SUBMITTED => {
-                if self.submitted.len() < MAX_REMEMBERED {
-                    self.submitted.insert(id.to_string(), event.at);
-                }
+            kinds::TASK_SUBMITTED if self.submitted.len() < MAX_REMEMBERED => {
+                self.submitted.insert(id.to_string(), event.at);
             }
             kinds::TASK_CLAIMED => {
                 let task_type = self.type_of(event).await;
