@@ -347,7 +347,6 @@ fn encode(frame: &Frame<'_>) -> Message {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ReadQuery {
     /// Events after this number (default 0: the oldest retained).
-    #[param(value_type = Option<i64>, minimum = 0)]
     after: Option<u64>,
     /// At most this many matching events (1–1000, default 100).
     #[param(minimum = 1, maximum = 1000)]

@@ -407,6 +407,8 @@ async fn the_document_states_the_bounds_the_server_enforces() {
         "/events?limit=0",
         "/events?limit=1001",
         "/events?after=-1",
+        "/context/search?q=bees&min_similarity=1.0000000000000002",
+        "/context/search?q=bees&min_similarity=-1.5",
         "/tasks?status=sleeping",
         "/tasks?limit=1001",
         "/dead-letters?limit=0",
