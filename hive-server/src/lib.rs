@@ -13,7 +13,7 @@ pub mod error;
 pub mod hygiene;
 pub mod listener;
 pub mod lock;
-mod metrics;
+pub mod metrics;
 pub mod openapi;
 mod routes;
 
@@ -109,6 +109,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
     metrics::install();
+    metrics::follow(state.hive.events(), state.hive.queue().clone());
     routes::router()
         .merge(openapi::routes())
         .route("/metrics", axum::routing::get(metrics::render))

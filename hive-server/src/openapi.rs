@@ -12,12 +12,16 @@
 //! 503 everywhere (storage down, the request deadline), and 400, 413 and
 //! 415 wherever a JSON body is read.
 //!
+//! The document describes the server that serves it: the bearer scheme,
+//! the global security requirement and the 401 answers are there only
+//! when the server has a token ([`document_for`]).
+//!
 //! Swagger UI is compiled in from `utoipa-swagger-ui`'s `vendored` build,
 //! so nothing is downloaded to build it or to show it.
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -51,7 +55,6 @@ pub const DOCS_PATH: &str = "/docs";
             `Authorization: Bearer <token>`."
     ),
     paths(crate::metrics::render),
-    security(("bearer" = [])),
     tags(
         (name = "health", description = "whether the server and its queue answer"),
         (name = "tasks", description = "the task queue"),
@@ -68,12 +71,25 @@ pub const DOCS_PATH: &str = "/docs";
 )]
 struct Frame;
 
-/// The whole document, as served.
+/// The document of a server without a token (the committed snapshot).
 pub fn document() -> serde_json::Value {
+    document_for(false)
+}
+
+/// The whole document as a server serves it: with `token` (the server has
+/// one), the bearer scheme, global security, 401 answers on the guarded
+/// routes and `security: [{}]` on the open ones; without, none of those.
+pub fn document_for(token: bool) -> serde_json::Value {
     let (_, handlers) = crate::routes::documented().split_for_parts();
     let mut doc = Frame::openapi();
     doc.merge(handlers);
-    add_layer_answers(&mut doc);
+    if token {
+        doc.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+    add_layer_answers(&mut doc, token);
     let mut json = serde_json::to_value(doc).unwrap_or_default();
     camel_case_links(&mut json);
     json
@@ -143,15 +159,20 @@ const NOT_JSON: Shared = Shared {
     description: "the body is not `application/json`",
 };
 
-/// Adds, to every operation, the answers of the auth, deadline and body
-/// layers, and says which operations are open (`security: [{}]`).
-fn add_layer_answers(doc: &mut Document) {
+/// Adds, to every operation, the answers of the deadline and body layers
+/// and — with `token` — of the auth layer, saying which operations are
+/// open (`security: [{}]`).
+fn add_layer_answers(doc: &mut Document, token: bool) {
     let components = doc.components.get_or_insert_with(Default::default);
-    components.security_schemes.insert(
-        "bearer".into(),
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
-    for shared in [UNAUTHORIZED, UNAVAILABLE, BAD_BODY, TOO_LARGE, NOT_JSON] {
+    let mut shared_answers = vec![UNAVAILABLE, BAD_BODY, TOO_LARGE, NOT_JSON];
+    if token {
+        components.security_schemes.insert(
+            "bearer".into(),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        shared_answers.push(UNAUTHORIZED);
+    }
+    for shared in shared_answers {
         let body = ContentBuilder::new()
             .schema(Some(Ref::from_schema_name("ErrorBody")))
             .build();
@@ -173,10 +194,10 @@ fn add_layer_answers(doc: &mut Document) {
             &mut item.patch,
         ];
         for op in ops.into_iter().flatten() {
-            if open {
-                op.security = Some(vec![SecurityRequirement::default()]);
-            } else {
-                refer(op, &UNAUTHORIZED);
+            match (token, open) {
+                (false, _) => {}
+                (true, true) => op.security = Some(vec![SecurityRequirement::default()]),
+                (true, false) => refer(op, &UNAUTHORIZED),
             }
             refer(op, &UNAVAILABLE);
             if op.request_body.is_some() {
@@ -209,10 +230,14 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
-/// The document as JSON, built once.
-async fn serve_document() -> Response {
-    static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| document().to_string());
+/// The document as JSON, built once for servers with a token and once
+/// for servers without.
+async fn serve_document(State(state): State<AppState>) -> Response {
+    static OPEN: OnceLock<String> = OnceLock::new();
+    static GUARDED: OnceLock<String> = OnceLock::new();
+    let token = state.token.is_some();
+    let once = if token { &GUARDED } else { &OPEN };
+    let json = once.get_or_init(|| document_for(token).to_string());
     ([(CONTENT_TYPE, "application/json")], json.as_str()).into_response()
 }
 

@@ -85,7 +85,8 @@ pub(crate) struct Search {
     #[param(minimum = 1, maximum = 1000)]
     k: usize,
     /// Leave out entries less similar than this (cosine, -1 to 1).
-    min_similarity: Option<f32>,
+    #[param(minimum = -1.0, maximum = 1.0)]
+    min_similarity: Option<f64>,
 }
 
 fn default_k() -> usize {
@@ -111,7 +112,12 @@ pub(crate) async fn search(
 ) -> ApiResult<Json<Vec<Found>>> {
     let mut request = SearchRequest::new(q.q, q.k);
     if let Some(t) = q.min_similarity {
-        request = request.min_similarity(t);
+        // Checked as sent: the f32 the engine takes would round
+        // 1.0000000000000002 into range.
+        if !(-1.0..=1.0).contains(&t) {
+            return Err(Error::invalid(format!("min_similarity {t} is outside [-1, 1]")).into());
+        }
+        request = request.min_similarity(t as f32);
     }
     Ok(Json(engine(&state)?.search(&request).await?))
 }

@@ -345,6 +345,7 @@ pub(crate) async fn stats(State(state): State<AppState>) -> ApiResult<Json<Stats
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Comma-separated statuses, e.g. `pending,in_progress`.
+    #[param(value_type = Option<Vec<hive_core::queue::TaskStatus>>, style = Form, explode = false)]
     status: Option<String>,
     /// Only tasks of this type.
     #[serde(rename = "type")]

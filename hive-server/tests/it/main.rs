@@ -20,6 +20,7 @@ mod configured;
 mod e2e;
 mod events;
 mod history;
+mod metrics;
 mod openapi;
 
 /// State over a fresh in-memory hive without a context engine.

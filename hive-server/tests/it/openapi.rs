@@ -87,11 +87,9 @@ async fn the_document_lists_every_route_with_its_answers() {
         let responses = op["responses"].as_object().expect("responses");
         let has = |status: &str| responses.contains_key(status);
         assert!(has("503"), "{name}: the deadline can answer 503");
-        if name == "GET /health" {
-            assert_eq!(op["security"], serde_json::json!([{}]), "{name} is open");
-        } else {
-            assert!(has("401"), "{name}: the token guards it");
-        }
+        // No token: nothing answers 401, and nothing claims to need one.
+        assert!(!has("401"), "{name}: no token, no 401");
+        assert!(op.get("security").is_none(), "{name}: {}", op["security"]);
         if op.get("requestBody").is_some() {
             for status in ["400", "413", "415"] {
                 assert!(
@@ -125,6 +123,48 @@ async fn the_document_lists_every_route_with_its_answers() {
     // Links name their target the way OpenAPI spells it.
     let links = &doc["paths"]["/tasks"]["post"]["responses"]["201"]["links"];
     assert_eq!(links["get"]["operationId"], "get_task", "{links}");
+}
+
+#[tokio::test]
+async fn bearer_security_is_declared_only_when_the_server_has_a_token() {
+    let fetch = |app: axum::Router| async move {
+        let answer = send(&app, Request::builder().uri("/openapi.json"), Body::empty()).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        serde_json::from_slice::<Value>(&answer.body).expect("JSON")
+    };
+    let open = fetch(app().await).await;
+    assert!(open.get("security").is_none(), "{}", open["security"]);
+    assert!(
+        open["components"]["securitySchemes"].is_null(),
+        "{}",
+        open["components"]["securitySchemes"]
+    );
+    assert!(open["components"]["responses"]["Unauthorized"].is_null());
+
+    let guarded = fetch(router(state().await.with_token("s3cret"))).await;
+    assert_eq!(guarded["security"], serde_json::json!([{"bearer": []}]));
+    assert_eq!(
+        guarded["components"]["securitySchemes"]["bearer"],
+        serde_json::json!({"type": "http", "scheme": "bearer"})
+    );
+    for (name, op) in operations(&guarded) {
+        let responses = op["responses"].as_object().expect("responses");
+        let (_, path) = name.split_once(' ').expect("name");
+        if path == "/health" {
+            assert_eq!(op["security"], serde_json::json!([{}]), "{name} is open");
+            assert!(!responses.contains_key("401"), "{name}");
+        } else {
+            assert!(op.get("security").is_none(), "{name}: the global one");
+            assert!(responses.contains_key("401"), "{name}: the token guards it");
+        }
+    }
+    // The open routes really are open, the others really guarded.
+    let app = router(state().await.with_token("s3cret"));
+    assert_eq!(call(&app, "GET", "/health", None).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&app, "GET", "/queue/stats", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -214,4 +254,185 @@ fn the_document_matches_the_committed_snapshot() {
         line(&committed),
         line(&generated),
     );
+}
+
+/// The schema of query parameter `name` of `method path`, `$ref`s and
+/// `anyOf`/`oneOf` with null resolved to the constrained part.
+fn param_schema<'a>(doc: &'a Value, method: &str, path: &str, name: &str) -> &'a Value {
+    let params = doc["paths"][path][method]["parameters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{method} {path} has parameters"));
+    let param = params
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path} takes {name}"));
+    resolve(doc, &param["schema"])
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return resolve(doc, &doc["components"]["schemas"][name]);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alts) = schema[key].as_array() {
+            if let Some(not_null) = alts.iter().find(|a| a["type"] != "null") {
+                return resolve(doc, not_null);
+            }
+        }
+    }
+    schema
+}
+
+/// The schema of property `prop` of component `component`.
+fn property<'a>(doc: &'a Value, component: &str, prop: &str) -> &'a Value {
+    let schema = &doc["components"]["schemas"][component]["properties"][prop];
+    assert!(!schema.is_null(), "{component}.{prop} is documented");
+    resolve(doc, schema)
+}
+
+const TASK_STATUSES: &[&str] = &[
+    "waiting",
+    "delayed",
+    "pending",
+    "assigned",
+    "in_progress",
+    "completed",
+    "failed",
+    "dead_lettered",
+    "cancelled",
+];
+
+/// What the server refuses, the document says: a client generated from it
+/// never sends a value outside these bounds. Each bound listed here is
+/// enforced by the server (the second half checks a few with requests).
+#[tokio::test]
+async fn the_document_states_the_bounds_the_server_enforces() {
+    let doc = hive_server::openapi::document();
+    let bounds = |s: &Value| (s["minimum"].as_f64(), s["maximum"].as_f64());
+
+    // Query parameters.
+    for (method, path, name, min, max) in [
+        (
+            "get",
+            "/context/search",
+            "min_similarity",
+            Some(-1.0),
+            Some(1.0),
+        ),
+        ("get", "/context/search", "k", Some(1.0), Some(1000.0)),
+        ("get", "/events", "after", Some(0.0), None),
+        ("get", "/events", "limit", Some(1.0), Some(1000.0)),
+        ("get", "/tasks", "limit", Some(1.0), Some(1000.0)),
+        ("get", "/dead-letters", "limit", Some(1.0), Some(1000.0)),
+        ("get", "/dead-letters", "offset", Some(0.0), None),
+        ("get", "/sessions", "limit", Some(1.0), Some(10000.0)),
+        (
+            "get",
+            "/topics/{topic}/messages",
+            "limit",
+            Some(1.0),
+            Some(1000.0),
+        ),
+        ("get", "/topics/{topic}/messages", "from", Some(0.0), None),
+    ] {
+        let schema = param_schema(&doc, method, path, name);
+        assert_eq!(
+            bounds(schema),
+            (min, max),
+            "{method} {path} ?{name}: {schema}"
+        );
+    }
+    // Every `limit` anywhere is bounded both ways.
+    for (name, op) in operations(&doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["name"] == "limit" {
+                let s = resolve(&doc, &p["schema"]);
+                let (min, max) = bounds(s);
+                assert!(min.is_some() && max.is_some(), "{name} ?limit: {s}");
+            }
+        }
+    }
+
+    // Task status, an enum wherever it is taken or returned.
+    let statuses: BTreeSet<String> = TASK_STATUSES.iter().map(|s| s.to_string()).collect();
+    let status_enum = |s: &Value| -> BTreeSet<String> {
+        s["enum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    };
+    let listed = param_schema(&doc, "get", "/tasks", "status");
+    assert_eq!(listed["type"], "array", "{listed}");
+    assert_eq!(status_enum(resolve(&doc, &listed["items"])), statuses);
+    let param = doc["paths"]["/tasks"]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "status"))
+        .expect("status");
+    assert_eq!(
+        (&param["style"], &param["explode"]),
+        (&"form".into(), &false.into())
+    );
+    assert_eq!(status_enum(property(&doc, "Task", "status")), statuses);
+
+    // Request bodies.
+    for (component, prop, min, max) in [
+        ("SubmitTask", "priority", Some(1.0), Some(9.0)),
+        ("SubmitTask", "max_attempts", Some(1.0), None),
+        ("SubmitTask", "timeout_ms", Some(10.0), None),
+        ("Claim", "max", Some(1.0), Some(100.0)),
+        ("Claim", "wait_ms", Some(0.0), Some(20000.0)),
+        ("RememberText", "importance", Some(0.0), Some(1.0)),
+    ] {
+        let schema = property(&doc, component, prop);
+        assert_eq!(bounds(schema), (min, max), "{component}.{prop}: {schema}");
+    }
+    for (component, prop, min, max) in [
+        ("SubmitTask", "type", Some(1), Some(200)),
+        ("SubmitTask", "idempotency_key", Some(1), Some(256)),
+        ("RegisterAgent", "name", Some(1), Some(128)),
+        ("CreateSession", "name", Some(1), Some(128)),
+        ("RememberText", "content", Some(1), None),
+        ("PublishMessage", "kind", Some(1), None),
+    ] {
+        let schema = property(&doc, component, prop);
+        let got = (schema["minLength"].as_u64(), schema["maxLength"].as_u64());
+        assert_eq!(got, (min, max), "{component}.{prop}: {schema}");
+    }
+
+    // And the server does refuse just outside them.
+    let app = app().await;
+    for uri in [
+        "/events?limit=0",
+        "/events?limit=1001",
+        "/events?after=-1",
+        "/context/search?q=bees&min_similarity=1.0000000000000002",
+        "/context/search?q=bees&min_similarity=-1.5",
+        "/tasks?status=sleeping",
+        "/tasks?limit=1001",
+        "/dead-letters?limit=0",
+        "/topics/news.bees/messages?limit=1001",
+    ] {
+        let (status, body) = call(&app, "GET", uri, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+    }
+    for body in [
+        r#"{"type": "t", "priority": 0}"#,
+        r#"{"type": "t", "priority": 10}"#,
+        r#"{"type": "t", "max_attempts": 0}"#,
+        r#"{"type": ""}"#,
+    ] {
+        let (status, answer) = call(&app, "POST", "/tasks", Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+    }
+    // Both ends of a bound are accepted.
+    for uri in [
+        "/events?after=0&limit=1000",
+        "/tasks?status=pending,dead_lettered&limit=1",
+    ] {
+        let (status, body) = call(&app, "GET", uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    }
 }

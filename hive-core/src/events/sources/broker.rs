@@ -15,7 +15,10 @@ use crate::events::event::kinds;
 
 /// A broker that reports what is published to an
 /// [`EventHub`](crate::events::EventHub) (who sent what kind of message
-/// where; not the payload).
+/// where; not the payload), and counts what this process publishes and
+/// delivers through the `metrics` facade (`hive_broker_published_total`,
+/// `hive_broker_delivered_total`, `hive_broker_redelivered_total`; a no-op
+/// unless the program installed a recorder, as `hive-server` does).
 pub(crate) type EventedBroker = Evented<dyn Broker>;
 
 #[async_trait]
@@ -36,6 +39,7 @@ impl Broker for EventedBroker {
             .collect();
         let ticket = self.hub.ticket();
         let published = self.inner.publish_batch(messages).await?;
+        metrics::counter!("hive_broker_published_total").increment(published.len() as u64);
         let events = published
             .iter()
             .zip(described)
@@ -83,7 +87,11 @@ impl Broker for EventedBroker {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<Delivery>> {
-        self.inner.fetch(subscription, consumer, max, wait).await
+        let deliveries = self.inner.fetch(subscription, consumer, max, wait).await?;
+        let again = deliveries.iter().filter(|d| d.deliveries > 1).count();
+        metrics::counter!("hive_broker_delivered_total").increment(deliveries.len() as u64);
+        metrics::counter!("hive_broker_redelivered_total").increment(again as u64);
+        Ok(deliveries)
     }
 
     async fn ack(&self, subscription: &str, receipts: &[Receipt]) -> Result<()> {
