@@ -27,6 +27,7 @@ use super::tool::ToolSet;
 use crate::error::{Error, Result};
 use crate::queue::worker::{Runner, WorkerReport};
 use crate::queue::{ClaimRequest, Queue, Task, TaskStatus};
+use crate::setters::setters;
 
 /// What to do when an agent of this process is declared dead by a health
 /// sweep (its heartbeats stopped reaching the registry — a stall, a
@@ -92,14 +93,10 @@ impl SpawnOptions {
         self
     }
 
-    /// Takes only tasks of these types (none: any type).
-    pub fn task_types<I, S>(mut self, task_types: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.task_types = task_types.into_iter().map(Into::into).collect();
-        self
+    setters! {
+        /// Takes only tasks of these types (none: any type).
+        task_types(task_types: impl IntoIterator<Item = impl Into<String>>) =>
+            task_types.into_iter().map(Into::into).collect();
     }
 
     /// Sets the restart policy.

@@ -16,6 +16,7 @@ use super::record::AgentId;
 use super::registry::AgentRegistry;
 use crate::error::{Error, Result};
 use crate::queue::{ClaimRequest, Lease, Queue, MAX_TYPE_LEN};
+use crate::setters::setters;
 
 /// The longest a long poll waits for a wake-up before it claims again. A
 /// wake-up (on Redis, one marker per ready task) reaches one waiter of the
@@ -75,14 +76,10 @@ impl RemoteClaim {
         self
     }
 
-    /// Takes only tasks of these types (none: any type).
-    pub fn task_types<I, S>(mut self, task_types: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.task_types = task_types.into_iter().map(Into::into).collect();
-        self
+    setters! {
+        /// Takes only tasks of these types (none: any type).
+        task_types(task_types: impl IntoIterator<Item = impl Into<String>>) =>
+            task_types.into_iter().map(Into::into).collect();
     }
 
     /// Refuses what no claim can honour.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::task::{Task, TaskId};
+use crate::setters::setters;
 
 /// The token of one attempt. Random, never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -109,15 +110,11 @@ impl ClaimRequest {
         self
     }
 
-    /// Takes only tasks of these types (replacing any set before); none
-    /// takes every type.
-    pub fn task_types<I, S>(mut self, task_types: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.task_types = task_types.into_iter().map(Into::into).collect();
-        self
+    setters! {
+        /// Takes only tasks of these types (replacing any set before); none
+        /// takes every type.
+        task_types(task_types: impl IntoIterator<Item = impl Into<String>>) =>
+            task_types.into_iter().map(Into::into).collect();
     }
 
     /// Claims up to `max` tasks at once.
