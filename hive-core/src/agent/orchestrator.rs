@@ -284,8 +284,15 @@ impl Inner {
                 options.concurrency
             )));
         }
-        let spec = agent.spec();
+        let mut spec = agent.spec();
         spec.check()?;
+        // The registry records load, not capacity: the agent's concurrency
+        // goes into its metadata (unless the agent set one itself), so a
+        // dashboard can show load against it.
+        if let Some(meta) = spec.metadata.as_object_mut() {
+            meta.entry("concurrency")
+                .or_insert_with(|| options.concurrency.into());
+        }
         let tools = Arc::new(ToolSet::new(agent.tools())?);
         if agent.handles_messages() {
             // The inbox subscription exists before the spawn returns, so a

@@ -288,6 +288,10 @@ pub async fn graceful_shutdown_leaves_no_task_leased(place: &Place) {
     );
     let agents = registry.list(&AgentFilter::any()).await.expect("list");
     assert!(agents.iter().all(|a| a.status == AgentStatus::Stopped));
+    assert_eq!(
+        agents[0].metadata["concurrency"], 3,
+        "the registry shows the concurrency the agent was spawned with"
+    );
 }
 
 pub async fn sessions_record_conversations(place: &Place) {
@@ -750,7 +754,8 @@ pub async fn a_hand_written_agent_runs_with_the_defaults(place: &Place) {
     let record = hive.orchestrator().get(h.id).await.expect("record");
     assert_eq!(
         (record.kind.as_str(), record.metadata.clone()),
-        ("doubler", json!({ "version": 1 }))
+        ("doubler", json!({ "version": 1, "concurrency": 1 })),
+        "the agent's own metadata, and the concurrency it runs with"
     );
     let t = hive
         .submit(NewTask::new("double", json!(21)).requires(["double"]))

@@ -50,6 +50,26 @@ fn described(
     })
 }
 
+/// The data of a `task.completed` event: `{}`, or `{"spend": …}` when the
+/// result reports what the attempt spent in an LLM agent's shape (a
+/// `usage` object with `input_tokens` and `output_tokens`, and
+/// `cost_usd` when the price was known), so the dashboard's spend per
+/// agent needs no read of each result.
+fn completed(result: &Value) -> Value {
+    let usage = result.get("usage");
+    let tokens = |name: &str| usage.and_then(|u| u.get(name)).and_then(Value::as_u64);
+    match (tokens("input_tokens"), tokens("output_tokens")) {
+        (Some(input), Some(output)) => json!({
+            "spend": {
+                "input_tokens": input,
+                "output_tokens": output,
+                "cost_usd": result.get("cost_usd").and_then(Value::as_f64),
+            }
+        }),
+        _ => json!({}),
+    }
+}
+
 #[async_trait]
 #[deny(clippy::missing_trait_methods)]
 impl Queue for EventedQueue {
@@ -116,9 +136,10 @@ impl Queue for EventedQueue {
 
     async fn complete(&self, lease: LeaseKey, result: Value) -> Result<()> {
         let id = lease.task_id;
+        let data = completed(&result);
         let ticket = self.hub.ticket();
         self.inner.complete(lease, result).await?;
-        ticket.fill(vec![event(kinds::TASK_COMPLETED, id, json!({}))]);
+        ticket.fill(vec![event(kinds::TASK_COMPLETED, id, data)]);
         Ok(())
     }
 
@@ -236,14 +257,44 @@ impl Queue for EventedQueue {
         next: &ClaimRequest,
     ) -> Result<Vec<Lease>> {
         let id = lease.task_id;
+        let data = completed(&result);
         let ticket = self.hub.ticket();
         let leases = self.inner.complete_and_claim(lease, result, next).await?;
-        let completed = event(kinds::TASK_COMPLETED, id, json!({}));
+        let completed = event(kinds::TASK_COMPLETED, id, data);
         ticket.fill(
             std::iter::once(completed)
                 .chain(Self::claimed(&leases))
                 .collect(),
         );
         Ok(leases)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::completed;
+
+    #[test]
+    fn a_completed_event_carries_the_spend_of_an_llm_result() {
+        let result = json!({"text": "hi", "usage": {"input_tokens": 12, "output_tokens": 3}, "cost_usd": 0.5});
+        assert_eq!(
+            completed(&result),
+            json!({"spend": {"input_tokens": 12, "output_tokens": 3, "cost_usd": 0.5}})
+        );
+        let unpriced = json!({"usage": {"input_tokens": 1, "output_tokens": 2}, "cost_usd": null});
+        assert_eq!(
+            completed(&unpriced)["spend"]["cost_usd"],
+            serde_json::Value::Null
+        );
+        for plain in [
+            json!(null),
+            json!(7),
+            json!({"usage": "many"}),
+            json!({"usage": {"input_tokens": 1}}),
+        ] {
+            assert_eq!(completed(&plain), json!({}), "{plain}");
+        }
     }
 }
