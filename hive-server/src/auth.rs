@@ -1,5 +1,6 @@
 //! Bearer-token authentication: when a token is configured, every route
-//! but `/health` and the API's description (`/openapi.json`, `/docs`) needs
+//! but `/health`, the API's description (`/openapi.json`, `/docs`) and the
+//! dashboard's files (`/`, `/ui/…`, which hold no data) needs
 //! `Authorization: Bearer <token>` — or, on the WebSocket route (browsers
 //! cannot set headers there), `?token=<token>`; anything else is a 401
 //! with the JSON error body. (Request logs carry the path only, never the
@@ -26,7 +27,7 @@ const QUERY_TOKEN: &[&str] = &["/ws/events"];
 
 /// Whether `path` is open without a token.
 pub(crate) fn is_open(path: &str) -> bool {
-    OPEN.contains(&path) || path.starts_with("/docs/")
+    OPEN.contains(&path) || path.starts_with("/docs/") || crate::ui::is_ui(path)
 }
 
 /// The middleware: passes the request on, or answers 401.

@@ -16,6 +16,8 @@ pub mod lock;
 pub mod metrics;
 pub mod openapi;
 mod routes;
+pub mod series;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -50,6 +52,12 @@ pub struct AppState {
     pub body_limit: usize,
     /// Which browser origins may call the API. Default: none.
     pub cors: cors::CorsOrigins,
+    /// Serve the dashboard from this directory (a `web/dist` being
+    /// developed) instead of the copy embedded in the binary. Default: the
+    /// embedded copy.
+    pub ui_dir: Option<std::path::PathBuf>,
+    /// The rolling window of task metrics behind `GET /metrics/series`.
+    pub series: Arc<series::Series>,
 }
 
 /// The default WebSocket ping interval.
@@ -67,6 +75,8 @@ impl AppState {
             sockets: TaskTracker::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             cors: cors::CorsOrigins::Off,
+            ui_dir: None,
+            series: Arc::new(series::Series::new(series::SeriesConfig::default())),
         }
     }
 
@@ -99,6 +109,7 @@ impl std::fmt::Debug for AppState {
             .field("open_sockets", &self.sockets.len())
             .field("body_limit", &self.body_limit)
             .field("cors", &self.cors)
+            .field("ui_dir", &self.ui_dir)
             .finish()
     }
 }
@@ -110,8 +121,12 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 pub fn router(state: AppState) -> Router {
     metrics::install();
     metrics::follow(state.hive.events(), state.hive.queue().clone());
+    state
+        .series
+        .follow(state.hive.clone(), state.shutdown.clone());
     routes::router()
         .merge(openapi::routes())
+        .merge(ui::routes())
         .route("/metrics", axum::routing::get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::record))
         .layer(axum::extract::DefaultBodyLimit::max(state.body_limit))

@@ -51,8 +51,8 @@ pub const DOCS_PATH: &str = "/docs";
         title = "Agent Hive",
         description = "The HTTP API of Agent Hive, a durable runtime for fleets of AI agents. \
             Every failure is `{\"error\": {\"code\", \"message\"}}`. When the server has a \
-            token, every route but `/health`, `/openapi.json` and `/docs` needs \
-            `Authorization: Bearer <token>`."
+            token, every route but `/health`, `/openapi.json`, `/docs` and the dashboard's \
+            files (`/ui/`) needs `Authorization: Bearer <token>`."
     ),
     paths(crate::metrics::render),
     tags(
@@ -66,7 +66,8 @@ pub const DOCS_PATH: &str = "/docs";
         (name = "context", description = "the context engine: memory by meaning"),
         (name = "events", description = "the event feed, a page at a time (`/ws/events`, \
             a WebSocket, follows it live; OpenAPI cannot describe it)"),
-        (name = "metrics", description = "Prometheus metrics"),
+        (name = "metrics", description = "Prometheus metrics, and the rolling window the \
+            dashboard charts"),
     )
 )]
 struct Frame;

@@ -20,6 +20,7 @@ mod agent;
 mod dead_letters;
 mod events;
 mod message;
+mod metrics;
 pub mod output;
 mod serve;
 mod session;
@@ -134,6 +135,14 @@ enum Command {
         #[command(subcommand)]
         command: message::MessageCommand,
     },
+    /// Task metrics over the last minutes, per interval, and the spend
+    /// per agent (what the dashboard charts).
+    Metrics {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(flatten)]
+        args: metrics::MetricsArgs,
+    },
     /// The server's health and the queue's counts.
     Status {
         #[command(flatten)]
@@ -183,6 +192,7 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         | Command::Session { conn, .. }
         | Command::Events { conn, .. }
         | Command::Message { conn, .. }
+        | Command::Metrics { conn, .. }
         | Command::Status { conn } => conn.clone(),
     };
     let client = ApiClient::new(&conn.server, conn.token.clone())?;
@@ -195,6 +205,7 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         Command::Session { command, .. } => session::run(&client, &out, command).await,
         Command::Events { args, .. } => events::run(&client, &out, args).await,
         Command::Message { command, .. } => message::run(&client, &out, command).await,
+        Command::Metrics { args, .. } => metrics::run(&client, &out, args).await,
         Command::Status { .. } => status(&client, &out).await,
     }
 }

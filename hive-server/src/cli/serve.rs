@@ -20,6 +20,11 @@ pub(crate) struct Serve {
     /// server binds only to loopback addresses.
     #[arg(long, env = "HIVE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Serve the dashboard (/ui/) from this directory, read on each
+    /// request, instead of the copy built into the binary: for developing
+    /// it (`hive-server/web/dist` after `npm run build`).
+    #[arg(long, env = "HIVE_UI_DIR", value_name = "DIR")]
+    ui_dir: Option<std::path::PathBuf>,
 }
 
 /// How long open WebSockets get to close at shutdown.
@@ -34,11 +39,11 @@ impl Serve {
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
             )
             .init();
-        serve(ServeConfig::load(self.args, self.token)?).await
+        serve(ServeConfig::load(self.args, self.token)?, self.ui_dir).await
     }
 }
 
-async fn serve(args: ServeConfig) -> Result<()> {
+async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<()> {
     // On the embedded default the event feed is this process's: one
     // server per file (crate::lock).
     let _lock = match &args.redis {
@@ -52,8 +57,12 @@ async fn serve(args: ServeConfig) -> Result<()> {
     if args.token.is_none() {
         tracing::warn!(addr = %args.addr, "no token configured: serving on loopback only, without authentication");
     }
-    tracing::info!(addr = %args.addr, "serving the Agent Hive API");
-    let state = args.app_state(hive.clone());
+    tracing::info!(addr = %args.addr, "serving the Agent Hive API, and its dashboard at http://{}{}", args.addr, crate::ui::PREFIX);
+    let mut state = args.app_state(hive.clone());
+    if let Some(dir) = ui_dir {
+        tracing::info!(dir = %dir.display(), "serving the dashboard from a directory");
+        state.ui_dir = Some(dir);
+    }
     let app = router(state.clone());
     let stopping = state.shutdown.clone();
     axum::serve(crate::listener::bounded(listener), app)

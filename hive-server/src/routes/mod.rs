@@ -8,6 +8,7 @@ mod dead_letters;
 mod events;
 mod health;
 mod messages;
+mod series;
 mod sessions;
 mod tasks;
 mod work;
@@ -52,6 +53,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(work::heartbeat))
         .routes(routes!(work::release))
         .routes(routes!(events::read))
+        .routes(routes!(series::series))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -708,3 +708,40 @@ async fn sessions_messages_and_events_from_the_cli() {
     let _ = follow.child.wait();
     assert!(server.terminate().is_some_and(|s| s.success()));
 }
+
+#[tokio::test]
+async fn metrics_shows_the_servers_window_as_a_table_and_as_json() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = embedded_server(&dir).await;
+    let base = server.base.clone();
+    post(&base, "/tasks", json!({ "type": "count", "payload": {} })).await;
+    // The server's follower reads the feed in the background.
+    let mut page = Value::Null;
+    for _ in 0..100 {
+        page = hive_json(&base, &["metrics"]).await;
+        if page["samples"]
+            .as_array()
+            .and_then(|s| s.last())
+            .is_some_and(|s| s["submitted"] == 1)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let last = page["samples"]
+        .as_array()
+        .and_then(|s| s.last())
+        .expect("a sample");
+    assert_eq!(
+        (last["submitted"].clone(), last["depth"]["pending"].clone()),
+        (json!(1), json!(1)),
+        "{page}"
+    );
+    let run = hive(&base, &["metrics", "--last", "1"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("SUBMITTED") && run.stdout.contains("(so far)"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("no model spend recorded"), "{run:?}");
+}

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 mod binary;
 mod cli;
 mod configured;
+mod dashboard;
 mod e2e;
 mod events;
 mod history;

@@ -49,6 +49,7 @@ const ROUTES: &[&str] = &[
     "POST /tasks/{id}/release",
     "GET /events",
     "GET /metrics",
+    "GET /metrics/series",
 ];
 
 /// `(METHOD path, operation)` for every operation of the document.

@@ -1,0 +1,565 @@
+//! The rolling window behind `GET /metrics/series`, which the dashboard's
+//! charts read: per interval (5 s by default, over the last 15 minutes)
+//! the tasks submitted, completed, failed and dead-lettered, the queue's
+//! depth by status at the interval's end, and the submit→start and run
+//! times' p50 and p95; and, since the server started, what each agent
+//! spent on models (tokens, dollars), where the results said.
+//!
+//! Kept in the server, from the hive's own event feed and the queue's own
+//! counts, so a browser never computes a number from scraped text and
+//! every figure it shows is one the server gave. Memory is bounded: a
+//! fixed number of samples, at most [`MAX_REMEMBERED`] tasks remembered
+//! between their events, at most [`MAX_DURATIONS`] durations per interval
+//! (a uniform sample beyond that), at most [`MAX_AGENTS`] agents' spend.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hive_core::events::{Event, EventFilter, Watch};
+use hive_core::queue::{TaskId, TaskStatus};
+use hive_core::Hive;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+/// How tasks are folded into samples.
+#[derive(Clone, Copy, Debug)]
+pub struct SeriesConfig {
+    /// The length of one sample. Default 5 s.
+    pub interval: Duration,
+    /// How far back samples are kept. Default 15 minutes.
+    pub window: Duration,
+}
+
+impl Default for SeriesConfig {
+    fn default() -> Self {
+        SeriesConfig {
+            interval: Duration::from_secs(5),
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Tasks remembered between their events (submit → first claim, claim →
+/// end); beyond it a task's times are read from the queue.
+pub const MAX_REMEMBERED: usize = 100_000;
+/// Durations kept per interval for its percentiles; beyond it each new one
+/// replaces a kept one at random (reservoir sampling), so the percentiles
+/// stay an unbiased estimate.
+pub const MAX_DURATIONS: usize = 10_000;
+/// Agents whose spend is kept; later ones are summed under `other`.
+pub const MAX_AGENTS: usize = 1_000;
+
+/// The answer of `GET /metrics/series`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SeriesPage {
+    /// The length of one sample, in seconds.
+    pub interval_secs: u64,
+    /// How far back samples go, in seconds.
+    pub window_secs: u64,
+    /// Oldest first; the last is the interval under way (`partial`).
+    pub samples: Vec<Sample>,
+    /// Spend per agent since `since`, largest cost first.
+    pub spend: Vec<AgentSpend>,
+    /// When this server started following the feed.
+    pub since: DateTime<Utc>,
+}
+
+/// One interval.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Sample {
+    /// The interval's end (now, for the partial one).
+    pub at: DateTime<Utc>,
+    /// Whether the interval is still under way.
+    pub partial: bool,
+    /// Tasks submitted in it.
+    pub submitted: u64,
+    /// Tasks completed in it.
+    pub completed: u64,
+    /// Attempts that failed and will be retried.
+    pub failed: u64,
+    /// Tasks dead-lettered (out of attempts, or a permanent error).
+    pub dead_lettered: u64,
+    /// Tasks per status at its end, from the queue's own counts (empty
+    /// when the queue could not be read).
+    pub depth: BTreeMap<TaskStatus, u64>,
+    /// Median submit → first start of the tasks that started in it, in
+    /// milliseconds; null when none did.
+    pub wait_p50_ms: Option<f64>,
+    /// 95th percentile of the same.
+    pub wait_p95_ms: Option<f64>,
+    /// Median run time (claim → end) of the attempts that ended in it.
+    pub run_p50_ms: Option<f64>,
+    /// 95th percentile of the same.
+    pub run_p95_ms: Option<f64>,
+}
+
+/// What one agent's tasks spent, as their results reported.
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
+pub struct AgentSpend {
+    /// The agent's name (`unknown` for a worker that is no agent).
+    pub agent: String,
+    /// Completed tasks that reported a spend.
+    pub tasks: u64,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Answer tokens.
+    pub output_tokens: u64,
+    /// Dollars, over the tasks whose model had a price.
+    pub cost_usd: f64,
+    /// Tasks whose model had no known price (not in `cost_usd`).
+    pub unpriced_tasks: u64,
+}
+
+/// The window, shared by the follower and the route.
+#[derive(Debug)]
+pub struct Series {
+    config: SeriesConfig,
+    state: Mutex<Window>,
+    started: OnceLock<()>,
+}
+
+#[derive(Debug)]
+struct Window {
+    since: DateTime<Utc>,
+    samples: VecDeque<Sample>,
+    current: Bucket,
+    spend: BTreeMap<String, AgentSpend>,
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    submitted: u64,
+    completed: u64,
+    failed: u64,
+    dead_lettered: u64,
+    waits: Reservoir,
+    runs: Reservoir,
+}
+
+impl Series {
+    /// An empty window; [`Series::follow`] fills it.
+    pub fn new(config: SeriesConfig) -> Self {
+        Series {
+            config,
+            state: Mutex::new(Window {
+                since: Utc::now(),
+                samples: VecDeque::new(),
+                current: Bucket::default(),
+                spend: BTreeMap::new(),
+            }),
+            started: OnceLock::new(),
+        }
+    }
+
+    fn window(&self) -> std::sync::MutexGuard<'_, Window> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn capacity(&self) -> usize {
+        let n = self.config.window.as_secs_f64() / self.config.interval.as_secs_f64().max(0.001);
+        (n.ceil() as usize).max(1)
+    }
+
+    /// Starts following `hive`'s task events and sampling its queue, once
+    /// (later calls do nothing), on the current Tokio runtime; stops with
+    /// `stop` or when the hive's feed ends.
+    pub fn follow(self: &Arc<Self>, hive: Arc<Hive>, stop: CancellationToken) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.started.set(()).is_err() {
+            return;
+        }
+        let me = self.clone();
+        runtime.spawn(async move {
+            if let Err(e) = me.run(&hive, &stop).await {
+                tracing::warn!("metrics series: cannot follow the event feed: {e}");
+            }
+        });
+    }
+
+    async fn run(&self, hive: &Hive, stop: &CancellationToken) -> hive_core::Result<()> {
+        self.window().since = Utc::now();
+        let since = hive.events().position();
+        let mut sub = hive
+            .events()
+            .subscribe(EventFilter::patterns(["task"])?, Some(since))
+            .await?;
+        let mut tasks = Follower::default();
+        let mut tick = tokio::time::interval(self.config.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                _ = tick.tick() => {
+                    let depth = depth(hive).await;
+                    self.close(depth);
+                }
+                watch = sub.next() => match watch {
+                    None => return Ok(()),
+                    Some(Watch::Event(event)) => {
+                        let seen = tasks.on(&event, hive).await;
+                        self.record(seen);
+                    }
+                    Some(Watch::Lagged { .. }) => {}
+                    Some(Watch::Resync { .. }) => tasks.forget(),
+                },
+            }
+        }
+    }
+
+    /// Ends the interval under way with the queue's `depth`.
+    fn close(&self, depth: BTreeMap<TaskStatus, u64>) {
+        let capacity = self.capacity();
+        let mut window = self.window();
+        let bucket = std::mem::take(&mut window.current);
+        window
+            .samples
+            .push_back(bucket.sample(Utc::now(), false, depth));
+        while window.samples.len() > capacity {
+            window.samples.pop_front();
+        }
+    }
+
+    fn record(&self, seen: Seen) {
+        let mut window = self.window();
+        let bucket = &mut window.current;
+        match seen {
+            Seen::Nothing => {}
+            Seen::Submitted => bucket.submitted += 1,
+            Seen::Started { wait } => {
+                if let Some(w) = wait {
+                    bucket.waits.add(w);
+                }
+            }
+            Seen::Ended {
+                outcome,
+                run,
+                spend,
+            } => {
+                match outcome {
+                    Outcome::Completed => bucket.completed += 1,
+                    Outcome::Failed => bucket.failed += 1,
+                    Outcome::DeadLettered => bucket.dead_lettered += 1,
+                }
+                if let Some(r) = run {
+                    bucket.runs.add(r);
+                }
+                if let Some((agent, s)) = spend {
+                    let known = window.spend.len();
+                    let key = if known < MAX_AGENTS || window.spend.contains_key(&agent) {
+                        agent
+                    } else {
+                        "other".to_string()
+                    };
+                    let row = window
+                        .spend
+                        .entry(key.clone())
+                        .or_insert_with(|| AgentSpend {
+                            agent: key,
+                            ..AgentSpend::default()
+                        });
+                    row.tasks += 1;
+                    row.input_tokens += s.input_tokens;
+                    row.output_tokens += s.output_tokens;
+                    match s.cost_usd {
+                        Some(c) => row.cost_usd += c,
+                        None => row.unpriced_tasks += 1,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The window now: the closed samples and the interval under way, with
+    /// the queue's depth read now.
+    pub async fn page(&self, hive: &Hive) -> SeriesPage {
+        let depth = depth(hive).await;
+        let window = self.window();
+        let mut samples: Vec<Sample> = window.samples.iter().cloned().collect();
+        samples.push(window.current.sample(Utc::now(), true, depth));
+        let mut spend: Vec<AgentSpend> = window.spend.values().cloned().collect();
+        spend.sort_by(|a, b| {
+            b.cost_usd
+                .total_cmp(&a.cost_usd)
+                .then(b.tasks.cmp(&a.tasks))
+        });
+        SeriesPage {
+            interval_secs: self.config.interval.as_secs().max(1),
+            window_secs: self.config.window.as_secs(),
+            samples,
+            spend,
+            since: window.since,
+        }
+    }
+}
+
+/// The queue's counts, or nothing when it cannot be read (a gap in the
+/// chart, never a made-up zero).
+async fn depth(hive: &Hive) -> BTreeMap<TaskStatus, u64> {
+    match hive.queue().stats().await {
+        Ok(stats) => stats.counts,
+        Err(e) => {
+            tracing::debug!("metrics series: no queue counts: {e}");
+            BTreeMap::new()
+        }
+    }
+}
+
+impl Bucket {
+    fn sample(&self, at: DateTime<Utc>, partial: bool, depth: BTreeMap<TaskStatus, u64>) -> Sample {
+        let (wait_p50_ms, wait_p95_ms) = self.waits.percentiles();
+        let (run_p50_ms, run_p95_ms) = self.runs.percentiles();
+        Sample {
+            at,
+            partial,
+            submitted: self.submitted,
+            completed: self.completed,
+            failed: self.failed,
+            dead_lettered: self.dead_lettered,
+            depth,
+            wait_p50_ms,
+            wait_p95_ms,
+            run_p50_ms,
+            run_p95_ms,
+        }
+    }
+}
+
+/// Durations in milliseconds: all of them up to [`MAX_DURATIONS`], then a
+/// uniform sample (Vitter's algorithm R).
+#[derive(Debug, Default)]
+struct Reservoir {
+    kept: Vec<f64>,
+    seen: u64,
+    rng: u64,
+}
+
+impl Reservoir {
+    fn add(&mut self, ms: f64) {
+        self.seen += 1;
+        if self.kept.len() < MAX_DURATIONS {
+            self.kept.push(ms);
+            return;
+        }
+        // xorshift64*, seeded from the count: deterministic and cheap.
+        if self.rng == 0 {
+            self.rng = 0x9E37_79B9_7F4A_7C15 ^ self.seen;
+        }
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let r = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let slot = (r % self.seen) as usize;
+        if let Some(kept) = self.kept.get_mut(slot) {
+            *kept = ms;
+        }
+    }
+
+    /// The nearest-rank p50 and p95, or nothing when empty.
+    fn percentiles(&self) -> (Option<f64>, Option<f64>) {
+        if self.kept.is_empty() {
+            return (None, None);
+        }
+        let mut sorted = self.kept.clone();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+            sorted[i]
+        };
+        (Some(rank(0.50)), Some(rank(0.95)))
+    }
+}
+
+/// What one event meant for the window.
+enum Seen {
+    Nothing,
+    Submitted,
+    Started {
+        wait: Option<f64>,
+    },
+    Ended {
+        outcome: Outcome,
+        run: Option<f64>,
+        spend: Option<(String, Spend)>,
+    },
+}
+
+enum Outcome {
+    Completed,
+    Failed,
+    DeadLettered,
+}
+
+struct Spend {
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: Option<f64>,
+}
+
+/// What is remembered of tasks between their events.
+#[derive(Default)]
+struct Follower {
+    /// Submitted, not started yet: when.
+    submitted: HashMap<String, DateTime<Utc>>,
+    /// Running: its worker and when the attempt started.
+    running: HashMap<String, (String, DateTime<Utc>)>,
+    /// Agent names by worker id.
+    names: HashMap<String, String>,
+}
+
+impl Follower {
+    fn forget(&mut self) {
+        self.submitted.clear();
+        self.running.clear();
+    }
+
+    async fn on(&mut self, event: &Event, hive: &Hive) -> Seen {
+        let id = event.subject.as_str();
+        match event.kind.as_str() {
+            "task.submitted" => {
+                if self.submitted.len() < MAX_REMEMBERED {
+                    self.submitted.insert(id.to_string(), event.at);
+                }
+                Seen::Submitted
+            }
+            "task.claimed" => {
+                let worker = event.data["worker"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let first = event.data["attempt"].as_u64() == Some(1);
+                let submitted = match self.submitted.remove(id) {
+                    Some(at) => Some(at),
+                    None if first => created_at(hive, id).await,
+                    None => None,
+                };
+                if self.running.len() < MAX_REMEMBERED {
+                    self.running.insert(id.to_string(), (worker, event.at));
+                }
+                Seen::Started {
+                    wait: submitted.filter(|_| first).map(|at| millis(at, event.at)),
+                }
+            }
+            kind @ ("task.completed" | "task.failed" | "task.dead_lettered") => {
+                self.submitted.remove(id);
+                let running = self.running.remove(id);
+                let outcome = match kind {
+                    "task.completed" => Outcome::Completed,
+                    "task.failed" => Outcome::Failed,
+                    _ => Outcome::DeadLettered,
+                };
+                let spend = match event.data.get("spend") {
+                    Some(s) => {
+                        let agent = match &running {
+                            Some((worker, _)) => self.name(hive, worker).await,
+                            None => "unknown".to_string(),
+                        };
+                        Some((
+                            agent,
+                            Spend {
+                                input_tokens: s["input_tokens"].as_u64().unwrap_or(0),
+                                output_tokens: s["output_tokens"].as_u64().unwrap_or(0),
+                                cost_usd: s["cost_usd"].as_f64(),
+                            },
+                        ))
+                    }
+                    None => None,
+                };
+                Seen::Ended {
+                    outcome,
+                    run: running.map(|(_, at)| millis(at, event.at)),
+                    spend,
+                }
+            }
+            "task.released" | "task.cancelled" => {
+                self.running.remove(id);
+                if event.kind == "task.cancelled" {
+                    self.submitted.remove(id);
+                }
+                Seen::Nothing
+            }
+            _ => Seen::Nothing,
+        }
+    }
+
+    /// The name of the agent behind `worker`, remembered.
+    async fn name(&mut self, hive: &Hive, worker: &str) -> String {
+        if let Some(name) = self.names.get(worker) {
+            return name.clone();
+        }
+        let name = match hive.agent_name(worker).await {
+            Ok(Some(name)) => name,
+            _ => "unknown".to_string(),
+        };
+        if self.names.len() < MAX_AGENTS {
+            self.names.insert(worker.to_string(), name.clone());
+        }
+        name
+    }
+}
+
+/// When task `id` was submitted, read from the queue.
+async fn created_at(hive: &Hive, id: &str) -> Option<DateTime<Utc>> {
+    let id: TaskId = id.parse().ok()?;
+    hive.queue().get(id).await.ok().map(|t| t.created_at)
+}
+
+/// Milliseconds from `from` to `to`, never negative (two processes' clocks).
+fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from)
+        .to_std()
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut r = Reservoir::default();
+        assert_eq!(r.percentiles(), (None, None));
+        for ms in 1..=100 {
+            r.add(f64::from(ms));
+        }
+        assert_eq!(r.percentiles(), (Some(50.0), Some(95.0)));
+    }
+
+    #[test]
+    fn a_full_reservoir_keeps_its_size_and_a_fair_sample() {
+        let mut r = Reservoir::default();
+        for ms in 0..(MAX_DURATIONS as u32 * 4) {
+            r.add(f64::from(ms));
+        }
+        assert_eq!(r.kept.len(), MAX_DURATIONS);
+        let (p50, _) = r.percentiles();
+        let p50 = p50.expect("some");
+        let true_median = f64::from(MAX_DURATIONS as u32 * 2);
+        assert!(
+            (p50 - true_median).abs() < true_median * 0.05,
+            "median {p50} vs {true_median}"
+        );
+    }
+
+    #[test]
+    fn samples_are_bounded_by_the_window() {
+        let series = Series::new(SeriesConfig {
+            interval: Duration::from_secs(1),
+            window: Duration::from_secs(3),
+        });
+        for _ in 0..10 {
+            series.record(Seen::Submitted);
+            series.close(BTreeMap::new());
+        }
+        let window = series.window();
+        assert_eq!(window.samples.len(), 3);
+        assert!(window.samples.iter().all(|s| s.submitted == 1));
+    }
+}
