@@ -43,6 +43,7 @@ pub const KEYS: &[&str] = &[
     "heartbeat_secs",
     "unhealthy_after_secs",
     "dead_after_secs",
+    "events_retained",
 ];
 
 /// `hive serve`'s flags, each with its environment variable.
@@ -110,6 +111,12 @@ pub struct Settings {
     /// so and its leases end at once [default: 4 heartbeats].
     #[arg(long, env = "HIVE_DEAD_AFTER_SECS", value_parser = positive_secs)]
     pub dead_after_secs: Option<f64>,
+    /// How many of the newest events the embedded event log keeps for
+    /// watchers to resume from (`/ws/events?since=`); one that missed
+    /// older ones is told to resync [default: 10000]. (With Redis the
+    /// stream keeps about this many too.)
+    #[arg(long, env = "HIVE_EVENTS_RETAINED", value_parser = at_least_one::<usize>)]
+    pub events_retained: Option<usize>,
 }
 
 /// A bearer token. Its `Debug` never shows it.
@@ -242,6 +249,8 @@ pub struct ServeConfig {
     pub lease: Duration,
     /// Agents' heartbeats and the thresholds for unhealthy and dead.
     pub liveness: Liveness,
+    /// Events the event log keeps.
+    pub events_retained: usize,
 }
 
 impl ServeConfig {
@@ -310,6 +319,9 @@ impl ServeConfig {
                 .lease_secs
                 .map_or(QueueConfig::default().lease, Duration::from_secs_f64),
             liveness,
+            events_retained: s
+                .events_retained
+                .unwrap_or(hive_core::events::DEFAULT_RETAINED),
         };
         if config.token.is_none() && !config.addr.ip().is_loopback() {
             return Err(ConfigError::PublicWithoutToken { addr: config.addr });
@@ -335,7 +347,8 @@ impl ServeConfig {
             .orchestrator_config(OrchestratorConfig {
                 liveness: self.liveness,
                 ..OrchestratorConfig::default()
-            });
+            })
+            .events_retained(self.events_retained);
         if let Some(url) = &self.redis {
             builder = builder.redis(url);
         }
@@ -378,6 +391,7 @@ impl Settings {
             heartbeat_secs: self.heartbeat_secs.or(lower.heartbeat_secs),
             unhealthy_after_secs: self.unhealthy_after_secs.or(lower.unhealthy_after_secs),
             dead_after_secs: self.dead_after_secs.or(lower.dead_after_secs),
+            events_retained: self.events_retained.or(lower.events_retained),
         }
     }
 
@@ -417,6 +431,7 @@ impl Settings {
             heartbeat_secs: file.secs("heartbeat_secs")?,
             unhealthy_after_secs: file.secs("unhealthy_after_secs")?,
             dead_after_secs: file.secs("dead_after_secs")?,
+            events_retained: file.positive("events_retained")?,
         })
     }
 }
@@ -647,12 +662,14 @@ mod tests {
         assert_eq!(defaults.liveness, Liveness::every(Duration::from_secs(30)));
         assert_eq!(defaults.liveness.unhealthy_after, Duration::from_secs(60));
         assert_eq!(defaults.liveness.dead_after, Duration::from_secs(120));
+        assert_eq!(defaults.events_retained, 10_000);
 
         let tuned = resolve(
             Settings::default(),
-            "no_context = true\nlease_secs = 5\nheartbeat_secs = 0.5\ndead_after_secs = 3\n",
+            "no_context = true\nlease_secs = 5\nheartbeat_secs = 0.5\ndead_after_secs = 3\nevents_retained = 50\n",
         );
         assert!(tuned.no_context);
+        assert_eq!(tuned.events_retained, 50);
         assert_eq!(tuned.lease, Duration::from_secs(5));
         assert_eq!(tuned.liveness.interval, Duration::from_millis(500));
         // Unset thresholds follow the heartbeat: two of them.
@@ -685,6 +702,7 @@ mod tests {
             "heartbeat_secs = -1",
             "dead_after_secs = \"x\"",
             "lease_secs = nan",
+            "events_retained = 0",
         ] {
             let err = file(bad).expect_err(bad);
             assert!(matches!(err, ConfigError::BadValue { .. }), "{bad}: {err}");
