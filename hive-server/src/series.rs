@@ -8,7 +8,7 @@
 //! Kept in the server, from the hive's own event feed and the queue's own
 //! counts, so a browser never computes a number from scraped text and
 //! every figure it shows is one the server gave. Memory is bounded: a
-//! fixed number of samples, at most [`MAX_REMEMBERED`] tasks remembered
+//! fixed number of intervals, at most [`MAX_REMEMBERED`] tasks remembered
 //! between their events, at most [`MAX_DURATIONS`] durations per interval
 //! (a uniform sample beyond that), at most [`MAX_AGENTS`] agents' spend.
 
@@ -24,12 +24,12 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
-/// How tasks are folded into samples.
+/// How tasks are folded into intervals.
 #[derive(Clone, Copy, Debug)]
 pub struct SeriesConfig {
-    /// The length of one sample. Default 5 s.
+    /// The length of one interval. Default 5 s.
     pub interval: Duration,
-    /// How far back samples are kept. Default 15 minutes.
+    /// How far back intervals are kept. Default 15 minutes.
     pub window: Duration,
 }
 
@@ -55,12 +55,12 @@ pub const MAX_AGENTS: usize = 1_000;
 /// The answer of `GET /metrics/series`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SeriesPage {
-    /// The length of one sample, in seconds.
+    /// The length of one interval, in seconds.
     pub interval_secs: u64,
-    /// How far back samples go, in seconds.
+    /// How far back intervals go, in seconds.
     pub window_secs: u64,
     /// Oldest first; the last is the interval under way (`partial`).
-    pub samples: Vec<Sample>,
+    pub intervals: Vec<Interval>,
     /// Spend per agent since `since`, largest cost first.
     pub spend: Vec<AgentSpend>,
     /// When this server started following the feed.
@@ -69,7 +69,7 @@ pub struct SeriesPage {
 
 /// One interval.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Sample {
+pub struct Interval {
     /// The interval's end (now, for the partial one).
     pub at: DateTime<Utc>,
     /// Whether the interval is still under way.
@@ -124,7 +124,7 @@ pub struct Series {
 #[derive(Debug)]
 struct Window {
     since: DateTime<Utc>,
-    samples: VecDeque<Sample>,
+    intervals: VecDeque<Interval>,
     current: Bucket,
     spend: BTreeMap<String, AgentSpend>,
 }
@@ -146,7 +146,7 @@ impl Series {
             config,
             state: Mutex::new(Window {
                 since: Utc::now(),
-                samples: VecDeque::new(),
+                intervals: VecDeque::new(),
                 current: Bucket::default(),
                 spend: BTreeMap::new(),
             }),
@@ -220,10 +220,10 @@ impl Series {
         let mut window = self.window();
         let bucket = std::mem::take(&mut window.current);
         window
-            .samples
-            .push_back(bucket.sample(Utc::now(), false, depth));
-        while window.samples.len() > capacity {
-            window.samples.pop_front();
+            .intervals
+            .push_back(bucket.interval(Utc::now(), false, depth));
+        while window.intervals.len() > capacity {
+            window.intervals.pop_front();
         }
     }
 
@@ -277,13 +277,13 @@ impl Series {
         }
     }
 
-    /// The window now: the closed samples and the interval under way, with
+    /// The window now: the closed intervals and the interval under way, with
     /// the queue's depth read now.
     pub async fn page(&self, hive: &Hive) -> SeriesPage {
         let depth = depth(hive).await;
         let window = self.window();
-        let mut samples: Vec<Sample> = window.samples.iter().cloned().collect();
-        samples.push(window.current.sample(Utc::now(), true, depth));
+        let mut intervals: Vec<Interval> = window.intervals.iter().cloned().collect();
+        intervals.push(window.current.interval(Utc::now(), true, depth));
         let mut spend: Vec<AgentSpend> = window.spend.values().cloned().collect();
         spend.sort_by(|a, b| {
             b.cost_usd
@@ -293,7 +293,7 @@ impl Series {
         SeriesPage {
             interval_secs: self.config.interval.as_secs().max(1),
             window_secs: self.config.window.as_secs(),
-            samples,
+            intervals,
             spend,
             since: window.since,
         }
@@ -313,10 +313,15 @@ async fn depth(hive: &Hive) -> BTreeMap<TaskStatus, u64> {
 }
 
 impl Bucket {
-    fn sample(&self, at: DateTime<Utc>, partial: bool, depth: BTreeMap<TaskStatus, u64>) -> Sample {
+    fn interval(
+        &self,
+        at: DateTime<Utc>,
+        partial: bool,
+        depth: BTreeMap<TaskStatus, u64>,
+    ) -> Interval {
         let (wait_p50_ms, wait_p95_ms) = self.waits.percentiles();
         let (run_p50_ms, run_p95_ms) = self.runs.percentiles();
-        Sample {
+        Interval {
             at,
             partial,
             submitted: self.submitted,
@@ -549,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn samples_are_bounded_by_the_window() {
+    fn intervals_are_bounded_by_the_window() {
         let series = Series::new(SeriesConfig {
             interval: Duration::from_secs(1),
             window: Duration::from_secs(3),
@@ -559,7 +564,7 @@ mod tests {
             series.close(BTreeMap::new());
         }
         let window = series.window();
-        assert_eq!(window.samples.len(), 3);
-        assert!(window.samples.iter().all(|s| s.submitted == 1));
+        assert_eq!(window.intervals.len(), 3);
+        assert!(window.intervals.iter().all(|s| s.submitted == 1));
     }
 }

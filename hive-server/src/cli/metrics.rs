@@ -41,8 +41,8 @@ pub(crate) async fn run(
         "WAIT P50/P95 MS",
         "RUN P50/P95 MS",
     ]);
-    let samples = v["samples"].as_array().cloned().unwrap_or_default();
-    for s in samples.iter().rev().take(args.last) {
+    let intervals = v["intervals"].as_array().cloned().unwrap_or_default();
+    for s in intervals.iter().rev().take(args.last) {
         let running = s["depth"]["assigned"].as_u64().unwrap_or(0)
             + s["depth"]["in_progress"].as_u64().unwrap_or(0);
         let pair = |a: &str, b: &str| format!("{}/{}", ms(&s[a]), ms(&s[b]));

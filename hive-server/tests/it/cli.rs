@@ -719,7 +719,7 @@ async fn metrics_shows_the_servers_window_as_a_table_and_as_json() {
     let mut page = Value::Null;
     for _ in 0..100 {
         page = hive_json(&base, &["metrics"]).await;
-        if page["samples"]
+        if page["intervals"]
             .as_array()
             .and_then(|s| s.last())
             .is_some_and(|s| s["submitted"] == 1)
@@ -728,7 +728,7 @@ async fn metrics_shows_the_servers_window_as_a_table_and_as_json() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let last = page["samples"]
+    let last = page["intervals"]
         .as_array()
         .and_then(|s| s.last())
         .expect("a sample");

@@ -173,7 +173,7 @@ async fn the_series_counts_the_feed_and_the_spend_per_agent() {
     let mut page = Value::Null;
     for _ in 0..100 {
         page = get(&app, "/metrics/series").await.json();
-        let last = &page["samples"][0];
+        let last = &page["intervals"][0];
         if last["completed"] == 2 && last["dead_lettered"] == 1 {
             break;
         }
@@ -181,7 +181,7 @@ async fn the_series_counts_the_feed_and_the_spend_per_agent() {
     }
     assert_eq!(page["interval_secs"], 5);
     assert_eq!(page["window_secs"], 900);
-    let sample = &page["samples"][0];
+    let sample = &page["intervals"][0];
     assert_eq!(sample["partial"], true, "{page}");
     assert_eq!(sample["submitted"], 3, "{page}");
     assert_eq!(sample["completed"], 2, "{page}");

@@ -1,0 +1,197 @@
+// Wire shapes of the server's answers (hive-server/openapi.json).
+
+export type TaskStatus =
+  | 'pending'
+  | 'waiting'
+  | 'delayed'
+  | 'assigned'
+  | 'in_progress'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'dead_lettered';
+
+export const TASK_STATUSES: TaskStatus[] = [
+  'pending',
+  'waiting',
+  'delayed',
+  'assigned',
+  'in_progress',
+  'completed',
+  'failed',
+  'cancelled',
+  'dead_lettered',
+];
+
+export interface Task {
+  id: string;
+  task_type: string;
+  payload: unknown;
+  status: TaskStatus;
+  priority: number;
+  capabilities: string[];
+  dependencies: string[];
+  attempts: number;
+  max_attempts: number;
+  timeout: number;
+  idempotency_key: string | null;
+  created_at: string;
+  updated_at: string;
+  run_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  lease_expires_at: string | null;
+  worker: string | null;
+  result: unknown;
+  error: string | null;
+  agent_name: string | null;
+}
+
+/** A card: what the board keeps of a task (a full task or what events told). */
+export interface Card {
+  id: string;
+  task_type: string;
+  status: TaskStatus;
+  priority: number;
+  capabilities: string[];
+  created_at: string;
+  worker: string | null;
+  agent_name: string | null;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  next: string | null;
+}
+
+export interface Stats {
+  stats: { counts: Partial<Record<TaskStatus, number>> };
+  total: number;
+}
+
+export type AgentStatus = 'healthy' | 'unhealthy' | 'dead' | 'stopped';
+
+export interface Agent {
+  id: string;
+  name: string;
+  kind: string;
+  capabilities: string[];
+  status: AgentStatus;
+  load: number;
+  metadata: unknown;
+  created_at: string;
+  last_heartbeat: string;
+}
+
+export interface HiveEvent {
+  seq: number;
+  at: string;
+  kind: string;
+  subject: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface EventPage {
+  events: HiveEvent[];
+  next: number;
+  seq: number;
+}
+
+export interface AttemptView {
+  attempt: number;
+  worker: string;
+  agent_name: string | null;
+  started_at: string;
+  finished_at: string | null;
+  outcome: string;
+  error: string | null;
+}
+
+export interface Session {
+  id: string;
+  name: string;
+  agents: string[];
+  status: 'open' | 'closed';
+  state: unknown;
+  created_at: string;
+  closed_at: string | null;
+}
+
+export interface ConversationEntry {
+  id: string;
+  session: string;
+  seq: number;
+  from_agent: string;
+  to_agent: string | null;
+  content: unknown;
+  at: string;
+}
+
+export interface MetricsPoint {
+  at: string;
+  partial: boolean;
+  completed: number;
+  failed: number;
+  dead_lettered: number;
+  submitted: number;
+  depth: Partial<Record<TaskStatus, number>>;
+  wait_p50_ms: number | null;
+  wait_p95_ms: number | null;
+  run_p50_ms: number | null;
+  run_p95_ms: number | null;
+}
+
+export interface SpendRow {
+  agent: string;
+  tasks: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  /** Tasks whose model had no known price (their cost is not in cost_usd). */
+  unpriced_tasks?: number;
+}
+
+/** The answer of `GET /metrics/series`. */
+export interface MetricsSeries {
+  interval_secs: number;
+  window_secs: number;
+  intervals: MetricsPoint[];
+  spend: SpendRow[];
+  since: string;
+}
+
+export function seriesPoints(d: MetricsSeries): MetricsPoint[] {
+  return Array.isArray(d.intervals) ? d.intervals : [];
+}
+
+/** The board's columns and the task statuses each shows (the contract). */
+export type Column = 'pending' | 'waiting' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export const COLUMNS: { key: Column; label: string; statuses: TaskStatus[] }[] = [
+  { key: 'pending', label: 'Pending', statuses: ['pending'] },
+  { key: 'waiting', label: 'Waiting / delayed', statuses: ['waiting', 'delayed'] },
+  { key: 'running', label: 'Running', statuses: ['assigned', 'in_progress'] },
+  { key: 'completed', label: 'Completed', statuses: ['completed'] },
+  { key: 'failed', label: 'Failed / dead-lettered', statuses: ['failed', 'dead_lettered'] },
+  { key: 'cancelled', label: 'Cancelled', statuses: ['cancelled'] },
+];
+
+export function columnOf(s: TaskStatus): Column {
+  switch (s) {
+    case 'pending':
+      return 'pending';
+    case 'waiting':
+    case 'delayed':
+      return 'waiting';
+    case 'assigned':
+    case 'in_progress':
+      return 'running';
+    case 'completed':
+      return 'completed';
+    case 'failed':
+    case 'dead_lettered':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+  }
+}
