@@ -1,5 +1,5 @@
 //! Bearer-token authentication: when a token is configured, every route
-//! but `/health`, the API's description (`/openapi.json`, `/docs`) and the
+//! but the probes (`/health`, `/health/live`, `/health/ready`), the API's description (`/openapi.json`, `/docs`) and the
 //! dashboard's files (`/`, `/ui/…`, which hold no data) needs
 //! `Authorization: Bearer <token>` — or, on the WebSocket route (browsers
 //! cannot set headers there), `?token=<token>`; anything else is a 401
@@ -21,7 +21,13 @@ use crate::AppState;
 /// Routes open without a token: the health check, and the API's
 /// description, which holds no secrets (a browser showing the docs page
 /// sends no token for it or its files).
-const OPEN: &[&str] = &["/health", "/openapi.json", "/docs"];
+const OPEN: &[&str] = &[
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/openapi.json",
+    "/docs",
+];
 /// Routes that take the token as a query parameter too.
 const QUERY_TOKEN: &[&str] = &["/ws/events"];
 

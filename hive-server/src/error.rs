@@ -28,6 +28,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// The request ran past its deadline.
     Timeout(std::time::Duration),
+    /// `/health/ready`: a store does not answer, or the server is stopping;
+    /// the message names which.
+    NotReady(String),
 }
 
 impl From<hive_core::Error> for ApiError {
@@ -107,6 +110,9 @@ pub enum ErrorCode {
     Unavailable,
     /// 503: past the request deadline.
     Timeout,
+    /// 503: `/health/ready` — a store does not answer (named), or the
+    /// server is stopping.
+    NotReady,
 }
 
 impl ApiError {
@@ -136,6 +142,11 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthorized,
                 (*m).into(),
+            ),
+            ApiError::NotReady(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::NotReady,
+                m.clone(),
             ),
             ApiError::Timeout(d) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -143,7 +143,8 @@ enum Command {
         #[command(flatten)]
         args: metrics::MetricsArgs,
     },
-    /// The server's health and the queue's counts.
+    /// The server's health, whether every store answers, and the queue's
+    /// counts.
     Status {
         #[command(flatten)]
         conn: Connection,
@@ -213,15 +214,26 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
 /// `hive status`: health and the queue's counts.
 async fn status(client: &ApiClient, out: &Out) -> Result<i32, ClientError> {
     let health = client.get("/health").await?;
+    // A store that does not answer fails the command, naming it.
+    let ready = client.get("/health/ready").await?;
     let stats = client.get("/queue/stats").await?;
     if out.json {
-        out.json_value(&json!({ "health": health.value, "queue": stats.value }));
+        out.json_value(
+            &json!({ "health": health.value, "ready": ready.value, "queue": stats.value }),
+        );
         return Ok(exit::OK);
     }
+    let checked: Vec<String> = ready.value["checked"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(output::text)
+        .collect();
     out.line(&format!(
-        "server {}: {}",
+        "server {}: {}, ready ({})",
         client.base(),
-        output::text(&health.value["status"])
+        output::text(&health.value["status"]),
+        checked.join(", ")
     ));
     let mut table = output::Table::new(&["STATUS", "TASKS"]);
     let counts = &stats.value["stats"]["counts"];

@@ -28,6 +28,8 @@ use crate::AppState;
 pub(crate) fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
         .routes(routes!(tasks::submit, tasks::list))
         .routes(routes!(tasks::get))
         .routes(routes!(tasks::attempts))

@@ -23,6 +23,7 @@ mod events;
 mod history;
 mod metrics;
 mod openapi;
+mod readiness;
 
 /// State over a fresh in-memory hive without a context engine.
 async fn state() -> AppState {

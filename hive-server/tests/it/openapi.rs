@@ -19,6 +19,8 @@ use super::{app, assert_error, call, send, state};
 /// `/ws/events` (a WebSocket, which OpenAPI cannot describe).
 const ROUTES: &[&str] = &[
     "GET /health",
+    "GET /health/live",
+    "GET /health/ready",
     "POST /tasks",
     "GET /tasks",
     "GET /tasks/{id}",
@@ -151,7 +153,7 @@ async fn bearer_security_is_declared_only_when_the_server_has_a_token() {
     for (name, op) in operations(&guarded) {
         let responses = op["responses"].as_object().expect("responses");
         let (_, path) = name.split_once(' ').expect("name");
-        if path == "/health" {
+        if ["/health", "/health/live", "/health/ready"].contains(&path) {
             assert_eq!(op["security"], serde_json::json!([{}]), "{name} is open");
             assert!(!responses.contains_key("401"), "{name}");
         } else {
@@ -161,7 +163,13 @@ async fn bearer_security_is_declared_only_when_the_server_has_a_token() {
     }
     // The open routes really are open, the others really guarded.
     let app = router(state().await.with_token("s3cret"));
-    assert_eq!(call(&app, "GET", "/health", None).await.0, StatusCode::OK);
+    for open in ["/health", "/health/live", "/health/ready"] {
+        assert_eq!(
+            call(&app, "GET", open, None).await.0,
+            StatusCode::OK,
+            "{open}"
+        );
+    }
     assert_eq!(
         call(&app, "GET", "/queue/stats", None).await.0,
         StatusCode::UNAUTHORIZED
