@@ -16,7 +16,6 @@ pub mod lock;
 pub mod metrics;
 pub mod openapi;
 mod routes;
-pub mod series;
 pub mod ui;
 
 use std::sync::Arc;
@@ -57,7 +56,7 @@ pub struct AppState {
     /// embedded copy.
     pub ui_dir: Option<std::path::PathBuf>,
     /// The rolling window of task metrics behind `GET /metrics/series`.
-    pub series: Arc<series::Series>,
+    pub series: Arc<metrics::series::Series>,
 }
 
 /// The default WebSocket ping interval.
@@ -76,7 +75,9 @@ impl AppState {
             body_limit: DEFAULT_BODY_LIMIT,
             cors: cors::CorsOrigins::Off,
             ui_dir: None,
-            series: Arc::new(series::Series::new(series::SeriesConfig::default())),
+            series: Arc::new(metrics::series::Series::new(
+                metrics::series::SeriesConfig::default(),
+            )),
         }
     }
 
@@ -120,7 +121,6 @@ pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 /// The API over `state`.
 pub fn router(state: AppState) -> Router {
     metrics::install();
-    metrics::follow(state.hive.events(), state.hive.queue().clone());
     state
         .series
         .follow(state.hive.clone(), state.shutdown.clone());

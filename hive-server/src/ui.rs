@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::sync::OnceLock;
 
+use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -39,12 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(to_dashboard))
         .route("/ui", get(to_dashboard))
-        .route(
-            "/ui/",
-            get(|state: State<AppState>, headers: HeaderMap| {
-                file(state, headers, UrlPath(String::from("index.html")))
-            }),
-        )
+        .route("/ui/", get(index))
         .route("/ui/{*path}", get(file))
 }
 
@@ -61,16 +57,32 @@ async fn to_dashboard() -> Response {
         .into_response()
 }
 
+async fn index(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    serve(&state, &headers, "index.html")
+}
+
 async fn file(
     State(state): State<AppState>,
     headers: HeaderMap,
     UrlPath(path): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = match state.ui_dir.as_deref() {
-        Some(dir) => Cow::Owned(from_dir(dir, &path).ok_or(ApiError::NoRoute)?),
-        None => Cow::Borrowed(embedded_file(&path).ok_or(ApiError::NoRoute)?),
+    serve(&state, &headers, &path)
+}
+
+/// The file at `path` below the bundle, with its caching headers; a 304
+/// when the client's `If-None-Match` is its ETag.
+fn serve(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Response, ApiError> {
+    let (body, etag) = match state.ui_dir.as_deref() {
+        Some(dir) => {
+            let bytes = from_dir(dir, path).ok_or(ApiError::NoRoute)?;
+            let tag = etag(&bytes);
+            (Body::from(bytes), Cow::Owned(tag))
+        }
+        None => {
+            let (bytes, tag) = embedded_file(path).ok_or(ApiError::NoRoute)?;
+            (Body::from(bytes), Cow::Borrowed(tag))
+        }
     };
-    let etag = etag(&bytes);
     let cache = if path.starts_with("assets/") {
         "public, max-age=31536000, immutable"
     } else {
@@ -82,11 +94,7 @@ async fn file(
     {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let body = match bytes {
-            Cow::Borrowed(b) => axum::body::Body::from(b),
-            Cow::Owned(b) => axum::body::Body::from(b),
-        };
-        ([(CONTENT_TYPE, content_type(&path))], body).into_response()
+        ([(CONTENT_TYPE, content_type(path))], body).into_response()
     };
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
@@ -100,13 +108,19 @@ async fn file(
     Ok(response)
 }
 
-/// The embedded file at `path` below `dist/`.
-fn embedded_file(path: &str) -> Option<&'static [u8]> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static [u8]>> = OnceLock::new();
+/// The embedded file at `path` below `dist/`, with its ETag (each hashed
+/// once, when the first file is asked for).
+fn embedded_file(path: &str) -> Option<(&'static [u8], &'static str)> {
+    static INDEX: OnceLock<HashMap<&'static str, (&'static [u8], String)>> = OnceLock::new();
     INDEX
-        .get_or_init(|| embedded::FILES.iter().copied().collect())
+        .get_or_init(|| {
+            embedded::FILES
+                .iter()
+                .map(|&(path, bytes)| (path, (bytes, etag(bytes))))
+                .collect()
+        })
         .get(path)
-        .copied()
+        .map(|(bytes, tag)| (*bytes, tag.as_str()))
 }
 
 /// How many files the binary embeds (none when `web/dist` was missing at

@@ -37,14 +37,12 @@ pub(crate) struct Health {
     operation_id = "health",
     responses(
         (status = 200, description = "the server and its queue answer", body = Health),
-        (status = 503, description = "the queue does not answer", body = ErrorBody),
+        (status = 503, description = "the queue does not answer (`not_ready`, naming it)", body = ErrorBody),
     )
 )]
 pub(crate) async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
-    match state.hive.queue().get(TaskId::new()).await {
-        Ok(_) | Err(hive_core::Error::NotFound { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
+    let queue = state.hive.queue();
+    answers("queue", queue.backend(), queue.get(TaskId::new())).await?;
     Ok(Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),

@@ -1,11 +1,11 @@
 //! `GET /metrics/series`: the rolling window of task metrics the dashboard
-//! charts ([`crate::series`]), as JSON.
+//! charts ([`crate::metrics::series`]), as JSON.
 
 use axum::extract::State;
 use axum::Json;
 
 use crate::error::ApiResult;
-use crate::series::SeriesPage;
+use crate::metrics::series::SeriesPage;
 use crate::AppState;
 
 /// Task metrics over the last minutes, per interval: tasks submitted,

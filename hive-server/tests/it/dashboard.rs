@@ -103,24 +103,17 @@ async fn a_ui_directory_replaces_the_embedded_bundle_and_keeps_inside_it() {
     assert_eq!(escape.status, StatusCode::NOT_FOUND);
 }
 
-async fn call(app: &axum::Router, method: &str, uri: &str, body: Value) -> Value {
-    let got = send(
-        app,
-        Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json"),
-        Body::from(body.to_string()),
-    )
-    .await;
-    assert!(got.status.is_success(), "{method} {uri}: {}", got.json());
-    got.json()
+/// The shared `call`, expecting success; answers the JSON body.
+async fn ok(app: &axum::Router, method: &str, uri: &str, body: Value) -> Value {
+    let (status, answer) = super::call(app, method, uri, Some(&body.to_string())).await;
+    assert!(status.is_success(), "{method} {uri}: {answer}");
+    answer
 }
 
 #[tokio::test]
 async fn the_series_counts_the_feed_and_the_spend_per_agent() {
     let app = router(state().await);
-    let agent = call(
+    let agent = ok(
         &app,
         "POST",
         "/agents",
@@ -129,7 +122,7 @@ async fn the_series_counts_the_feed_and_the_spend_per_agent() {
     .await;
     let agent = agent["id"].as_str().expect("agent id").to_string();
     for i in 0..3 {
-        call(
+        ok(
             &app,
             "POST",
             "/tasks",
@@ -137,7 +130,7 @@ async fn the_series_counts_the_feed_and_the_spend_per_agent() {
         )
         .await;
     }
-    let claimed = call(
+    let claimed = ok(
         &app,
         "POST",
         &format!("/agents/{agent}/claim"),
@@ -152,7 +145,7 @@ async fn the_series_counts_the_feed_and_the_spend_per_agent() {
         if i < 2 {
             // An LLM agent's result shape: usage and cost.
             let result = json!({"text": "ok", "usage": {"input_tokens": 100, "output_tokens": 10}, "cost_usd": 0.25});
-            call(
+            ok(
                 &app,
                 "POST",
                 &format!("/tasks/{id}/complete"),
@@ -160,7 +153,7 @@ async fn the_series_counts_the_feed_and_the_spend_per_agent() {
             )
             .await;
         } else {
-            call(
+            ok(
                 &app,
                 "POST",
                 &format!("/tasks/{id}/fail"),

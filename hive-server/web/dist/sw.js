@@ -3,8 +3,8 @@
 // It precaches the app shell only — index.html, the hashed assets, the
 // manifest and the icons — and never touches an API answer: any request
 // outside the /ui/ scope goes straight to the network, uncached.
-const VERSION = "2f8bb7ebefb1a75b";
-const SHELL = ["/ui/","/ui/assets/index-BC2HJO7C.js","/ui/icon-192.png","/ui/icon-512.png","/ui/index.html","/ui/manifest.webmanifest"];
+const VERSION = "146d96f0f7a6392a";
+const SHELL = ["/ui/","/ui/assets/index-CSvxTWsY.js","/ui/icon-192.png","/ui/icon-512.png","/ui/index.html","/ui/manifest.webmanifest"];
 const BASE = "/ui/";
 const CACHE = 'hive-shell-' + VERSION;
 

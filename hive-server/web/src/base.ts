@@ -1,5 +1,6 @@
 import { LitElement } from 'lit';
 import { store } from './store';
+import type { HiveEvent } from './types';
 
 /** A view that re-renders when the store changes (at most once per animation frame). */
 export class StoreView extends LitElement {
@@ -18,6 +19,25 @@ export class StoreView extends LitElement {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
   }
+}
+
+/**
+ * Calls `reload` `delay` ms after the last store event that `matches`
+ * (debounced, so a burst costs one read); answers the unsubscribe, which
+ * also cancels a pending reload. The views that re-read over REST on
+ * events use it.
+ */
+export function reloadOn(matches: (e: HiveEvent) => boolean, delay: number, reload: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const unsubscribe = store.onEvent((e) => {
+    if (!matches(e)) return;
+    clearTimeout(timer);
+    timer = setTimeout(reload, delay);
+  });
+  return () => {
+    unsubscribe();
+    clearTimeout(timer);
+  };
 }
 
 export function ago(iso: string | null | undefined, now = Date.now()): string {

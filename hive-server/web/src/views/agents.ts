@@ -1,12 +1,14 @@
 import { html, css, nothing } from 'lit';
 import { api, errorText, qs } from '../api';
-import { StoreView, ago, shortId } from '../base';
+import { StoreView, ago, reloadOn, shortId } from '../base';
 import { confirmAction } from '../confirm';
 import { store } from '../store';
 import { shared } from '../styles';
 import type { Agent, TaskPage } from '../types';
 
 const TASK_LOOKUPS = 50;
+/** Task events that change which task an agent is running. */
+const RUNNING_CHANGES = ['task.claimed', 'task.completed', 'task.failed', 'task.released', 'task.dead_lettered', 'task.cancelled'];
 
 class HiveAgents extends StoreView {
   static styles = [
@@ -24,7 +26,6 @@ class HiveAgents extends StoreView {
   private msg = '';
   private err = '';
   private unsubEvents: (() => void) | undefined;
-  private taskTimer: ReturnType<typeof setTimeout> | undefined;
   private onVisibility = () => {
     if (document.visibilityState === 'visible') void this.refresh();
   };
@@ -44,19 +45,17 @@ class HiveAgents extends StoreView {
     // The heartbeat age ticks client-side from `last_heartbeat`.
     this.tick = setInterval(() => this.requestUpdate(), 1000);
     document.addEventListener('visibilitychange', this.onVisibility);
-    this.unsubEvents = store.onEvent((e) => {
-      if (e.kind === 'task.claimed' || e.kind === 'task.completed' || e.kind === 'task.failed' || e.kind === 'task.released' || e.kind === 'task.dead_lettered' || e.kind === 'task.cancelled') {
-        clearTimeout(this.taskTimer);
-        this.taskTimer = setTimeout(() => void this.loadRunning(), 300);
-      }
-    });
+    this.unsubEvents = reloadOn(
+      (e) => RUNNING_CHANGES.includes(e.kind),
+      300,
+      () => void this.loadRunning(),
+    );
   }
 
   disconnectedCallback(): void {
     super.disconnectedCallback();
     clearInterval(this.poll);
     clearInterval(this.tick);
-    clearTimeout(this.taskTimer);
     document.removeEventListener('visibilitychange', this.onVisibility);
     this.unsubEvents?.();
   }

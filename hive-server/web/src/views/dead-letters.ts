@@ -1,6 +1,6 @@
 import { html, nothing, LitElement } from 'lit';
 import { api, errorText } from '../api';
-import { shortId, when } from '../base';
+import { reloadOn, shortId, when } from '../base';
 import { confirmAction } from '../confirm';
 import { store } from '../store';
 import { shared } from '../styles';
@@ -12,23 +12,20 @@ class HiveDeadLetters extends LitElement {
   private error = '';
   private msg = '';
   private unsub: (() => void) | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
 
   connectedCallback(): void {
     super.connectedCallback();
     void this.load();
-    this.unsub = store.onEvent((e) => {
-      if (e.kind === 'task.dead_lettered' || e.kind === 'task.retried' || e.kind === 'queue.purged') {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.load(), 200);
-      }
-    });
+    this.unsub = reloadOn(
+      (e) => e.kind === 'task.dead_lettered' || e.kind === 'task.retried' || e.kind === 'queue.purged',
+      200,
+      () => void this.load(),
+    );
   }
 
   disconnectedCallback(): void {
     super.disconnectedCallback();
     this.unsub?.();
-    clearTimeout(this.timer);
   }
 
   private async load(): Promise<void> {

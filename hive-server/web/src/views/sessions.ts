@@ -1,7 +1,6 @@
 import { html, css, nothing, LitElement } from 'lit';
 import { api, errorText } from '../api';
-import { json, shortId, when } from '../base';
-import { store } from '../store';
+import { json, reloadOn, shortId, when } from '../base';
 import { shared } from '../styles';
 import type { ConversationEntry, Session } from '../types';
 
@@ -10,23 +9,17 @@ class HiveSessions extends LitElement {
   private sessions: Session[] | null = null;
   private error = '';
   private unsub: (() => void) | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
 
   connectedCallback(): void {
     super.connectedCallback();
     void this.load();
     // Live: re-read the list on session events (debounced).
-    this.unsub = store.onEvent((e) => {
-      if (!e.kind.startsWith('session.')) return;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.load(), 200);
-    });
+    this.unsub = reloadOn((e) => e.kind.startsWith('session.'), 200, () => void this.load());
   }
 
   disconnectedCallback(): void {
     super.disconnectedCallback();
     this.unsub?.();
-    clearTimeout(this.timer);
   }
 
   private async load(): Promise<void> {
@@ -84,7 +77,6 @@ class HiveSession extends LitElement {
   private conversation: ConversationEntry[] = [];
   private error = '';
   private unsub: (() => void) | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
 
   set sessionId(v: string) {
     if (v === this.tid) return;
@@ -99,18 +91,16 @@ class HiveSession extends LitElement {
 
   connectedCallback(): void {
     super.connectedCallback();
-    this.unsub = store.onEvent((e) => {
-      if (e.kind.startsWith('session.') && e.subject === this.tid) {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.load(), 100);
-      }
-    });
+    this.unsub = reloadOn(
+      (e) => e.kind.startsWith('session.') && e.subject === this.tid,
+      100,
+      () => void this.load(),
+    );
   }
 
   disconnectedCallback(): void {
     super.disconnectedCallback();
     this.unsub?.();
-    clearTimeout(this.timer);
   }
 
   private async load(): Promise<void> {

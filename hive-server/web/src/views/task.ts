@@ -1,9 +1,8 @@
 import { html, css, nothing, svg } from 'lit';
 import { LitElement } from 'lit';
 import { api, errorText } from '../api';
-import { json, shortId, when } from '../base';
+import { json, reloadOn, shortId, when } from '../base';
 import { confirmAction } from '../confirm';
-import { store } from '../store';
 import { shared } from '../styles';
 import type { AttemptView, Task, TaskStatus } from '../types';
 
@@ -45,7 +44,6 @@ class HiveTask extends LitElement {
   private actionErr = '';
   private busy = false;
   private unsub: (() => void) | undefined;
-  private reloadTimer: ReturnType<typeof setTimeout> | undefined;
 
   set taskId(v: string) {
     if (v === this.tid) return;
@@ -66,19 +64,20 @@ class HiveTask extends LitElement {
   connectedCallback(): void {
     super.connectedCallback();
     // Live: re-read the task when an event about it (or a dependency) arrives.
-    this.unsub = store.onEvent((e) => {
-      if (!this.tid) return;
-      if (e.subject === this.tid || this.deps.has(e.subject) || (e.kind.startsWith('queue.') && this.task && !FINAL.includes(this.task.status))) {
-        clearTimeout(this.reloadTimer);
-        this.reloadTimer = setTimeout(() => void this.load(), 100);
-      }
-    });
+    this.unsub = reloadOn(
+      (e) =>
+        !!this.tid &&
+        (e.subject === this.tid ||
+          this.deps.has(e.subject) ||
+          (e.kind.startsWith('queue.') && !!this.task && !FINAL.includes(this.task.status))),
+      100,
+      () => void this.load(),
+    );
   }
 
   disconnectedCallback(): void {
     super.disconnectedCallback();
     this.unsub?.();
-    clearTimeout(this.reloadTimer);
   }
 
   private async load(): Promise<void> {

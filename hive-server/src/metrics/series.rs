@@ -8,21 +8,23 @@
 //! Kept in the server, from the hive's own event feed and the queue's own
 //! counts, so a browser never computes a number from scraped text and
 //! every figure it shows is one the server gave. Memory is bounded: a
-//! fixed number of intervals, at most [`MAX_REMEMBERED`] tasks remembered
-//! between their events, at most [`MAX_DURATIONS`] durations per interval
+//! fixed number of intervals, at most
+//! [`super::tasks::MAX_REMEMBERED`] tasks remembered between their events, at most [`MAX_DURATIONS`] durations per interval
 //! (a uniform sample beyond that), at most [`MAX_AGENTS`] agents' spend.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hive_core::events::{Event, EventFilter, Watch};
-use hive_core::queue::{TaskId, TaskStatus};
+use hive_core::events::{EventFilter, Watch};
+use hive_core::queue::TaskStatus;
 use hive_core::Hive;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
+
+use super::tasks::{Observation, Outcome, TaskFollower};
 
 /// How tasks are folded into intervals.
 #[derive(Clone, Copy, Debug)]
@@ -42,9 +44,6 @@ impl Default for SeriesConfig {
     }
 }
 
-/// Tasks remembered between their events (submit → first claim, claim →
-/// end); beyond it a task's times are read from the queue.
-pub const MAX_REMEMBERED: usize = 100_000;
 /// Durations kept per interval for its percentiles; beyond it each new one
 /// replaces a kept one at random (reservoir sampling), so the percentiles
 /// stay an unbiased estimate.
@@ -167,7 +166,9 @@ impl Series {
 
     /// Starts following `hive`'s task events and sampling its queue, once
     /// (later calls do nothing), on the current Tokio runtime; stops with
-    /// `stop` or when the hive's feed ends.
+    /// `stop` or when the hive's feed ends. The first window a process
+    /// starts also feeds the Prometheus task metrics
+    /// ([`super::claim_task_metrics`]), so the feed is followed once.
     pub fn follow(self: &Arc<Self>, hive: Arc<Hive>, stop: CancellationToken) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
@@ -190,7 +191,8 @@ impl Series {
             .events()
             .subscribe(EventFilter::patterns(["task"])?, Some(since))
             .await?;
-        let mut tasks = Follower::default();
+        let prometheus = super::claim_task_metrics();
+        let mut tasks = TaskFollower::default();
         let mut tick = tokio::time::interval(self.config.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
@@ -205,10 +207,18 @@ impl Series {
                     None => return Ok(()),
                     Some(Watch::Event(event)) => {
                         let seen = tasks.on(&event, hive).await;
+                        if prometheus {
+                            super::observe(&seen);
+                        }
                         self.record(seen);
                     }
                     Some(Watch::Lagged { .. }) => {}
-                    Some(Watch::Resync { .. }) => tasks.forget(),
+                    Some(Watch::Resync { after, next }) => {
+                        if prometheus {
+                            super::missed(next.saturating_sub(after + 1));
+                        }
+                        tasks.forget();
+                    }
                 },
             }
         }
@@ -227,29 +237,30 @@ impl Series {
         }
     }
 
-    fn record(&self, seen: Seen) {
+    fn record(&self, seen: Observation) {
         let mut window = self.window();
         let bucket = &mut window.current;
         match seen {
-            Seen::Nothing => {}
-            Seen::Submitted => bucket.submitted += 1,
-            Seen::Started { wait } => {
-                if let Some(w) = wait {
-                    bucket.waits.add(w);
+            Observation::Nothing | Observation::Retried { .. } => {}
+            Observation::Submitted => bucket.submitted += 1,
+            Observation::Started { wait, .. } => {
+                if let Some(secs) = wait {
+                    bucket.waits.add(secs * 1000.0);
                 }
             }
-            Seen::Ended {
+            Observation::Ended {
                 outcome,
                 run,
                 spend,
+                ..
             } => {
                 match outcome {
                     Outcome::Completed => bucket.completed += 1,
                     Outcome::Failed => bucket.failed += 1,
                     Outcome::DeadLettered => bucket.dead_lettered += 1,
                 }
-                if let Some(r) = run {
-                    bucket.runs.add(r);
+                if let Some(secs) = run {
+                    bucket.runs.add(secs * 1000.0);
                 }
                 if let Some((agent, s)) = spend {
                     let known = window.spend.len();
@@ -382,147 +393,6 @@ impl Reservoir {
     }
 }
 
-/// What one event meant for the window.
-enum Seen {
-    Nothing,
-    Submitted,
-    Started {
-        wait: Option<f64>,
-    },
-    Ended {
-        outcome: Outcome,
-        run: Option<f64>,
-        spend: Option<(String, Spend)>,
-    },
-}
-
-enum Outcome {
-    Completed,
-    Failed,
-    DeadLettered,
-}
-
-struct Spend {
-    input_tokens: u64,
-    output_tokens: u64,
-    cost_usd: Option<f64>,
-}
-
-/// What is remembered of tasks between their events.
-#[derive(Default)]
-struct Follower {
-    /// Submitted, not started yet: when.
-    submitted: HashMap<String, DateTime<Utc>>,
-    /// Running: its worker and when the attempt started.
-    running: HashMap<String, (String, DateTime<Utc>)>,
-    /// Agent names by worker id.
-    names: HashMap<String, String>,
-}
-
-impl Follower {
-    fn forget(&mut self) {
-        self.submitted.clear();
-        self.running.clear();
-    }
-
-    async fn on(&mut self, event: &Event, hive: &Hive) -> Seen {
-        let id = event.subject.as_str();
-        match event.kind.as_str() {
-            "task.submitted" => {
-                if self.submitted.len() < MAX_REMEMBERED {
-                    self.submitted.insert(id.to_string(), event.at);
-                }
-                Seen::Submitted
-            }
-            "task.claimed" => {
-                let worker = event.data["worker"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                let first = event.data["attempt"].as_u64() == Some(1);
-                let submitted = match self.submitted.remove(id) {
-                    Some(at) => Some(at),
-                    None if first => created_at(hive, id).await,
-                    None => None,
-                };
-                if self.running.len() < MAX_REMEMBERED {
-                    self.running.insert(id.to_string(), (worker, event.at));
-                }
-                Seen::Started {
-                    wait: submitted.filter(|_| first).map(|at| millis(at, event.at)),
-                }
-            }
-            kind @ ("task.completed" | "task.failed" | "task.dead_lettered") => {
-                self.submitted.remove(id);
-                let running = self.running.remove(id);
-                let outcome = match kind {
-                    "task.completed" => Outcome::Completed,
-                    "task.failed" => Outcome::Failed,
-                    _ => Outcome::DeadLettered,
-                };
-                let spend = match event.data.get("spend") {
-                    Some(s) => {
-                        let agent = match &running {
-                            Some((worker, _)) => self.name(hive, worker).await,
-                            None => "unknown".to_string(),
-                        };
-                        Some((
-                            agent,
-                            Spend {
-                                input_tokens: s["input_tokens"].as_u64().unwrap_or(0),
-                                output_tokens: s["output_tokens"].as_u64().unwrap_or(0),
-                                cost_usd: s["cost_usd"].as_f64(),
-                            },
-                        ))
-                    }
-                    None => None,
-                };
-                Seen::Ended {
-                    outcome,
-                    run: running.map(|(_, at)| millis(at, event.at)),
-                    spend,
-                }
-            }
-            "task.released" | "task.cancelled" => {
-                self.running.remove(id);
-                if event.kind == "task.cancelled" {
-                    self.submitted.remove(id);
-                }
-                Seen::Nothing
-            }
-            _ => Seen::Nothing,
-        }
-    }
-
-    /// The name of the agent behind `worker`, remembered.
-    async fn name(&mut self, hive: &Hive, worker: &str) -> String {
-        if let Some(name) = self.names.get(worker) {
-            return name.clone();
-        }
-        let name = match hive.agent_name(worker).await {
-            Ok(Some(name)) => name,
-            _ => "unknown".to_string(),
-        };
-        if self.names.len() < MAX_AGENTS {
-            self.names.insert(worker.to_string(), name.clone());
-        }
-        name
-    }
-}
-
-/// When task `id` was submitted, read from the queue.
-async fn created_at(hive: &Hive, id: &str) -> Option<DateTime<Utc>> {
-    let id: TaskId = id.parse().ok()?;
-    hive.queue().get(id).await.ok().map(|t| t.created_at)
-}
-
-/// Milliseconds from `from` to `to`, never negative (two processes' clocks).
-fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    (to - from)
-        .to_std()
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,7 +430,7 @@ mod tests {
             window: Duration::from_secs(3),
         });
         for _ in 0..10 {
-            series.record(Seen::Submitted);
+            series.record(Observation::Submitted);
             series.close(BTreeMap::new());
         }
         let window = series.window();
