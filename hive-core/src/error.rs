@@ -87,9 +87,25 @@ pub enum Setup {
     PgvectorMissing,
     /// Postgres was given without Redis: there is no Postgres broker.
     BrokerMissing,
+    /// The Redis given evicts keys when it is full (its `maxmemory-policy`
+    /// is this, not `noeviction`): queued tasks, their leases and the
+    /// broker's messages could vanish without a trace.
+    RedisEvicts {
+        /// The policy Redis reports (`allkeys-lru`, …, or `unknown`).
+        policy: &'static str,
+    },
 }
 
 impl Setup {
+    /// What this instance adds to [`problem`](Self::problem): the policy
+    /// Redis reported.
+    pub fn detail(self) -> String {
+        match self {
+            Setup::RedisEvicts { policy } => format!(" (it reports maxmemory-policy {policy})"),
+            _ => String::new(),
+        }
+    }
+
     /// What is missing, in words every frontend shares; the remedy is the
     /// frontend's to add.
     pub fn problem(self) -> &'static str {
@@ -98,6 +114,10 @@ impl Setup {
                 "pgvector is missing — install it, or run without the context store"
             }
             Setup::BrokerMissing => "a hive on Postgres needs a broker, and Postgres has none",
+            Setup::RedisEvicts { .. } => {
+                "Redis evicts keys when it is full, so queued tasks could vanish — set \
+                 `maxmemory-policy noeviction` on it"
+            }
         }
     }
 }
@@ -109,8 +129,11 @@ impl fmt::Display for Setup {
                 "the `vector` extension on this Postgres, or HiveBuilder::without_context()"
             }
             Setup::BrokerMissing => "add .redis(url) for the queue and the broker",
+            Setup::RedisEvicts { .. } => {
+                "or accept the risk with HiveBuilder::allow_redis_eviction(true)"
+            }
         };
-        write!(f, "{} ({remedy})", self.problem())
+        write!(f, "{}{} ({remedy})", self.problem(), self.detail())
     }
 }
 

@@ -46,6 +46,7 @@ pub mod broker;
 pub mod coding;
 pub mod conformance;
 pub mod context;
+pub mod declared;
 pub mod error;
 pub mod events;
 pub mod hive;
@@ -58,6 +59,8 @@ pub mod session;
 pub(crate) mod setters;
 pub(crate) mod storage;
 pub(crate) mod time;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 pub use error::{Error, Result, Setup};
 pub use hive::Hive;

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use hive_core::queue::TaskOrder;
 use pyo3::prelude::*;
-use pyo3::types::{PyCFunction, PyType};
+use pyo3::types::{PyCFunction, PyDict, PyType};
 
 use crate::agent::PyAgent;
 use crate::blocking::subscription_spec;
-use crate::core::{agent_spec, new_entry, search_request, spawn_options, Backend, Core, Options};
+use crate::core::{
+    agent_spec, declaration, new_entry, search_request, spawn_options, Backend, Core, Options,
+};
 use crate::decorator::agent_decorator;
 use crate::json;
 use crate::messages::AsyncSubscription;
@@ -301,6 +303,70 @@ impl AsyncHive {
             options,
             running_loop,
         )
+    }
+
+    /// Spawns an LLM agent in this process (a coroutine), as a `[[agents]]` entry of
+    /// hive.toml with `kind = "llm"` would: `provider` is `"anthropic"` or
+    /// `"openai"` (any OpenAI-compatible server by `base_url`); the key is
+    /// read from the environment variable named by `api_key_env`, never
+    /// passed. Other settings (`base_url`, `api_key_env`,
+    /// `system_prompt_file`, `prompt_version`, `max_tokens`,
+    /// `temperature`, `max_turns`, `workspace`, `tools`, `timeout_secs`,
+    /// `concurrency`, `task_types`, `max_restarts`, `lease_secs`) go in
+    /// `settings`.
+    #[pyo3(signature = (name, *, provider, model, system_prompt=None, capabilities=None, **settings))]
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_llm_agent<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        provider: String,
+        model: String,
+        system_prompt: Option<String>,
+        capabilities: Option<Vec<String>>,
+        settings: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let decl = declaration(
+            "llm",
+            name,
+            vec![
+                ("provider", Some(provider.into())),
+                ("model", Some(model.into())),
+                ("system_prompt", system_prompt.map(Into::into)),
+                ("capabilities", capabilities.map(Into::into)),
+            ],
+            settings,
+        )?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.spawn_declared(decl).await })
+    }
+
+    /// Spawns a coding-CLI agent in this process (a coroutine) (Claude Code headless by
+    /// default) working in a fresh git worktree of `repo` per task, as a
+    /// `[[agents]]` entry with `kind = "cli"` would. Other settings
+    /// (`base_branch`, `command`, `timeout_secs`, `env`, `worktree_dir`,
+    /// `keep_worktrees`, `commit_changes`, `concurrency`, `task_types`,
+    /// `max_restarts`, `lease_secs`) go in `settings`.
+    #[pyo3(signature = (name, *, repo, capabilities=None, **settings))]
+    fn spawn_cli_agent<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        repo: std::path::PathBuf,
+        capabilities: Option<Vec<String>>,
+        settings: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let decl = declaration(
+            "cli",
+            name,
+            vec![
+                ("repo", Some(repo.display().to_string().into())),
+                ("capabilities", capabilities.map(Into::into)),
+            ],
+            settings,
+        )?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.spawn_declared(decl).await })
     }
 
     /// Stops one of this process's agents (its running task finishes first).

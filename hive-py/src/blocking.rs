@@ -6,12 +6,13 @@ use std::sync::Arc;
 use hive_core::broker::{StartAt, SubscriptionSpec};
 use hive_core::queue::TaskOrder;
 use pyo3::prelude::*;
-use pyo3::types::{PyCFunction, PyType};
+use pyo3::types::{PyCFunction, PyDict, PyType};
 
 use crate::agent::PyAgent;
 use crate::context::Found;
 use crate::core::{
-    agent_spec, new_entry, search_request, spawn_options, AgentHandle, Backend, Core, Options,
+    agent_spec, declaration, new_entry, search_request, spawn_options, AgentHandle, Backend, Core,
+    Options,
 };
 use crate::decorator::agent_decorator;
 use crate::errors::IntoPy;
@@ -295,6 +296,70 @@ impl Hive {
             options,
             background_loop,
         )
+    }
+
+    /// Spawns an LLM agent in this process, as a `[[agents]]` entry of
+    /// hive.toml with `kind = "llm"` would: `provider` is `"anthropic"` or
+    /// `"openai"` (any OpenAI-compatible server by `base_url`); the key is
+    /// read from the environment variable named by `api_key_env`, never
+    /// passed. Other settings (`base_url`, `api_key_env`,
+    /// `system_prompt_file`, `prompt_version`, `max_tokens`,
+    /// `temperature`, `max_turns`, `workspace`, `tools`, `timeout_secs`,
+    /// `concurrency`, `task_types`, `max_restarts`, `lease_secs`) go in
+    /// `settings`.
+    #[pyo3(signature = (name, *, provider, model, system_prompt=None, capabilities=None, **settings))]
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_llm_agent(
+        &self,
+        py: Python<'_>,
+        name: String,
+        provider: String,
+        model: String,
+        system_prompt: Option<String>,
+        capabilities: Option<Vec<String>>,
+        settings: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<AgentHandle> {
+        let decl = declaration(
+            "llm",
+            name,
+            vec![
+                ("provider", Some(provider.into())),
+                ("model", Some(model.into())),
+                ("system_prompt", system_prompt.map(Into::into)),
+                ("capabilities", capabilities.map(Into::into)),
+            ],
+            settings,
+        )?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.spawn_declared(decl).await })
+    }
+
+    /// Spawns a coding-CLI agent in this process (Claude Code headless by
+    /// default) working in a fresh git worktree of `repo` per task, as a
+    /// `[[agents]]` entry with `kind = "cli"` would. Other settings
+    /// (`base_branch`, `command`, `timeout_secs`, `env`, `worktree_dir`,
+    /// `keep_worktrees`, `commit_changes`, `concurrency`, `task_types`,
+    /// `max_restarts`, `lease_secs`) go in `settings`.
+    #[pyo3(signature = (name, *, repo, capabilities=None, **settings))]
+    fn spawn_cli_agent(
+        &self,
+        py: Python<'_>,
+        name: String,
+        repo: std::path::PathBuf,
+        capabilities: Option<Vec<String>>,
+        settings: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<AgentHandle> {
+        let decl = declaration(
+            "cli",
+            name,
+            vec![
+                ("repo", Some(repo.display().to_string().into())),
+                ("capabilities", capabilities.map(Into::into)),
+            ],
+            settings,
+        )?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.spawn_declared(decl).await })
     }
 
     /// Stops one of this process's agents (its running task finishes first).

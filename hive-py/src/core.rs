@@ -285,6 +285,19 @@ impl Core {
         })
     }
 
+    /// Builds and spawns a declared agent (`spawn_llm_agent`,
+    /// `spawn_cli_agent`), reading its key variables from this process's
+    /// environment.
+    pub async fn spawn_declared(&self, decl: Value) -> PyResult<AgentHandle> {
+        let hive = self.hive()?;
+        let decl = hive_core::declared::AgentDecl::from_value(decl).py_err()?;
+        let handle = hive.spawn_declared(&decl).await.py_err()?;
+        Ok(AgentHandle {
+            id: handle.id.to_string(),
+            name: handle.name,
+        })
+    }
+
     pub async fn stop_agent(&self, id: String) -> PyResult<()> {
         let hive = self.hive()?;
         let id = id.parse().py_err()?;
@@ -366,6 +379,31 @@ impl AgentHandle {
     fn __repr__(&self) -> String {
         format!("AgentHandle(id='{}', name='{}')", self.id, self.name)
     }
+}
+
+/// A declaration of kind `kind` from a `spawn_*_agent` call: its named
+/// arguments, then `settings` (any other key of the declaration, as in
+/// hive.toml's `[[agents]]`; unknown ones are refused by name).
+pub fn declaration(
+    kind: &str,
+    name: String,
+    named: Vec<(&str, Option<Value>)>,
+    settings: Option<&Bound<'_, pyo3::types::PyDict>>,
+) -> PyResult<Value> {
+    let mut decl = match settings {
+        Some(settings) => crate::json::object_to_json(Some(settings.as_any()), "settings")?,
+        None => Value::Object(serde_json::Map::new()),
+    };
+    if let Value::Object(map) = &mut decl {
+        map.insert("name".into(), Value::String(name));
+        map.insert("kind".into(), Value::String(kind.into()));
+        for (key, value) in named {
+            if let Some(value) = value {
+                map.insert(key.into(), value);
+            }
+        }
+    }
+    Ok(decl)
 }
 
 /// A context entry to store, from `remember`'s arguments.

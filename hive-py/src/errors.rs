@@ -105,9 +105,10 @@ fn setup_message(setup: hive_core::Setup) -> String {
             "the `vector` extension on the Postgres at database_url, or pass context=False"
         }
         Setup::BrokerMissing => "pass redis_url too",
+        Setup::RedisEvicts { .. } => "or pass allow_redis_eviction=True to accept losing tasks",
         _ => "see the documentation",
     };
-    format!("{} ({remedy})", setup.problem())
+    format!("{}{} ({remedy})", setup.problem(), setup.detail())
 }
 
 /// `hive_core::Result` into `PyResult`.

@@ -44,6 +44,8 @@ pub const KEYS: &[&str] = &[
     "unhealthy_after_secs",
     "dead_after_secs",
     "events_retained",
+    "allow_redis_eviction",
+    "agents",
 ];
 
 /// `hive serve`'s flags, each with its environment variable.
@@ -117,6 +119,37 @@ pub struct Settings {
     /// stream keeps about this many too.)
     #[arg(long, env = "HIVE_EVENTS_RETAINED", value_parser = at_least_one::<usize>)]
     pub events_retained: Option<usize>,
+    /// Serves with a Redis whose maxmemory-policy is not noeviction. Such a
+    /// Redis deletes keys when it is full — queued tasks, leases, messages
+    /// — so it is refused unless this is set [default: false].
+    #[arg(long, env = "HIVE_ALLOW_REDIS_EVICTION", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_redis_eviction: Option<bool>,
+    /// The agents the config file declares (`[[agents]]`); only a file
+    /// declares them.
+    #[arg(skip)]
+    pub agents: Option<Vec<DeclaredEntry>>,
+}
+
+/// One `[[agents]]` entry of the config file: the declaration, or why it
+/// was refused. A refused entry is reported at start and the others still
+/// run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredEntry {
+    /// Its position among the file's `[[agents]]`, from 1.
+    pub entry: usize,
+    /// The declaration (relative paths resolved against the file's
+    /// directory), or the error naming what is wrong.
+    pub decl: Result<hive_core::declared::AgentDecl, String>,
+}
+
+impl DeclaredEntry {
+    /// Where it came from, for messages: `[[agents]] entry 2 of hive.toml`.
+    pub fn whence(&self, file: Option<&Path>) -> String {
+        match file {
+            Some(path) => format!("[[agents]] entry {} of {}", self.entry, path.display()),
+            None => format!("[[agents]] entry {}", self.entry),
+        }
+    }
 }
 
 /// A bearer token. Its `Debug` never shows it.
@@ -217,13 +250,20 @@ impl From<hive_core::Error> for StartError {
                  and the broker",
                 setup.problem()
             ),
+            Error::Setup(setup @ Setup::RedisEvicts { .. }) => format!(
+                "{}{}; or serve with --allow-redis-eviction (HIVE_ALLOW_REDIS_EVICTION=1, \
+                 `allow_redis_eviction = true` in hive.toml) to accept losing tasks when Redis \
+                 fills up",
+                setup.problem(),
+                setup.detail()
+            ),
             other => format!("cannot open the hive: {other}"),
         })
     }
 }
 
 /// Everything `hive serve` needs, every key resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServeConfig {
     /// Where to listen.
     pub addr: SocketAddr,
@@ -251,6 +291,10 @@ pub struct ServeConfig {
     pub liveness: Liveness,
     /// Events the event log keeps.
     pub events_retained: usize,
+    /// Whether a Redis that evicts keys is accepted.
+    pub allow_redis_eviction: bool,
+    /// The agents the config file declares, spawned at start.
+    pub agents: Vec<DeclaredEntry>,
 }
 
 impl ServeConfig {
@@ -322,6 +366,8 @@ impl ServeConfig {
             events_retained: s
                 .events_retained
                 .unwrap_or(hive_core::events::DEFAULT_RETAINED),
+            allow_redis_eviction: s.allow_redis_eviction.unwrap_or(false),
+            agents: s.agents.unwrap_or_default(),
         };
         if config.token.is_none() && !config.addr.ip().is_loopback() {
             return Err(ConfigError::PublicWithoutToken { addr: config.addr });
@@ -348,7 +394,8 @@ impl ServeConfig {
                 liveness: self.liveness,
                 ..OrchestratorConfig::default()
             })
-            .events_retained(self.events_retained);
+            .events_retained(self.events_retained)
+            .allow_redis_eviction(self.allow_redis_eviction);
         if let Some(url) = &self.redis {
             builder = builder.redis(url);
         }
@@ -392,6 +439,8 @@ impl Settings {
             unhealthy_after_secs: self.unhealthy_after_secs.or(lower.unhealthy_after_secs),
             dead_after_secs: self.dead_after_secs.or(lower.dead_after_secs),
             events_retained: self.events_retained.or(lower.events_retained),
+            allow_redis_eviction: self.allow_redis_eviction.or(lower.allow_redis_eviction),
+            agents: self.agents.or(lower.agents),
         }
     }
 
@@ -432,6 +481,8 @@ impl Settings {
             unhealthy_after_secs: file.secs("unhealthy_after_secs")?,
             dead_after_secs: file.secs("dead_after_secs")?,
             events_retained: file.positive("events_retained")?,
+            allow_redis_eviction: file.value("allow_redis_eviction")?,
+            agents: file.agents()?,
         })
     }
 }
@@ -481,6 +532,49 @@ impl ConfigFile<'_> {
             Some(_) => self.value::<f64>(key)?.unwrap_or_default(),
         };
         check_secs(secs).map(Some).map_err(|m| self.bad(key, m))
+    }
+
+    /// The `[[agents]]` entries, each read on its own: a bad entry is kept
+    /// as its error, so the others still start.
+    fn agents(&self) -> Result<Option<Vec<DeclaredEntry>>, ConfigError> {
+        let Some(value) = self.table.get("agents") else {
+            return Ok(None);
+        };
+        let Some(entries) = value.as_array() else {
+            return Err(self.bad(
+                "agents",
+                "declare agents as [[agents]] tables (an array of tables)",
+            ));
+        };
+        let base = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let base = std::fs::canonicalize(&base).unwrap_or(base);
+        Ok(Some(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| DeclaredEntry {
+                    entry: i + 1,
+                    decl: serde_json::to_value(entry)
+                        .map_err(|e| e.to_string())
+                        .and_then(|json| {
+                            hive_core::declared::AgentDecl::from_value(json).map_err(|e| {
+                                let text = e.to_string();
+                                text.strip_prefix("invalid input: ")
+                                    .unwrap_or(&text)
+                                    .to_string()
+                            })
+                        })
+                        .map(|mut decl| {
+                            decl.resolve_paths(&base);
+                            decl
+                        }),
+                })
+                .collect(),
+        ))
     }
 
     /// A list of origins, or one string (`"*"`, or comma-separated).

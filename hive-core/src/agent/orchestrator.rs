@@ -430,11 +430,24 @@ impl AgentOrchestrator {
         agent: impl Agent,
         options: SpawnOptions,
     ) -> Result<AgentHandle> {
+        self.spawn_shared(Arc::new(agent), options).await
+    }
+
+    /// As [`AgentOrchestrator::spawn_with`], for an agent already shared
+    /// (a declared agent, built as `Arc<dyn Agent>`).
+    ///
+    /// # Errors
+    /// As [`AgentOrchestrator::spawn_with`].
+    pub async fn spawn_shared(
+        &self,
+        agent: Arc<dyn Agent>,
+        options: SpawnOptions,
+    ) -> Result<AgentHandle> {
         let restarts = match options.restart {
             RestartPolicy::Never => 0,
             RestartPolicy::OnDeath { max_restarts } => max_restarts,
         };
-        self.inner.start(Arc::new(agent), options, restarts).await
+        self.inner.start(agent, options, restarts).await
     }
 
     /// The fleet's agents passing `filter`, from every process.

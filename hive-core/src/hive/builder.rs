@@ -55,6 +55,7 @@ pub struct HiveBuilder {
     orchestrator: OrchestratorConfig,
     context: ContextChoice,
     events_retained: usize,
+    allow_redis_eviction: bool,
 }
 
 impl Default for HiveBuilder {
@@ -68,6 +69,7 @@ impl Default for HiveBuilder {
             orchestrator: OrchestratorConfig::default(),
             context: ContextChoice::default(),
             events_retained: DEFAULT_RETAINED,
+            allow_redis_eviction: false,
         }
     }
 }
@@ -143,6 +145,17 @@ impl HiveBuilder {
         self
     }
 
+    /// Opens a Redis whose `maxmemory-policy` is not `noeviction`. Default
+    /// false: such a Redis is refused with [`Setup::RedisEvicts`], because
+    /// when it fills up it deletes keys — queued tasks, leases, messages —
+    /// and the hive would lose work without a trace. A Redis that does not
+    /// append to a log (`appendonly no`) is allowed, with a warning: it
+    /// loses the writes since its last snapshot when it restarts.
+    pub fn allow_redis_eviction(mut self, allow: bool) -> Self {
+        self.allow_redis_eviction = allow;
+        self
+    }
+
     /// Runs without a context engine (agents' `store_context` and
     /// `search_context` then answer [`Error::NotSupported`]).
     pub fn without_context(mut self) -> Self {
@@ -154,8 +167,10 @@ impl HiveBuilder {
     /// on the current Tokio runtime.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for bad URLs or configuration, or Postgres
-    /// without Redis; [`Error::Backend`] when a store cannot be reached.
+    /// [`Error::InvalidInput`] for bad URLs or configuration;
+    /// [`Error::Setup`] for Postgres without Redis or a Redis that evicts
+    /// keys (see [`allow_redis_eviction`](Self::allow_redis_eviction));
+    /// [`Error::Backend`] when a store cannot be reached.
     pub async fn build(self) -> Result<Hive> {
         let store_url = self
             .postgres
@@ -171,6 +186,24 @@ impl HiveBuilder {
             (None, None) => self.embedded.clone(),
             (None, Some(_)) => return Err(Error::Setup(Setup::BrokerMissing)),
         };
+        #[cfg(feature = "redis")]
+        if let Some(url) = &self.redis {
+            let (policy, appends) = crate::storage::redis::server_settings(url).await?;
+            if policy != "noeviction" {
+                if !self.allow_redis_eviction {
+                    return Err(Error::Setup(Setup::RedisEvicts { policy }));
+                }
+                tracing::warn!(
+                    policy,
+                    "Redis evicts keys when full: queued tasks may vanish"
+                );
+            }
+            if !appends {
+                tracing::warn!(
+                    "Redis has appendonly off: a restart loses the writes since its last snapshot"
+                );
+            }
+        }
         let log: Arc<dyn EventLog> = match &self.redis {
             #[cfg(feature = "redis")]
             Some(url) => Arc::new(

@@ -125,6 +125,21 @@ impl Hive {
         self.orchestrator.spawn_with(agent, options).await
     }
 
+    /// Builds and spawns a declared agent (see [`crate::declared`]),
+    /// reading the keys it names from this process's environment.
+    ///
+    /// # Errors
+    /// As [`AgentDecl::build`](crate::declared::AgentDecl::build), then as
+    /// [`Hive::spawn_agent_with`]; a name already live is
+    /// [`Error::Conflict`].
+    pub async fn spawn_declared(&self, decl: &crate::declared::AgentDecl) -> Result<AgentHandle> {
+        let env = |name: &str| std::env::var(name).ok();
+        let built = decl.build(&env).await?;
+        self.orchestrator
+            .spawn_shared(built.agent, built.options)
+            .await
+    }
+
     /// Claims tasks for agent `id`, one registered in the registry that
     /// runs elsewhere, as it: under its worker id (`agent-<id>`) and with
     /// its registered capabilities, so the tasks show it as their worker

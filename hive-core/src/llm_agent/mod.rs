@@ -189,6 +189,32 @@ impl LlmAgent {
         self
     }
 
+    /// Keeps only the tools named in `names` (of those it has: the
+    /// built-ins, and any added with [`LlmAgent::tool`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a name it has no tool for, listing the
+    /// ones it has (the file and command tools need a workspace).
+    pub fn only_tools(mut self, names: &[String]) -> Result<Self> {
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| !self.tools.iter().any(|t| t.name() == n.as_str()))
+        {
+            let have: Vec<&str> = self.tools.iter().map(|t| t.name()).collect();
+            let hint = if self.config.workspace.is_none() {
+                "; read_file, write_file and run_command need a workspace"
+            } else {
+                ""
+            };
+            return Err(Error::invalid(format!(
+                "unknown tool {unknown:?} (this agent has: {}{hint})",
+                have.join(", ")
+            )));
+        }
+        self.tools.retain(|t| names.iter().any(|n| n == t.name()));
+        Ok(self)
+    }
+
     /// Records spend in `ledger` (shared with other agents) instead of a
     /// ledger of its own.
     pub fn ledger(mut self, ledger: Arc<UsageLedger>) -> Self {

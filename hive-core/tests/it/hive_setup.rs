@@ -128,3 +128,70 @@ async fn an_embedded_file_that_cannot_be_used_is_named() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_evicts_keys_is_refused_unless_allowed() {
+    use fred::interfaces::ClientLike;
+    let set_policy = |client: fred::prelude::Client, policy: &'static str| async move {
+        client
+            .custom::<fred::types::Value, _>(
+                fred::cmd!("CONFIG"),
+                vec!["SET", "maxmemory-policy", policy],
+            )
+            .await
+            .expect("CONFIG SET");
+    };
+    let Some(server) = crate::private_redis::Server::start().await else {
+        return;
+    };
+    let client = crate::private_redis::connect(&server.url())
+        .await
+        .expect("connect");
+    set_policy(client.clone(), "allkeys-lru").await;
+    let err = Hive::builder()
+        .memory()
+        .redis(server.url())
+        .without_context()
+        .build()
+        .await
+        .expect_err("an evicting Redis is refused");
+    assert!(
+        matches!(
+            err,
+            Error::Setup(Setup::RedisEvicts {
+                policy: "allkeys-lru"
+            })
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("noeviction"), "{message}");
+    assert!(message.contains("allkeys-lru"), "{message}");
+    assert!(message.contains("allow_redis_eviction"), "{message}");
+
+    // Accepting the risk opens it, and it works.
+    let hive = Hive::builder()
+        .memory()
+        .redis(server.url())
+        .without_context()
+        .allow_redis_eviction(true)
+        .build()
+        .await
+        .expect("allowed");
+    hive.submit(NewTask::new("echo", json!({})))
+        .await
+        .expect("submit");
+    hive.shutdown().await;
+
+    // Back to noeviction: opened without being asked.
+    set_policy(client.clone(), "noeviction").await;
+    let hive = Hive::builder()
+        .memory()
+        .redis(server.url())
+        .without_context()
+        .build()
+        .await
+        .expect("noeviction opens");
+    hive.shutdown().await;
+    let _ = client.quit().await;
+}

@@ -268,6 +268,24 @@ class Hive:
         concurrency: int = 1,
         task_types: str | list[str] | None = None,
     ) -> Callable[[_F], _F]: ...
+    def spawn_llm_agent(
+        self,
+        name: str,
+        *,
+        provider: str,
+        model: str,
+        system_prompt: str | None = None,
+        capabilities: list[str] | None = None,
+        **settings: _JSON,
+    ) -> AgentHandle: ...
+    def spawn_cli_agent(
+        self,
+        name: str,
+        *,
+        repo: str | os.PathLike[str],
+        capabilities: list[str] | None = None,
+        **settings: _JSON,
+    ) -> AgentHandle: ...
     def stop_agent(self, agent_id: str) -> None: ...
     def agents(self) -> list[dict[str, _JSON]]: ...
     def publish(
@@ -393,6 +411,24 @@ class AsyncHive:
         concurrency: int = 1,
         task_types: str | list[str] | None = None,
     ) -> Callable[[_F], _F]: ...
+    def spawn_llm_agent(
+        self,
+        name: str,
+        *,
+        provider: str,
+        model: str,
+        system_prompt: str | None = None,
+        capabilities: list[str] | None = None,
+        **settings: _JSON,
+    ) -> Awaitable[AgentHandle]: ...
+    def spawn_cli_agent(
+        self,
+        name: str,
+        *,
+        repo: str | os.PathLike[str],
+        capabilities: list[str] | None = None,
+        **settings: _JSON,
+    ) -> Awaitable[AgentHandle]: ...
     def stop_agent(self, agent_id: str) -> Awaitable[None]: ...
     def agents(self) -> Awaitable[list[dict[str, _JSON]]]: ...
     def publish(

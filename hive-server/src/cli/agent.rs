@@ -1,5 +1,5 @@
-//! `hive agent …`: list the fleet, show one agent, terminate one wherever
-//! it runs.
+//! `hive agent …`: list the fleet, show one agent, spawn declared agents
+//! in the server (`spawn --config`), stop one wherever it runs.
 
 use clap::Subcommand;
 
@@ -26,10 +26,22 @@ pub(crate) enum AgentCommand {
         /// Its id.
         id: String,
     },
-    /// Terminates an agent, wherever it runs.
-    Terminate {
+    /// Stops an agent, wherever it runs (its leases end; its tasks go to
+    /// other agents).
+    #[command(visible_alias = "terminate")]
+    Stop {
         /// Its id.
         id: String,
+    },
+    /// Spawns in the server the agents a TOML file declares: its
+    /// `[[agents]]` entries, as in hive.toml, or one agent's keys at the
+    /// top level. Relative paths are made absolute against the file's
+    /// directory; keys are named by the server's environment variables
+    /// (`api_key_env`), never written in the file.
+    Spawn {
+        /// The TOML file.
+        #[arg(long, value_name = "FILE")]
+        config: std::path::PathBuf,
     },
 }
 
@@ -88,12 +100,89 @@ pub(crate) async fn run(
             let agent = client.get(&format!("/agents/{}", encode(&id))).await?;
             out.reply(&agent, describe);
         }
-        AgentCommand::Terminate { id } => {
+        AgentCommand::Stop { id } => {
             let agent = client.delete(&format!("/agents/{}", encode(&id))).await?;
             out.reply(&agent, describe);
         }
+        AgentCommand::Spawn { config } => {
+            let mut failed = false;
+            for decl in declarations(&config)? {
+                match decl {
+                    Ok(body) => {
+                        let agent = client.post("/agents/spawn", &body).await;
+                        match agent {
+                            Ok(agent) => out.reply(&agent, describe),
+                            Err(e) => {
+                                eprintln!("error: {e}");
+                                failed = true;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                return Ok(exit::ERROR);
+            }
+        }
     }
     Ok(exit::OK)
+}
+
+/// The declarations in the TOML file at `path`, each as the JSON body of
+/// `POST /agents/spawn` or the error naming its entry; the others are
+/// still sent.
+fn declarations(
+    path: &std::path::Path,
+) -> Result<Vec<Result<serde_json::Value, String>>, ClientError> {
+    use hive_core::declared::AgentDecl;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ClientError(format!("cannot read {}: {e}", path.display())))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ClientError(format!("{} is not valid TOML: {e}", path.display()))
+    })?;
+    let base = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let base = std::fs::canonicalize(&base).unwrap_or(base);
+    let entries: Vec<(String, toml::Value)> = match table.get("agents") {
+        Some(toml::Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    format!("[[agents]] entry {} of {}", i + 1, path.display()),
+                    v.clone(),
+                )
+            })
+            .collect(),
+        Some(_) => {
+            return Err(ClientError(format!(
+                "{}: declare agents as [[agents]] tables",
+                path.display()
+            )))
+        }
+        None => vec![(path.display().to_string(), toml::Value::Table(table))],
+    };
+    Ok(entries
+        .into_iter()
+        .map(|(whence, value)| {
+            let json = serde_json::to_value(value).map_err(|e| format!("{whence}: {e}"))?;
+            let mut decl = AgentDecl::from_value(json).map_err(|e| {
+                let text = e.to_string();
+                format!(
+                    "{whence}: {}",
+                    text.strip_prefix("invalid input: ").unwrap_or(&text)
+                )
+            })?;
+            decl.resolve_paths(&base);
+            serde_json::to_value(&decl).map_err(|e| format!("{whence}: {e}"))
+        })
+        .collect())
 }
 
 /// One agent, a field a line.

@@ -51,6 +51,7 @@ async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<
         Some(_) => None,
     };
     let hive = Arc::new(args.open_hive().await?);
+    spawn_declared(&hive, &args).await;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
@@ -79,6 +80,27 @@ async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<
     let report = hive.shutdown().await;
     tracing::info!(agents = report.agents, "stopped");
     Ok(())
+}
+
+/// Spawns the agents the config file declares. An entry that is refused
+/// (a bad declaration, a key variable not set, a name already live) is
+/// logged as an error naming the entry, and the others still start.
+async fn spawn_declared(hive: &hive_core::Hive, config: &ServeConfig) {
+    for entry in &config.agents {
+        let whence = entry.whence(config.file.as_deref());
+        let spawned = match &entry.decl {
+            Ok(decl) => hive.spawn_declared(decl).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        match spawned {
+            Ok(handle) => tracing::info!(
+                agent = %handle.name,
+                id = %handle.id,
+                "started the agent declared by {whence}"
+            ),
+            Err(e) => tracing::error!("{whence} refused: {e}"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

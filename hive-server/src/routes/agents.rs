@@ -1,6 +1,8 @@
 //! Agents: the fleet as the registry holds it. `POST /agents` registers an
 //! agent that runs elsewhere (it must then heartbeat through
 //! `POST /agents/{id}/heartbeat`, or the health sweep declares it dead);
+//! `POST /agents/spawn` starts a declared agent (an LLM, a coding CLI or a
+//! webhook; [`hive_core::declared`]) in this server's process;
 //! `DELETE /agents/{id}` terminates one, wherever it runs.
 
 use axum::extract::{Path, State};
@@ -112,6 +114,39 @@ pub(crate) async fn register(
 ) -> ApiResult<(StatusCode, Json<AgentRecord>)> {
     let spec = AgentSpec::new(body.name, body.kind, body.capabilities).metadata(body.metadata);
     let record = state.hive.registry().register(spec).await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// Starts a declared agent in this server's process, as a `[[agents]]`
+/// entry of hive.toml would: `kind` is `llm`, `cli` or `http`; keys are
+/// named by the environment variable holding them on the server
+/// (`api_key_env`, `auth_token_env`), never sent. Relative paths are the
+/// server's working directory's. The token that may call this may start
+/// processes on the server's host (a `cli` agent's command, an `llm`
+/// agent's `run_command` tool): give it only to operators.
+#[utoipa::path(
+    post,
+    path = "/agents/spawn",
+    tag = "agents",
+    operation_id = "spawn_agent",
+    request_body = hive_core::declared::AgentDecl,
+    responses(
+        (status = 201, description = "spawned and registered", body = AgentRecord, links(
+            ("get" = (operation_id = "get_agent", parameters(("id" = "$response.body#/id")))),
+            ("terminate" = (operation_id = "terminate_agent", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 400, description = "a bad declaration (unknown kind or key, a key written in it, a missing model…), or a key variable not set on the server; the message names the agent", body = ErrorBody),
+        (status = 409, description = "a live agent has this name", body = ErrorBody),
+        (status = 501, description = "this server was built without the agent's kind", body = ErrorBody),
+    )
+)]
+pub(crate) async fn spawn(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<(StatusCode, Json<AgentRecord>)> {
+    let decl = hive_core::declared::AgentDecl::from_value(body)?;
+    let handle = state.hive.spawn_declared(&decl).await?;
+    let record = state.hive.orchestrator().get(handle.id).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 

@@ -42,6 +42,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::list, agents::register))
         .routes(routes!(agents::get, agents::terminate))
         .routes(routes!(agents::heartbeat))
+        .routes(routes!(agents::spawn))
         .routes(routes!(sessions::create, sessions::list))
         .routes(routes!(messages::publish))
         .routes(routes!(messages::read))

@@ -72,6 +72,16 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A test that panics does not leave its server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn hive_serve_answers_keeps_its_data_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("dir");

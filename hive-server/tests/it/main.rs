@@ -18,6 +18,7 @@ mod binary;
 mod cli;
 mod configured;
 mod dashboard;
+mod declared;
 mod e2e;
 mod events;
 mod history;

@@ -32,6 +32,7 @@ const ROUTES: &[&str] = &[
     "POST /dead-letters/{id}/retry",
     "POST /dead-letters/purge",
     "POST /agents",
+    "POST /agents/spawn",
     "GET /agents",
     "GET /agents/{id}",
     "DELETE /agents/{id}",

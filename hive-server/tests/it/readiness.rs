@@ -1,7 +1,8 @@
 //! `/health/live` and `/health/ready`: liveness answers whenever the
 //! process does; readiness reads every store and names the one that does
 //! not answer — a Redis stopped under a running server makes it a 503
-//! naming Redis, and it is ready again once Redis is back.
+//! naming Redis, and it is ready again once Redis is back. A Redis that
+//! evicts keys is refused at start, with the reason.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -52,18 +53,24 @@ async fn a_stopping_server_is_not_ready() {
 /// A private `redis-server` without persistence, killed on drop.
 struct PrivateRedis {
     bin: String,
+    extra: Vec<String>,
     port: u16,
     child: Option<Child>,
 }
 
 impl PrivateRedis {
     fn start(bin: String) -> PrivateRedis {
+        Self::start_with(bin, &[])
+    }
+
+    fn start_with(bin: String, extra: &[&str]) -> PrivateRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("spare port");
         let mut redis = PrivateRedis {
             bin,
+            extra: extra.iter().map(|a| a.to_string()).collect(),
             port,
             child: None,
         };
@@ -75,6 +82,7 @@ impl PrivateRedis {
         let child = Command::new(&self.bin)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -149,4 +157,48 @@ async fn with_redis_stopped_ready_is_a_503_naming_redis_and_200_once_it_is_back(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(last.status, StatusCode::OK, "ready again: {}", last.json());
+}
+
+#[test]
+fn a_redis_that_evicts_keys_is_refused_at_start_with_the_reason() {
+    let Some(bin) = service_url("HIVE_REDIS_SERVER_BIN") else {
+        return;
+    };
+    let redis = PrivateRedis::start_with(bin, &["--maxmemory-policy", "allkeys-lru"]);
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let serve = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hive"))
+            .current_dir(dir.path())
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--no-context",
+                "--redis",
+                &url,
+            ])
+            .args(extra)
+            .env_remove("HIVE_ALLOW_REDIS_EVICTION")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start hive serve")
+    };
+    let refused = serve(&[]).wait_with_output().expect("hive serve ends");
+    assert!(!refused.status.success(), "refused");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("maxmemory-policy allkeys-lru"), "{stderr}");
+    assert!(stderr.contains("noeviction"), "{stderr}");
+    assert!(stderr.contains("queued tasks could vanish"), "{stderr}");
+    assert!(stderr.contains("--allow-redis-eviction"), "{stderr}");
+
+    // With the override it serves (and stops on SIGTERM).
+    let mut allowed = serve(&["--allow-redis-eviction"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(allowed.try_wait().expect("poll").is_none(), "still serving");
+    let _ = Command::new("kill")
+        .args(["-TERM", &allowed.id().to_string()])
+        .status();
+    let _ = allowed.wait();
 }

@@ -87,6 +87,63 @@ pub(crate) fn live(client: &Client) -> Result<&Client> {
     }
 }
 
+/// The Redis eviction policies (`maxmemory-policy`), by the names Redis
+/// reports; [`eviction_policy`] answers one of these.
+pub(crate) const POLICIES: [&str; 8] = [
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+];
+
+/// What the server at `url` does when it reaches `maxmemory` (one of
+/// [`POLICIES`], or `"unknown"`), and whether it appends every write to a
+/// log (`appendonly`). Read with `INFO`, which managed Redis services allow
+/// where `CONFIG GET` is often renamed away.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad URL, [`Error::Backend`] when Redis
+/// cannot be reached.
+pub(crate) async fn server_settings(url: &str) -> Result<(&'static str, bool)> {
+    use fred::types::InfoKind;
+    let client = builder(url)?.build().map_err(redis_err)?;
+    client.init().await.map_err(redis_err)?;
+    let memory: String = client
+        .info(Some(InfoKind::Memory))
+        .await
+        .map_err(redis_err)?;
+    let persistence: String = client
+        .info(Some(InfoKind::Persistence))
+        .await
+        .map_err(redis_err)?;
+    close(client);
+    Ok((
+        eviction_policy(&memory),
+        info_field(&persistence, "aof_enabled") == Some("1"),
+    ))
+}
+
+/// The `maxmemory_policy` an `INFO memory` reply names.
+fn eviction_policy(info: &str) -> &'static str {
+    let named = info_field(info, "maxmemory_policy").unwrap_or("");
+    POLICIES
+        .into_iter()
+        .find(|p| *p == named)
+        .unwrap_or("unknown")
+}
+
+/// The value of `field` in an `INFO` reply (`field:value` lines).
+fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
+    info.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name == field).then(|| value.trim())
+    })
+}
+
 /// Closes a client's connection in the background: a fred client's
 /// connection task outlives the handle unless told to quit.
 pub(crate) fn close(client: Client) {
@@ -100,6 +157,17 @@ pub(crate) fn close(client: Client) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn info_replies_name_the_policy_and_the_log() {
+        let memory = "# Memory\r\nused_memory:1024\r\nmaxmemory_policy:allkeys-lru\r\n";
+        assert_eq!(eviction_policy(memory), "allkeys-lru");
+        assert_eq!(eviction_policy("maxmemory_policy:noeviction"), "noeviction");
+        assert_eq!(eviction_policy("maxmemory_policy:something-new"), "unknown");
+        assert_eq!(eviction_policy("# Memory"), "unknown");
+        assert_eq!(info_field("aof_enabled:1\r\n", "aof_enabled"), Some("1"));
+        assert_eq!(info_field("aof_enabled_x:1", "aof_enabled"), None);
+    }
 
     #[test]
     fn bad_urls_are_refused_without_echoing_them() {

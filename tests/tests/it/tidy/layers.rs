@@ -52,6 +52,20 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["sandbox", "llm", "queue", "context", "agent"],
     ),
     ("coding", &["sandbox", "llm", "queue", "agent"]),
+    ("webhook", &["queue", "agent"]),
+    // Agents declared as data, built into any of the kinds above.
+    (
+        "declared",
+        &[
+            "sandbox",
+            "llm",
+            "queue",
+            "agent",
+            "llm_agent",
+            "coding",
+            "webhook",
+        ],
+    ),
     // The facade wires everything.
     (
         "hive",
@@ -67,6 +81,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "events",
             "llm_agent",
             "coding",
+            "webhook",
+            "declared",
         ],
     ),
     // The suites test the contracts.
