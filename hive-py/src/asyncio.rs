@@ -61,6 +61,7 @@ impl AsyncHive {
             heartbeat_every,
             unhealthy_after,
             dead_after,
+            allow_redis_eviction: false,
         };
         AsyncHive::open(py, Backend::embedded(path), options)
     }
@@ -83,13 +84,14 @@ impl AsyncHive {
             heartbeat_every,
             unhealthy_after,
             dead_after,
+            allow_redis_eviction: false,
         };
         AsyncHive::open(py, Backend::Memory, options)
     }
 
     /// A hive on Redis and Postgres, shared with every process using them.
     #[classmethod]
-    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, allow_redis_eviction=false))]
     #[allow(clippy::too_many_arguments)]
     fn connect<'py>(
         _cls: &Bound<'py, PyType>,
@@ -101,6 +103,7 @@ impl AsyncHive {
         heartbeat_every: Option<f64>,
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
+        allow_redis_eviction: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = Options {
             context,
@@ -108,6 +111,7 @@ impl AsyncHive {
             heartbeat_every,
             unhealthy_after,
             dead_after,
+            allow_redis_eviction,
         };
         let backend = Backend::Distributed {
             redis: redis_url,

@@ -62,6 +62,7 @@ impl Hive {
             heartbeat_every,
             unhealthy_after,
             dead_after,
+            allow_redis_eviction: false,
         };
         Hive::open(py, Backend::embedded(path), options)
     }
@@ -84,13 +85,14 @@ impl Hive {
             heartbeat_every,
             unhealthy_after,
             dead_after,
+            allow_redis_eviction: false,
         };
         Hive::open(py, Backend::Memory, options)
     }
 
     /// A hive on Redis and Postgres, shared with every process using them.
     #[classmethod]
-    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, allow_redis_eviction=false))]
     #[allow(clippy::too_many_arguments)]
     fn connect(
         _cls: &Bound<'_, PyType>,
@@ -102,6 +104,7 @@ impl Hive {
         heartbeat_every: Option<f64>,
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
+        allow_redis_eviction: bool,
     ) -> PyResult<Hive> {
         let options = Options {
             context,
@@ -109,6 +112,7 @@ impl Hive {
             heartbeat_every,
             unhealthy_after,
             dead_after,
+            allow_redis_eviction,
         };
         let backend = Backend::Distributed {
             redis: redis_url,

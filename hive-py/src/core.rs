@@ -63,6 +63,9 @@ pub struct Options {
     /// Seconds without a heartbeat before an agent is dead and its leases
     /// end (`dead_after`, default 4 heartbeats).
     pub dead_after: Option<f64>,
+    /// Opens a Redis that evicts keys when full (`allow_redis_eviction`,
+    /// default false: refused, since queued tasks could vanish).
+    pub allow_redis_eviction: bool,
 }
 
 impl Options {
@@ -75,6 +78,7 @@ impl Options {
         if !self.context {
             builder = builder.without_context();
         }
+        builder = builder.allow_redis_eviction(self.allow_redis_eviction);
         if let Some(lease) = secs("lease", self.lease)? {
             builder = builder.queue_config(QueueConfig {
                 lease,

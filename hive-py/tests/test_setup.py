@@ -70,3 +70,41 @@ def test_agents_beat_as_often_as_asked(tmp_path: Path, names: Names) -> None:
         # With the default (30 s) no beat would have come yet.
         assert (beat - created).total_seconds() >= 0.3, record
         assert record["status"] == "healthy"
+
+
+def test_a_redis_that_evicts_keys_needs_allow_redis_eviction(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    redis_bin = require_env("HIVE_REDIS_SERVER_BIN")
+    database_url = require_env("HIVE_TEST_DATABASE_URL")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [redis_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)]
+        + ["--maxmemory-policy", "allkeys-lru"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        url = f"redis://127.0.0.1:{port}"
+        with pytest.raises(agent_hive.SetupError) as refused:
+            agent_hive.Hive.connect(redis_url=url, database_url=database_url, context=False)
+        message = str(refused.value)
+        assert "maxmemory-policy allkeys-lru" in message, message
+        assert "allow_redis_eviction=True" in message, message
+        with agent_hive.Hive.connect(
+            redis_url=url, database_url=database_url, context=False, allow_redis_eviction=True
+        ) as h:
+            assert h.stats()["pending"] >= 0
+    finally:
+        server.terminate()
+        server.wait()

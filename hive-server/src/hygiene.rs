@@ -1,6 +1,7 @@
 //! Request hygiene: every request gets an id (the client's `x-request-id`
 //! if it sent a sane one, else a fresh UUID), echoed in the response and
-//! carried by one structured log line per request; and every request has a
+//! carried by one structured log line per request and by every line logged
+//! while it is served (a `request` span); and every request has a
 //! deadline, after which the client gets a 503 with the JSON error body
 //! instead of waiting on a stuck store.
 
@@ -31,13 +32,16 @@ pub async fn around(State(state): State<AppState>, mut request: Request, next: N
         request.headers_mut().insert(REQUEST_ID, v);
     }
     let started = Instant::now();
-    let mut response = match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+    let span = tracing::info_span!("request", request_id = %id);
+    let served = tracing::Instrument::instrument(next.run(request), span.clone());
+    let mut response = match tokio::time::timeout(state.request_timeout, served).await {
         Ok(r) => r,
         Err(_) => ApiError::Timeout(state.request_timeout).into_response(),
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
+    let _in_request = span.enter();
     tracing::info!(
         request_id = %id,
         %method,

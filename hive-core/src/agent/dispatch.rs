@@ -71,7 +71,15 @@ impl TaskHandler for AgentTasks {
             .base
             .with_cancellation(cx.cancelled)
             .for_attempt(cx.lease, cx.attempt);
-        self.agent.process_task(task, cx).await
+        // Every line the agent logs while it works carries the task.
+        let span = tracing::info_span!(
+            "task",
+            task_id = %task.id,
+            task_type = %task.task_type,
+            attempt = task.attempts,
+            agent = %self.agent.spec().name,
+        );
+        tracing::Instrument::instrument(self.agent.process_task(task, cx), span).await
     }
 }
 

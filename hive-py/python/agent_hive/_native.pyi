@@ -211,6 +211,7 @@ class Hive:
         heartbeat_every: float | None = None,
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
+        allow_redis_eviction: bool = False,
     ) -> Hive: ...
     def close(self) -> None: ...
     @property
@@ -354,6 +355,7 @@ class AsyncHive:
         heartbeat_every: float | None = None,
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
+        allow_redis_eviction: bool = False,
     ) -> Awaitable[AsyncHive]: ...
     def close(self) -> Awaitable[None]: ...
     @property

@@ -25,6 +25,20 @@ pub(crate) struct Serve {
     /// it (`hive-server/web/dist` after `npm run build`).
     #[arg(long, env = "HIVE_UI_DIR", value_name = "DIR")]
     ui_dir: Option<std::path::PathBuf>,
+    /// How log lines are written: `text` for people, `json` (one object a
+    /// line, with the request id and the task id of the spans it was
+    /// logged in) for log collectors. Levels by RUST_LOG (default info).
+    #[arg(long, env = "HIVE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Lines for people (colours only on a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// How long open WebSockets get to close at shutdown.
@@ -33,12 +47,19 @@ const SOCKET_GRACE: Duration = Duration::from_secs(10);
 impl Serve {
     /// Serves until a stop signal.
     pub(crate) async fn run(self) -> Result<()> {
-        tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-            )
-            .init();
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let logs = tracing_subscriber::fmt().with_env_filter(filter);
+        match self.log_format {
+            LogFormat::Text => logs
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                .init(),
+            LogFormat::Json => logs
+                .json()
+                .with_current_span(false)
+                .with_span_list(true)
+                .init(),
+        }
         serve(ServeConfig::load(self.args, self.token)?, self.ui_dir).await
     }
 }

@@ -21,7 +21,12 @@ use serde_json::{json, Value};
 use super::binary::{free_port, hive_serve, Server};
 
 /// Submits a task that needs `capability` and waits for it to end.
-async fn run_task(base: &str, capability: &str, payload: Value, within: Duration) -> Value {
+pub(super) async fn run_task(
+    base: &str,
+    capability: &str,
+    payload: Value,
+    within: Duration,
+) -> Value {
     let client = reqwest::Client::new();
     let created: Value = client
         .post(format!("{base}/tasks"))
@@ -67,7 +72,7 @@ async fn agents(base: &str) -> Vec<Value> {
 
 /// A webhook endpoint on a free port: answers 503 to the first call,
 /// then echoes the task's payload with the agent's name; counts calls.
-async fn webhook() -> (String, Arc<AtomicUsize>) {
+pub(super) async fn webhook() -> (String, Arc<AtomicUsize>) {
     use axum::routing::post;
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
@@ -141,7 +146,7 @@ fn repo_and_fake_cli(dir: &std::path::Path) -> (std::path::PathBuf, std::path::P
 
 /// `hive serve` with `toml` as its config file, `path_dir` first on its
 /// PATH and `env` set; its log goes to `dir/serve.log`.
-async fn serve_with(
+pub(super) async fn serve_with(
     dir: &std::path::Path,
     toml: &str,
     path_dir: &std::path::Path,

@@ -22,6 +22,7 @@ mod declared;
 mod e2e;
 mod events;
 mod history;
+mod logs;
 mod metrics;
 mod openapi;
 mod readiness;
