@@ -19,27 +19,8 @@ pub struct Retention {
     pub max_messages: Option<u64>,
     /// Oldest message kept, by the time the broker stored it. Default: no
     /// limit.
-    #[serde(default, with = "opt_millis")]
+    #[serde(default, with = "crate::time::opt_millis")]
     pub max_age: Option<Duration>,
-}
-
-mod opt_millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
-    }
 }
 
 /// Settings every broker backend honours.
