@@ -46,6 +46,10 @@ pub const KEYS: &[&str] = &[
     "events_retained",
     "allow_redis_eviction",
     "agents",
+    "retain_finished_secs",
+    "retain_dead_letters_secs",
+    "retain_messages_secs",
+    "retention_interval_secs",
 ];
 
 /// `hive serve`'s flags, each with its environment variable.
@@ -124,6 +128,23 @@ pub struct Settings {
     /// — so it is refused unless this is set [default: false].
     #[arg(long, env = "HIVE_ALLOW_REDIS_EVICTION", num_args = 0..=1, default_missing_value = "true")]
     pub allow_redis_eviction: Option<bool>,
+    /// Seconds completed, failed and cancelled tasks are kept (with their
+    /// history, edges and idempotency keys); 0 keeps them forever
+    /// [default: 604800, a week].
+    #[arg(long, env = "HIVE_RETAIN_FINISHED_SECS", value_parser = zero_or_secs)]
+    pub retain_finished_secs: Option<f64>,
+    /// Seconds dead letters are kept; 0 keeps them until purged
+    /// [default: 2592000, 30 days].
+    #[arg(long, env = "HIVE_RETAIN_DEAD_LETTERS_SECS", value_parser = zero_or_secs)]
+    pub retain_dead_letters_secs: Option<f64>,
+    /// Seconds the broker keeps a message, read or not; 0 keeps them
+    /// forever [default: 604800, a week].
+    #[arg(long, env = "HIVE_RETAIN_MESSAGES_SECS", value_parser = zero_or_secs)]
+    pub retain_messages_secs: Option<f64>,
+    /// Seconds between retention passes; 0 runs none (purge with
+    /// `POST /queue/purge` instead) [default: 60].
+    #[arg(long, env = "HIVE_RETENTION_INTERVAL_SECS", value_parser = zero_or_secs)]
+    pub retention_interval_secs: Option<f64>,
     /// The agents the config file declares (`[[agents]]`); only a file
     /// declares them.
     #[arg(skip)]
@@ -295,6 +316,12 @@ pub struct ServeConfig {
     pub allow_redis_eviction: bool,
     /// The agents the config file declares, spawned at start.
     pub agents: Vec<DeclaredEntry>,
+    /// How long finished tasks and dead letters are kept.
+    pub task_retention: hive_core::queue::TaskRetention,
+    /// How long broker messages are kept (`None`: forever).
+    pub retain_messages: Option<Duration>,
+    /// How often retention runs (zero: never).
+    pub retention_interval: Duration,
 }
 
 impl ServeConfig {
@@ -368,6 +395,14 @@ impl ServeConfig {
                 .unwrap_or(hive_core::events::DEFAULT_RETAINED),
             allow_redis_eviction: s.allow_redis_eviction.unwrap_or(false),
             agents: s.agents.unwrap_or_default(),
+            task_retention: hive_core::queue::TaskRetention {
+                finished: kept(s.retain_finished_secs, DEFAULT_RETAIN_FINISHED),
+                dead_letters: kept(s.retain_dead_letters_secs, DEFAULT_RETAIN_DEAD_LETTERS),
+            },
+            retain_messages: kept(s.retain_messages_secs, DEFAULT_RETAIN_MESSAGES),
+            retention_interval: s
+                .retention_interval_secs
+                .map_or(DEFAULT_RETENTION_INTERVAL, Duration::from_secs_f64),
         };
         if config.token.is_none() && !config.addr.ip().is_loopback() {
             return Err(ConfigError::PublicWithoutToken { addr: config.addr });
@@ -395,7 +430,16 @@ impl ServeConfig {
                 ..OrchestratorConfig::default()
             })
             .events_retained(self.events_retained)
-            .allow_redis_eviction(self.allow_redis_eviction);
+            .allow_redis_eviction(self.allow_redis_eviction)
+            .task_retention(self.task_retention)
+            .retention_interval(self.retention_interval)
+            .broker_config(hive_core::broker::BrokerConfig {
+                retention: hive_core::broker::Retention {
+                    max_age: self.retain_messages,
+                    ..hive_core::broker::Retention::default()
+                },
+                ..hive_core::broker::BrokerConfig::default()
+            });
         if let Some(url) = &self.redis {
             builder = builder.redis(url);
         }
@@ -441,6 +485,14 @@ impl Settings {
             events_retained: self.events_retained.or(lower.events_retained),
             allow_redis_eviction: self.allow_redis_eviction.or(lower.allow_redis_eviction),
             agents: self.agents.or(lower.agents),
+            retain_finished_secs: self.retain_finished_secs.or(lower.retain_finished_secs),
+            retain_dead_letters_secs: self
+                .retain_dead_letters_secs
+                .or(lower.retain_dead_letters_secs),
+            retain_messages_secs: self.retain_messages_secs.or(lower.retain_messages_secs),
+            retention_interval_secs: self
+                .retention_interval_secs
+                .or(lower.retention_interval_secs),
         }
     }
 
@@ -483,6 +535,10 @@ impl Settings {
             events_retained: file.positive("events_retained")?,
             allow_redis_eviction: file.value("allow_redis_eviction")?,
             agents: file.agents()?,
+            retain_finished_secs: file.zero_or_secs("retain_finished_secs")?,
+            retain_dead_letters_secs: file.zero_or_secs("retain_dead_letters_secs")?,
+            retain_messages_secs: file.zero_or_secs("retain_messages_secs")?,
+            retention_interval_secs: file.zero_or_secs("retention_interval_secs")?,
         })
     }
 }
@@ -532,6 +588,18 @@ impl ConfigFile<'_> {
             Some(_) => self.value::<f64>(key)?.unwrap_or_default(),
         };
         check_secs(secs).map(Some).map_err(|m| self.bad(key, m))
+    }
+
+    /// Seconds, or 0 (for "keep forever" / "never").
+    fn zero_or_secs(&self, key: &'static str) -> Result<Option<f64>, ConfigError> {
+        let secs = match self.table.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::Integer(n)) => *n as f64,
+            Some(_) => self.value::<f64>(key)?.unwrap_or_default(),
+        };
+        check_zero_or_secs(secs)
+            .map(Some)
+            .map_err(|m| self.bad(key, m))
     }
 
     /// The `[[agents]]` entries, each read on its own: a bad entry is kept
@@ -642,6 +710,41 @@ fn check_secs(secs: f64) -> Result<f64, &'static str> {
         Err("must be a number of seconds above 0 (and at most a year)")
     }
 }
+
+/// Seconds that may also be 0: at least zero, finite, at most ten years.
+fn check_zero_or_secs(secs: f64) -> Result<f64, &'static str> {
+    if secs.is_finite() && (0.0..=3650.0 * 86_400.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err("must be a number of seconds, 0 or more (0 means forever / never), at most ten years")
+    }
+}
+
+/// Seconds or 0 from a flag or the environment.
+fn zero_or_secs(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|e: std::num::ParseFloatError| e.to_string())?;
+    check_zero_or_secs(secs).map_err(str::to_string)
+}
+
+/// A retention age: `given` seconds (0 keeps forever), else `default`.
+fn kept(given: Option<f64>, default: Duration) -> Option<Duration> {
+    match given {
+        Some(secs) if secs == 0.0 => None,
+        Some(secs) => Some(Duration::from_secs_f64(secs)),
+        None => Some(default),
+    }
+}
+
+/// Default age of finished tasks: a week.
+pub const DEFAULT_RETAIN_FINISHED: Duration = Duration::from_secs(7 * 86_400);
+/// Default age of dead letters: 30 days.
+pub const DEFAULT_RETAIN_DEAD_LETTERS: Duration = Duration::from_secs(30 * 86_400);
+/// Default age of broker messages: a week.
+pub const DEFAULT_RETAIN_MESSAGES: Duration = Duration::from_secs(7 * 86_400);
+/// Default time between retention passes.
+pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Seconds from a flag or the environment.
 fn positive_secs(text: &str) -> Result<f64, String> {

@@ -295,6 +295,7 @@ impl HiveBuilder {
             orchestrator,
             events,
             retention,
+            retention_interval: self.retention_interval,
         })
     }
 }

@@ -42,6 +42,7 @@ use crate::events::EventHub;
 use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskAttempt, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
 use retention::RetentionLoop;
+pub use retention::RetentionReport;
 
 /// One attempt of a task with the name of the agent that made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +65,7 @@ pub struct Hive {
     orchestrator: AgentOrchestrator,
     events: EventHub,
     retention: RetentionLoop,
+    retention_interval: std::time::Duration,
 }
 
 impl Hive {
@@ -255,6 +257,21 @@ impl Hive {
     /// sharing it), numbered.
     pub fn events(&self) -> &EventHub {
         &self.events
+    }
+
+    /// How often the hive's retention runs (zero: never).
+    pub fn retention_interval(&self) -> std::time::Duration {
+        self.retention_interval
+    }
+
+    /// Runs a retention pass now, as the hive's timer does: deletes the
+    /// tasks past their age ([`QueueConfig::retention`](crate::queue::QueueConfig::retention))
+    /// in batches, then trims the broker's topics past theirs.
+    ///
+    /// # Errors
+    /// The first store error; what was deleted before it stays deleted.
+    pub async fn purge_expired(&self) -> Result<RetentionReport> {
+        retention::run_pass(self.queue.as_ref(), self.broker.as_ref()).await
     }
 
     /// Stops the retention loop, then every agent of this process — each

@@ -18,6 +18,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
+use crate::error::Result;
 use crate::queue::{PurgeReport, Queue};
 
 /// How often the loop runs unless the builder says otherwise.
@@ -91,43 +92,57 @@ impl Drop for RetentionLoop {
     }
 }
 
-/// One pass: purges the queue in batches while they come back full, then
-/// trims the broker. Logs what it deleted (debug) and what failed (warn).
-async fn pass(queue: &dyn Queue, broker: &dyn Broker) {
-    let name = &queue.config().name;
+/// What one retention pass deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RetentionReport {
+    /// Completed, failed and cancelled tasks past their age.
+    pub finished: u64,
+    /// Dead letters past theirs.
+    pub dead_letters: u64,
+    /// Broker messages trimmed.
+    pub messages: u64,
+}
+
+/// One pass: purges the queue in batches while they come back full (at
+/// most [`MAX_BATCHES_PER_TICK`]), then trims the broker.
+///
+/// # Errors
+/// The first store error; what was deleted before it stays deleted.
+pub(super) async fn run_pass(queue: &dyn Queue, broker: &dyn Broker) -> Result<RetentionReport> {
     let mut deleted = PurgeReport::default();
     for _ in 0..MAX_BATCHES_PER_TICK {
-        match queue.purge_expired(chrono::Utc::now(), PURGE_BATCH).await {
-            Ok(report) => {
-                deleted.finished += report.finished;
-                deleted.dead_letters += report.dead_letters;
-                if report.total() < PURGE_BATCH as u64 {
-                    break;
-                }
-            }
-            Err(error) => {
-                tracing::warn!(queue = %name, %error, "retention: purging expired tasks failed; trying again next time");
-                break;
-            }
+        let report = queue.purge_expired(chrono::Utc::now(), PURGE_BATCH).await?;
+        deleted.finished += report.finished;
+        deleted.dead_letters += report.dead_letters;
+        if report.total() < PURGE_BATCH as u64 {
+            break;
         }
     }
-    if deleted.total() > 0 {
-        tracing::debug!(
-            queue = %name,
-            finished = deleted.finished,
-            dead_letters = deleted.dead_letters,
-            "retention: deleted expired tasks"
-        );
-    }
-    match broker.trim().await {
-        Ok(report) if report.removed > 0 => tracing::debug!(
-            topics = report.topics,
-            messages = report.removed,
-            "retention: trimmed the broker"
+    let trimmed = broker.trim().await?;
+    Ok(RetentionReport {
+        finished: deleted.finished,
+        dead_letters: deleted.dead_letters,
+        messages: trimmed.removed,
+    })
+}
+
+/// One pass of the loop: logs what it deleted (debug) and what failed
+/// (warn); the next tick tries again.
+async fn pass(queue: &dyn Queue, broker: &dyn Broker) {
+    match run_pass(queue, broker).await {
+        Ok(report) if report != RetentionReport::default() => tracing::debug!(
+            queue = %queue.config().name,
+            finished = report.finished,
+            dead_letters = report.dead_letters,
+            messages = report.messages,
+            "retention: deleted what its age let go"
         ),
         Ok(_) => {}
-        Err(error) => {
-            tracing::warn!(%error, "retention: trimming the broker failed; trying again next time");
-        }
+        Err(error) => tracing::warn!(
+            queue = %queue.config().name,
+            %error,
+            "retention: a pass failed; trying again next time"
+        ),
     }
 }

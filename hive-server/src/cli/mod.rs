@@ -22,6 +22,7 @@ mod events;
 mod message;
 mod metrics;
 pub mod output;
+mod queue;
 mod serve;
 mod session;
 mod task;
@@ -143,6 +144,13 @@ enum Command {
         #[command(flatten)]
         args: metrics::MetricsArgs,
     },
+    /// The queue's retention: how long it keeps what has ended; purge now.
+    Queue {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(subcommand)]
+        command: queue::QueueCommand,
+    },
     /// The server's health, whether every store answers, and the queue's
     /// counts.
     Status {
@@ -194,6 +202,7 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         | Command::Events { conn, .. }
         | Command::Message { conn, .. }
         | Command::Metrics { conn, .. }
+        | Command::Queue { conn, .. }
         | Command::Status { conn } => conn.clone(),
     };
     let client = ApiClient::new(&conn.server, conn.token.clone())?;
@@ -207,6 +216,7 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         Command::Events { args, .. } => events::run(&client, &out, args).await,
         Command::Message { command, .. } => message::run(&client, &out, command).await,
         Command::Metrics { args, .. } => metrics::run(&client, &out, args).await,
+        Command::Queue { command, .. } => queue::run(&client, &out, command).await,
         Command::Status { .. } => status(&client, &out).await,
     }
 }

@@ -8,6 +8,7 @@ mod dead_letters;
 mod events;
 mod health;
 mod messages;
+mod retention;
 mod series;
 mod sessions;
 mod tasks;
@@ -36,6 +37,8 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::cancel))
         .routes(routes!(tasks::why))
         .routes(routes!(tasks::stats))
+        .routes(routes!(retention::settings))
+        .routes(routes!(retention::purge))
         .routes(routes!(dead_letters::list))
         .routes(routes!(dead_letters::purge))
         .routes(routes!(dead_letters::retry))

@@ -26,6 +26,7 @@ mod logs;
 mod metrics;
 mod openapi;
 mod readiness;
+mod retention;
 
 /// State over a fresh in-memory hive without a context engine.
 async fn state() -> AppState {

@@ -28,6 +28,8 @@ const ROUTES: &[&str] = &[
     "POST /tasks/{id}/cancel",
     "GET /tasks/{id}/why",
     "GET /queue/stats",
+    "GET /queue/retention",
+    "POST /queue/purge",
     "GET /dead-letters",
     "POST /dead-letters/{id}/retry",
     "POST /dead-letters/purge",
