@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod backup;
 mod binary;
 mod cli;
 mod configured;
@@ -23,6 +24,7 @@ mod e2e;
 mod events;
 mod history;
 mod metrics;
+mod migrate;
 mod openapi;
 mod readiness;
 
