@@ -19,8 +19,6 @@ pub(crate) struct BackupArgs {
     /// The directory to write the backup into: new, or empty.
     #[arg(long, value_name = "DIR")]
     to: PathBuf,
-    #[command(flatten)]
-    stores: StoreArgs,
     /// The pg_dump to run for a hive on Postgres (its major version at least
     /// the server's) [default: the first pg_dump on PATH].
     #[arg(long, value_name = "PATH", env = "HIVE_PG_DUMP")]
@@ -28,6 +26,9 @@ pub(crate) struct BackupArgs {
     /// Prints the manifest (JSON) instead of a summary.
     #[arg(long)]
     json: bool,
+    // Last: its help heading would hold every flag after it.
+    #[command(flatten)]
+    stores: StoreArgs,
 }
 
 /// `hive restore`'s flags.

@@ -17,8 +17,6 @@ use super::stores::StoreArgs;
 /// `hive migrate`'s flags.
 #[derive(clap::Args, Debug)]
 pub(crate) struct MigrateArgs {
-    #[command(flatten)]
-    stores: StoreArgs,
     /// Lists what is applied and pending, and applies nothing.
     #[arg(long)]
     dry_run: bool,
@@ -29,6 +27,9 @@ pub(crate) struct MigrateArgs {
     /// Prints JSON instead of a table, for scripts.
     #[arg(long)]
     json: bool,
+    // Last: its help heading would hold every flag after it.
+    #[command(flatten)]
+    stores: StoreArgs,
 }
 
 /// The database a run works on.
