@@ -76,6 +76,25 @@ pub enum Error {
     /// same in their own words (flags, keyword arguments).
     #[error("{0}")]
     Setup(Setup),
+
+    /// The database was written by a newer Agent Hive: it records a
+    /// migration this build does not have, so its tables may hold what this
+    /// build would misread or break. It was refused before anything was
+    /// written; the newer build, or a backup taken before the upgrade,
+    /// is the way back.
+    #[error(
+        "{store} was written by a newer Agent Hive (schema {found}, this binary knows up to \
+         {known}): use that binary, or restore a backup"
+    )]
+    NewerSchema {
+        /// The database: the embedded file's path, or `the Postgres
+        /// database <name>` (never its URL, which may hold a password).
+        store: String,
+        /// The newest migration it records that this build lacks.
+        found: i64,
+        /// The newest migration of that set this build has.
+        known: i64,
+    },
 }
 
 /// What a configuration lacks; see [`Error::Setup`].
@@ -204,6 +223,17 @@ mod tests {
         );
         let setup = Error::Setup(Setup::BrokerMissing).to_string();
         assert!(setup.contains(".redis(url)"), "{setup}");
+        let newer = Error::NewerSchema {
+            store: "hive.db".into(),
+            found: 7,
+            known: 5,
+        };
+        assert_eq!(
+            newer.to_string(),
+            "hive.db was written by a newer Agent Hive (schema 7, this binary knows up to 5): \
+             use that binary, or restore a backup"
+        );
+        assert!(!newer.is_transient());
     }
 
     #[test]

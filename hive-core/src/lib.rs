@@ -29,6 +29,9 @@
 //! - [`session`]: sessions of agents and their conversations.
 //! - [`events`]: the numbered event feed of everything that happens in a
 //!   hive, followed live and resumed after gaps.
+//! - [`storage`]: the engines underneath; in public, what an operator's
+//!   tools need of them — the schema's migrations ([`storage::schema`]),
+//!   the embedded file and a Postgres database as wholes.
 //! - [`conformance`]: the executable specification every backend passes.
 //! - [`Error`]: the one error type.
 
@@ -57,7 +60,7 @@ pub mod queue;
 pub mod sandbox;
 pub mod session;
 pub(crate) mod setters;
-pub(crate) mod storage;
+pub mod storage;
 pub(crate) mod time;
 #[cfg(feature = "webhook")]
 pub mod webhook;

@@ -2,7 +2,7 @@
 //! become Python exceptions.
 //!
 //! Every error the runtime reports is a subclass of `HiveError`, one per
-//! [`hive_core::Error`] variant (`SetupError` for `Setup`), plus the three that only exist at this
+//! [`hive_core::Error`] variant (`SetupError` for `Setup` and `NewerSchema`), plus the three that only exist at this
 //! edge: `ClosedError` (the hive was closed), `HiveTimeoutError` (a wait
 //! ran out of time) and `TaskFailedError` (the result of a task that did
 //! not complete). Wrong Python types are `TypeError`s, raised where the
@@ -58,7 +58,7 @@ create_exception!(
     _native,
     SetupError,
     HiveError,
-    "The stores given cannot make a hive as asked (a Postgres without pgvector)."
+    "The stores given cannot make a hive as asked (a Postgres without pgvector, a database written by a newer Agent Hive)."
 );
 create_exception!(_native, ClosedError, HiveError, "The hive was closed.");
 create_exception!(
@@ -92,6 +92,9 @@ pub fn to_py(error: hive_core::Error) -> PyErr {
         Error::NotSupported { .. } => NotSupportedError::new_err(message),
         Error::Backend { .. } => BackendError::new_err(message),
         Error::Setup(setup) => SetupError::new_err(setup_message(setup)),
+        // The stores given cannot make a hive: one was written by a newer
+        // Agent Hive. The message names it and the way out.
+        Error::NewerSchema { .. } => SetupError::new_err(message),
         // A variant added to hive-core later is still a HiveError.
         _ => HiveError::new_err(message),
     }

@@ -165,6 +165,16 @@ impl ApiError {
                     ErrorCode::NotSupported,
                     e.to_string(),
                 ),
+                // Only opening the stores meets a database written by a
+                // newer build, and `hive serve` stops there; should a store
+                // opened later meet one, the client hears that storage is
+                // unavailable, like a backend failure, and the log says
+                // which database and why.
+                E::NewerSchema { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Unavailable,
+                    "the storage backend is unavailable; retry later".into(),
+                ),
                 _ => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::Unavailable,

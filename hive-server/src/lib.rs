@@ -5,6 +5,7 @@
 //! Errors become responses in exactly one place, [`error::ApiError`].
 
 mod auth;
+pub mod backup;
 pub mod cli;
 pub mod client;
 pub mod config;

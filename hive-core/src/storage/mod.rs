@@ -2,11 +2,15 @@
 //! three storage engines, written once and shared by every room that keeps
 //! state there.
 //!
-//! - [`sqlite`] (feature `sqlite`): the embedded file — connect options
-//!   (WAL, [`Durability`](sqlite::Durability)), the one migrator, pools,
-//!   per-file wake-ups within a process, and the single-writer job channel.
-//! - [`postgres`] (feature `postgres`): the shared schema's migrator and
-//!   lazy pools.
+//! - [`schema`]: the migration sets this build carries, where a database
+//!   stands against them, and the refusal of one a newer build wrote.
+//! - `sqlite` (feature `sqlite`): the embedded file — connect options
+//!   (WAL, `Durability`), the one migrator, pools, per-file wake-ups within
+//!   a process, the single-writer job channel, and [`EmbeddedFile`], the
+//!   file as a whole (schema, migrating, a consistent copy, integrity).
+//! - `postgres` (feature `postgres`): the shared schema's and the context
+//!   store's migrators, lazy pools, and [`PostgresDatabase`], the database
+//!   as a whole (schema, migrating, the server's version).
 //! - [`redis`] (feature `redis`): for the queue, the broker and the event
 //!   log — one client builder with the same timeouts and reconnect policy,
 //!   the fail-fast check, reply readers, the script set and its runner,
@@ -19,7 +23,9 @@
 //!   [`Error::NotSupported`] for one this build left out.
 //!
 //! Rooms point down to this module; it points to nothing but
-//! [`crate::error`] and [`crate::time`].
+//! [`crate::error`] and [`crate::time`]. Its public part — [`schema`],
+//! [`EmbeddedFile`], [`PostgresDatabase`] — is for an operator's tools
+//! (`hive migrate`, `hive backup`); the rest is the crate's own.
 
 use crate::error::Error;
 
@@ -27,10 +33,16 @@ use crate::error::Error;
 pub(crate) mod postgres;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+pub mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresDatabase;
+#[cfg(feature = "sqlite")]
+pub use sqlite::EmbeddedFile;
 
 /// A storage engine, as a store URL names it by its scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,9 @@
-//! The `hive` command line: `hive serve`, and the client commands that talk
+//! The `hive` command line: `hive serve`, the client commands that talk
 //! to a running server over [`crate::client`], one file per command group
 //! (`task`, `dead-letters`, `agent`, `session`, `events`, `message`,
-//! `status`). `main.rs` only calls [`main`].
+//! `status`), and the commands that work on the stores themselves, finding
+//! them as `hive serve` does (`stores`): `backup` (`hive backup`, `hive
+//! restore`) and `migrate`. `main.rs` only calls [`main`].
 //!
 //! Every client command prints a human-readable table or summary by
 //! default and, with `--json`, exactly the JSON the server answered. Output
@@ -17,14 +19,17 @@
 //! `--timeout` ran out first.
 
 mod agent;
+mod backup;
 mod dead_letters;
 mod events;
 mod message;
 mod metrics;
+mod migrate;
 pub mod output;
 mod queue;
 mod serve;
 mod session;
+mod stores;
 mod task;
 
 use clap::{Args, Parser, Subcommand};
@@ -157,6 +162,15 @@ enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// Writes a consistent backup of the hive's stores into a new
+    /// directory, with a manifest of sizes and SHA-256 sums, while the hive
+    /// keeps working.
+    Backup(backup::BackupArgs),
+    /// Restores a backup after verifying it against its manifest.
+    Restore(backup::RestoreArgs),
+    /// Lists the stores' applied and pending migrations and applies the
+    /// pending ones (--dry-run: only lists).
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Runs the `hive` command line; answers the process's exit code.
@@ -174,13 +188,10 @@ pub async fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Serve(serve) => match serve.run().await {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                output::error(&format!("{e:#}"));
-                exit::ERROR
-            }
-        },
+        Command::Serve(serve) => local(serve.run().await),
+        Command::Backup(args) => local(backup::backup(args).await),
+        Command::Restore(args) => local(backup::restore(args).await),
+        Command::Migrate(args) => local(migrate::run(args).await),
         command => match client_command(command).await {
             Ok(code) => code,
             Err(e) => {
@@ -191,10 +202,24 @@ pub async fn main() -> i32 {
     }
 }
 
+/// The exit code of a command that runs here rather than on a server,
+/// its error printed.
+fn local(result: anyhow::Result<()>) -> i32 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            output::error(&format!("{e:#}"));
+            exit::ERROR
+        }
+    }
+}
+
 /// One client command; answers its exit code.
 async fn client_command(command: Command) -> Result<i32, ClientError> {
     let conn = match &command {
-        Command::Serve(_) => return Ok(exit::OK),
+        Command::Serve(_) | Command::Backup(_) | Command::Restore(_) | Command::Migrate(_) => {
+            return Ok(exit::OK)
+        }
         Command::Task { conn, .. }
         | Command::DeadLetters { conn, .. }
         | Command::Agent { conn, .. }
@@ -208,7 +233,9 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
     let client = ApiClient::new(&conn.server, conn.token.clone())?;
     let out = Out::new(conn.json);
     match command {
-        Command::Serve(_) => Ok(exit::OK),
+        Command::Serve(_) | Command::Backup(_) | Command::Restore(_) | Command::Migrate(_) => {
+            Ok(exit::OK)
+        }
         Command::Task { command, .. } => task::run(&client, &out, command).await,
         Command::DeadLetters { command, .. } => dead_letters::run(&client, &out, command).await,
         Command::Agent { command, .. } => agent::run(&client, &out, command).await,

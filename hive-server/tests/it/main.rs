@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod backup;
 mod binary;
 mod cli;
 mod configured;
@@ -24,6 +25,7 @@ mod events;
 mod history;
 mod logs;
 mod metrics;
+mod migrate;
 mod openapi;
 mod readiness;
 mod retention;

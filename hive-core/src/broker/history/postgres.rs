@@ -49,8 +49,9 @@ impl PostgresMessageStore {
     /// date.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the
-    /// database cannot be reached or migrated within 10 s.
+    /// [`Error::InvalidInput`] for a bad URL; [`Error::NewerSchema`] for a
+    /// database a newer build wrote; [`Error::Backend`] when the database
+    /// cannot be reached or migrated within 10 s.
     pub async fn open(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| Error::invalid(format!("bad postgres URL: {e}")))?
@@ -62,10 +63,7 @@ impl PostgresMessageStore {
             let mut conn = PgConnection::connect_with(&options)
                 .await
                 .map_err(Postgres::db_or_input_err)?;
-            crate::storage::postgres::migrator()
-                .run_direct(&mut conn)
-                .await
-                .map_err(|e| Error::backend(Postgres::BACKEND, e))?;
+            crate::storage::postgres::migrate_direct(&mut conn).await?;
             // The work is done; a failed goodbye changes nothing.
             let _ = conn.close().await;
             Ok::<_, Error>(())
@@ -88,12 +86,10 @@ impl PostgresMessageStore {
     /// connections set a `search_path`) and brings the schema up to date.
     ///
     /// # Errors
-    /// [`Error::Backend`] when the database cannot be reached or migrated.
+    /// [`Error::NewerSchema`] for a database a newer build wrote;
+    /// [`Error::Backend`] when it cannot be reached or migrated.
     pub async fn connect(pool: PgPool) -> Result<Self> {
-        crate::storage::postgres::migrator()
-            .run(&pool)
-            .await
-            .map_err(|e| Error::backend(Postgres::BACKEND, e))?;
+        crate::storage::postgres::migrate(&pool).await?;
         Ok(SqlMessageStore::new(pool.clone(), pool))
     }
 }

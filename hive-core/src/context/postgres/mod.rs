@@ -18,7 +18,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::error::BoxDynError;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
 use sqlx::{ConnectOptions, Decode, FromRow, Postgres, QueryBuilder, Row as _, Type};
 use uuid::Uuid;
@@ -33,9 +32,6 @@ use crate::storage::sql::SqlEngine;
 use crate::time::now_ms;
 
 const BACKEND: &str = "postgres";
-
-/// The context schema (needs the `vector` extension).
-static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres_context");
 
 /// The advisory lock under which indexes are created and dropped.
 const INDEX_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('hive.context.index'))";
@@ -198,16 +194,7 @@ impl PostgresContextStore {
             pool.close().await;
             return Err(Error::Setup(Setup::PgvectorMissing));
         }
-        let migrator = Migrator {
-            migrations: MIGRATOR.migrations.clone(),
-            ignore_missing: true,
-            locking: true,
-            no_tx: MIGRATOR.no_tx,
-        };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| Error::backend(BACKEND, e))?;
+        crate::storage::postgres::migrate_context(&pool).await?;
         let dimension = i32::try_from(model.dimension).unwrap_or(i32::MAX);
         let other: Option<i32> = sqlx::query_scalar(include_str!("sql/stored_dimension.sql"))
             .bind(&model.id)

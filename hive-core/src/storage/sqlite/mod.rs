@@ -6,9 +6,15 @@
 //! fsync policy, a busy timeout for other processes) and runs the same
 //! migrations, so one file holds every table whichever backend opens it
 //! first. The queue and the broker write through one task each that
-//! commits in groups; that loop is `writer.rs`.
+//! commits in groups; that loop is `writer.rs`. A file written by a newer
+//! build is refused before any migration runs (`file::refuse_newer`);
+//! `file.rs` also holds [`EmbeddedFile`], the file as a whole for backups
+//! and `hive migrate`.
 
+pub(crate) mod file;
 pub(crate) mod writer;
+
+pub use file::EmbeddedFile;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -59,13 +65,20 @@ pub(crate) fn connect_options(
     if in_memory {
         return Ok((base, true));
     }
-    let options = base
+    Ok((with_durability(base, durability), false))
+}
+
+/// `options` for a file: WAL, and fsyncs as `durability` asks.
+pub(crate) fn with_durability(
+    options: SqliteConnectOptions,
+    durability: Durability,
+) -> SqliteConnectOptions {
+    options
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(match durability {
             Durability::Full => SqliteSynchronous::Full,
             Durability::Process => SqliteSynchronous::Normal,
-        });
-    Ok((options, false))
+        })
 }
 
 /// Why the embedded file could not be opened or brought up to date,
@@ -122,8 +135,9 @@ pub(crate) struct Pools {
 /// schema up to date.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] for a bad URL; [`Error::Backend`] when the file
-/// cannot be opened or migrated.
+/// [`Error::InvalidInput`] for a bad URL; [`Error::NewerSchema`] for a file
+/// a newer build wrote; [`Error::Backend`] when the file cannot be opened
+/// or migrated.
 pub(crate) async fn open_pools(
     url: &str,
     durability: Durability,
@@ -140,7 +154,7 @@ pub(crate) async fn open_pools(
         .connect_with(base.clone())
         .await
         .map_err(db_err)?;
-    migrate(&writer).await.map_err(|e| match e {
+    migrate(&writer, &base).await.map_err(|e| match e {
         Error::Backend { source, .. } => open_error(&base, source),
         other => other,
     })?;
@@ -156,23 +170,18 @@ pub(crate) async fn open_pools(
     Ok(Pools { writer, reader })
 }
 
-/// Brings the schema up to date. Two processes opening a new file at once
-/// both try; the loser fails on the migration's version row, and trying
-/// again finds everything applied.
-async fn migrate(pool: &SqlitePool) -> Result<()> {
-    // A file shared with a newer build may hold migrations this build does
-    // not know; they only add to the schema.
-    let migrator = Migrator {
-        migrations: MIGRATOR.migrations.clone(),
-        ignore_missing: true,
-        locking: MIGRATOR.locking,
-        no_tx: MIGRATOR.no_tx,
-    };
-    if migrator.run(pool).await.is_ok() {
+/// Brings the schema up to date, after refusing a file a newer build
+/// wrote. Two processes opening a new file at once both try; the loser
+/// fails on the migration's version row, and trying again finds everything
+/// applied.
+async fn migrate(pool: &SqlitePool, options: &SqliteConnectOptions) -> Result<()> {
+    let mut conn = pool.acquire().await.map_err(|e| open_error(options, e))?;
+    file::refuse_newer(&mut conn, options).await?;
+    if MIGRATOR.run_direct(&mut *conn).await.is_ok() {
         return Ok(());
     }
-    migrator
-        .run(pool)
+    MIGRATOR
+        .run_direct(&mut *conn)
         .await
         .map_err(|e| Error::backend("sqlite", e))
 }

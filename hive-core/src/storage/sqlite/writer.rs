@@ -169,12 +169,14 @@ impl<Reply> Answers<Reply> {
 /// date.
 ///
 /// # Errors
-/// [`Error::Backend`] when the file cannot be opened or migrated.
+/// [`Error::NewerSchema`] for a file a newer build wrote (left as it
+/// was); [`Error::Backend`] when the file cannot be opened or migrated.
 pub(crate) async fn connect(options: &SqliteConnectOptions) -> Result<SqliteConnection> {
     let mut conn = options
         .connect()
         .await
         .map_err(|e| super::open_error(options, e))?;
+    super::file::refuse_newer(&mut conn, options).await?;
     MIGRATOR
         .run_direct(&mut conn)
         .await
