@@ -263,13 +263,9 @@ impl PostgresQueue {
 /// notification channel (its name is defined once, in SQL).
 async fn migrate_and_name_channel(connect: &PgConnectOptions, queue: &str) -> Result<String> {
     let mut conn = PgConnection::connect_with(connect).await.map_err(db_err)?;
-    // A database shared with newer builds may hold migrations this build
-    // does not know; they only add to the schema, so they are no reason to
-    // refuse to run.
-    crate::storage::postgres::migrator()
-        .run_direct(&mut conn)
-        .await
-        .map_err(|e| Error::backend(BACKEND, e))?;
+    // A database a newer build has migrated is refused (Error::NewerSchema)
+    // before anything is written, as every store does.
+    crate::storage::postgres::migrate_direct(&mut conn).await?;
     let channel: String = sqlx::query_scalar(include_str!("sql/channel.sql"))
         .bind(queue)
         .fetch_one(&mut conn)
