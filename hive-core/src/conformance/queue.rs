@@ -15,9 +15,9 @@ use serde_json::json;
 use super::assert_invalid;
 use crate::error::Error;
 use crate::queue::{
-    AttemptOutcome, ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, Queue,
-    QueueConfig, QueueExt, RetryPolicy, TaskAttempt, TaskFailure, TaskFilter, TaskId, TaskOrder,
-    TaskPriority, TaskStatus, WorkerId,
+    AttemptOutcome, ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseToken, NewTask, PurgeReport,
+    Queue, QueueConfig, QueueExt, RetryPolicy, TaskAttempt, TaskFailure, TaskFilter, TaskId,
+    TaskOrder, TaskPriority, TaskRetention, TaskStatus, WorkerId, MAX_PURGE_LIMIT,
 };
 
 /// Opens the backend under test.
@@ -73,6 +73,11 @@ macro_rules! queue_conformance_tests {
             list_pages_newest_first,
             stats_count_each_status,
             wait_for_work_wakes_on_submit,
+            purge_expired_deletes_old_tasks_with_their_traces,
+            purge_expired_keeps_young_and_unfinished_tasks,
+            purge_expired_ages_dead_letters_apart,
+            purge_expired_keeps_what_dependents_need,
+            purge_expired_respects_its_limit,
             queues_are_isolated_by_name,
         );
     };
@@ -1738,4 +1743,371 @@ pub async fn queues_are_isolated_by_name(h: &dyn QueueHarness) {
     assert_eq!(theirs.stats().await.expect("stats").total(), 0);
     assert!(matches!(theirs.get(id).await, Err(Error::NotFound { .. })));
     assert_eq!(mine.stats().await.expect("stats").total(), 1);
+}
+
+/// A moment `days` days from now: what a purge many days later would see.
+fn days_later(days: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::days(days)
+}
+
+/// Purges with a generous limit.
+async fn purge(q: &dyn Queue, now: chrono::DateTime<chrono::Utc>) -> PurgeReport {
+    q.purge_expired(now, 100).await.expect("purge_expired")
+}
+
+/// Claims and completes the pending task `id` (the only one ready).
+async fn run_to_completion(q: &dyn Queue, id: TaskId) {
+    let lease = claim_one(q, &worker()).await.expect("a task to claim");
+    assert_eq!(lease.task.id, id, "the task to complete");
+    q.complete(lease.key(), json!({ "done": id.to_string() }))
+        .await
+        .expect("complete");
+}
+
+fn assert_gone(r: Result<impl std::fmt::Debug, Error>, what: &str) {
+    assert!(
+        matches!(r, Err(Error::NotFound { .. })),
+        "{what}: expected NotFound, got {r:?}"
+    );
+}
+
+/// Old completed, failed and cancelled tasks go with their history, edges
+/// and idempotency keys; `stats` stops counting them; their ids and keys may
+/// be used again.
+pub async fn purge_expired_deletes_old_tasks_with_their_traces(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let done = task("done").idempotency_key("once");
+    let done_id = done.id();
+    q.submit(done.clone()).await.expect("submit");
+    // An attempt that failed and one that completed: two history entries.
+    let w = worker();
+    let first = claim_one(q.as_ref(), &w).await.expect("claim");
+    q.fail(first.key(), TaskFailure::retryable("flaky"))
+        .await
+        .expect("fail");
+    let second = claim_within(q.as_ref(), &w, Duration::from_secs(10))
+        .await
+        .expect("the retry");
+    q.complete(second.key(), json!("ok"))
+        .await
+        .expect("complete");
+    assert_eq!(attempts_of(q.as_ref(), done_id).await.len(), 2);
+
+    // A cancelled task, and one that failed because of it.
+    let cancelled = q.submit(task("cancelled")).await.expect("submit").id;
+    let failed = q
+        .submit(task("failed").depends_on([cancelled]))
+        .await
+        .expect("submit")
+        .id;
+    q.cancel(cancelled).await.expect("cancel");
+    assert_eq!(status(q.as_ref(), failed).await, TaskStatus::Failed);
+    let s = q.stats().await.expect("stats");
+    assert_eq!(
+        (
+            s.get(TaskStatus::Completed),
+            s.get(TaskStatus::Failed),
+            s.get(TaskStatus::Cancelled)
+        ),
+        (1, 1, 1)
+    );
+
+    assert_eq!(
+        purge(q.as_ref(), chrono::Utc::now()).await,
+        PurgeReport::default(),
+        "nothing is a week old yet"
+    );
+    assert_eq!(
+        purge(q.as_ref(), days_later(8)).await,
+        PurgeReport {
+            finished: 3,
+            dead_letters: 0
+        }
+    );
+    for id in [done_id, cancelled, failed] {
+        assert_gone(q.get(id).await, "get after purge");
+        assert_gone(q.attempts(id).await, "attempts after purge");
+    }
+    assert_eq!(q.stats().await.expect("stats").total(), 0);
+
+    // The key is free: the same submit stores a new task.
+    let again = q
+        .submit(task("done").idempotency_key("once"))
+        .await
+        .expect("submit with the old key");
+    assert!(!again.deduplicated, "the purged task's key was forgotten");
+    assert_ne!(again.id, done_id);
+    // The id is free, and brings no history back.
+    let reborn = q.submit(done.clone().idempotency_key("twice")).await;
+    let reborn = reborn.expect("the purged id can be submitted again");
+    assert_eq!(reborn.id, done_id);
+    assert!(
+        attempts_of(q.as_ref(), done_id).await.is_empty(),
+        "the purged attempts stay gone"
+    );
+    assert_eq!(
+        q.get(done_id).await.expect("get").status,
+        TaskStatus::Pending
+    );
+}
+
+/// Tasks that have not finished stay however old they are; tasks that
+/// finished after the cutoff stay; a `None` age keeps everything.
+pub async fn purge_expired_keeps_young_and_unfinished_tasks(h: &dyn QueueHarness) {
+    let mut config = h.config();
+    config.retention = TaskRetention {
+        finished: Some(Duration::from_secs(3600)),
+        dead_letters: Some(Duration::from_secs(3600)),
+    };
+    let q = h.open(config).await;
+    let old = q.submit(task("old")).await.expect("submit").id;
+    run_to_completion(q.as_ref(), old).await;
+    let old_finished = q
+        .get(old)
+        .await
+        .expect("get")
+        .finished_at
+        .expect("finished_at");
+    // Millisecond clocks: let them tick past the first completion.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let young = q.submit(task("young")).await.expect("submit").id;
+    run_to_completion(q.as_ref(), young).await;
+    let young_finished = q
+        .get(young)
+        .await
+        .expect("get")
+        .finished_at
+        .expect("finished_at");
+    assert!(young_finished > old_finished, "the clock moved on");
+
+    // Unfinished tasks in every status.
+    let leased = q.submit(task("leased")).await.expect("submit").id;
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim");
+    assert_eq!(lease.task.id, leased);
+    let pending = q.submit(task("pending")).await.expect("submit").id;
+    let delayed = q
+        .submit(task("delayed").delay(Duration::from_secs(3600)))
+        .await
+        .expect("submit")
+        .id;
+    let waiting = q
+        .submit(task("waiting").depends_on([pending]))
+        .await
+        .expect("submit")
+        .id;
+
+    // The cutoff falls between the two completions.
+    let now = old_finished + chrono::Duration::hours(1) + chrono::Duration::milliseconds(1);
+    assert_eq!(
+        purge(q.as_ref(), now).await,
+        PurgeReport {
+            finished: 1,
+            dead_letters: 0
+        }
+    );
+    assert_gone(q.get(old).await, "the old task");
+    assert_eq!(status(q.as_ref(), young).await, TaskStatus::Completed);
+    assert_eq!(
+        q.get(young).await.expect("get").result,
+        Some(json!({ "done": young.to_string() })),
+        "a kept task is unchanged"
+    );
+    // Years later, only the finished one goes.
+    assert_eq!(purge(q.as_ref(), days_later(3650)).await.finished, 1);
+    for (id, expected) in [
+        (leased, TaskStatus::Assigned),
+        (pending, TaskStatus::Pending),
+        (delayed, TaskStatus::Delayed),
+        (waiting, TaskStatus::Waiting),
+    ] {
+        assert_eq!(
+            status(q.as_ref(), id).await,
+            expected,
+            "unfinished tasks stay"
+        );
+    }
+    q.complete(lease.key(), json!(null))
+        .await
+        .expect("the kept lease still answers");
+    assert_eq!(q.stats().await.expect("stats").total(), 4);
+
+    // With no age, nothing finished is ever deleted.
+    let forever = QueueConfig {
+        retention: TaskRetention::FOREVER,
+        ..QueueConfig::named(format!("{}-forever", h.config().name))
+    };
+    let kept = h.open(forever).await;
+    let dead = dead_letter(kept.as_ref(), "kept").await;
+    let done = kept.submit(task("done")).await.expect("submit").id;
+    run_to_completion(kept.as_ref(), done).await;
+    assert_eq!(
+        purge(kept.as_ref(), days_later(36_500)).await,
+        PurgeReport::default()
+    );
+    assert_eq!(status(kept.as_ref(), dead).await, TaskStatus::DeadLettered);
+    assert_eq!(status(kept.as_ref(), done).await, TaskStatus::Completed);
+}
+
+/// Dead letters follow their own age, not the finished tasks'.
+pub async fn purge_expired_ages_dead_letters_apart(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let dead = dead_letter(q.as_ref(), "dead").await;
+    let done = q.submit(task("done")).await.expect("submit").id;
+    run_to_completion(q.as_ref(), done).await;
+    assert_eq!(
+        purge(q.as_ref(), days_later(8)).await,
+        PurgeReport {
+            finished: 1,
+            dead_letters: 0
+        },
+        "a week is enough for finished tasks, not for dead letters"
+    );
+    assert_eq!(status(q.as_ref(), dead).await, TaskStatus::DeadLettered);
+    assert_eq!(q.dead_letters(10, 0).await.expect("list").len(), 1);
+    assert_eq!(
+        purge(q.as_ref(), days_later(31)).await,
+        PurgeReport {
+            finished: 0,
+            dead_letters: 1
+        }
+    );
+    assert_gone(q.get(dead).await, "the old dead letter");
+    assert_gone(q.attempts(dead).await, "its history");
+    assert!(q.dead_letters(10, 0).await.expect("list").is_empty());
+    assert_eq!(q.stats().await.expect("stats").total(), 0);
+
+    // Dead letters kept forever while finished tasks go at once.
+    let mut config = h.config();
+    config.retention = TaskRetention {
+        finished: Some(Duration::ZERO),
+        dead_letters: None,
+    };
+    let q = h.open(config).await;
+    let dead = dead_letter(q.as_ref(), "kept").await;
+    let done = q.submit(task("done")).await.expect("submit").id;
+    run_to_completion(q.as_ref(), done).await;
+    assert_eq!(
+        purge(q.as_ref(), days_later(36_500)).await,
+        PurgeReport {
+            finished: 1,
+            dead_letters: 0
+        }
+    );
+    assert_eq!(status(q.as_ref(), dead).await, TaskStatus::DeadLettered);
+}
+
+/// A finished task stays while a dependent has not finished (a dead letter
+/// counts as not finished: it may be retried), and goes on the first purge
+/// after; purges leave the edges of the tasks they keep working.
+pub async fn purge_expired_keeps_what_dependents_need(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let later = days_later(8);
+    // `a` completes while `b` waits on it and on `gate`; `c` is submitted
+    // on top of the completed `a`, so it never waited.
+    let a = task("a");
+    let gate = task("gate").requires(["gate"]);
+    let b = task("b").depends_on([a.id(), gate.id()]);
+    q.submit_batch(vec![a.clone(), gate.clone(), b.clone()])
+        .await
+        .expect("submit");
+    run_to_completion(q.as_ref(), a.id()).await;
+    let c = q
+        .submit(task("c").depends_on([a.id()]))
+        .await
+        .expect("submit");
+    assert_eq!(c.status, TaskStatus::Pending);
+
+    assert_eq!(purge(q.as_ref(), later).await, PurgeReport::default());
+    let kept = q.get(a.id()).await.expect("a is kept for its dependents");
+    assert_eq!(kept.result, Some(json!({ "done": a.id().to_string() })));
+    assert_eq!(
+        q.get(b.id()).await.expect("get").dependencies,
+        [a.id(), gate.id()]
+    );
+
+    // `gate` still works as `b`'s dependency: completing it frees `b`.
+    let gated = claim_one(q.as_ref(), &worker().capabilities(["gate"]))
+        .await
+        .expect("the gate");
+    assert_eq!(gated.task.id, gate.id());
+    assert_eq!(status(q.as_ref(), b.id()).await, TaskStatus::Waiting);
+    q.complete(gated.key(), json!(null))
+        .await
+        .expect("complete");
+    assert_eq!(status(q.as_ref(), b.id()).await, TaskStatus::Pending);
+    assert_eq!(
+        purge(q.as_ref(), later).await,
+        PurgeReport::default(),
+        "a and gate are still needed by b and c"
+    );
+
+    // `b` dies, and `c` completes: a dead letter may come back, so `a`
+    // stays.
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim b");
+    assert_eq!(lease.task.id, b.id());
+    q.fail(lease.key(), TaskFailure::permanent("b broke"))
+        .await
+        .expect("fail");
+    run_to_completion(q.as_ref(), c.id).await;
+    assert_eq!(
+        purge(q.as_ref(), later).await,
+        PurgeReport {
+            finished: 1,
+            dead_letters: 0
+        },
+        "only c, which nobody needs, goes"
+    );
+    assert_gone(q.get(c.id).await, "c");
+    for id in [a.id(), gate.id(), b.id()] {
+        q.get(id).await.expect("kept");
+    }
+
+    // Retried, `b` runs with its dependencies there; once it completes,
+    // everything goes.
+    q.retry_dead_letter(b.id()).await.expect("retry");
+    let lease = claim_one(q.as_ref(), &worker()).await.expect("claim b");
+    for dep in &lease.task.dependencies {
+        q.get(*dep).await.expect("b's dependencies are readable");
+    }
+    q.complete(lease.key(), json!(null))
+        .await
+        .expect("complete");
+    assert_eq!(
+        purge(q.as_ref(), later).await,
+        PurgeReport {
+            finished: 3,
+            dead_letters: 0
+        }
+    );
+    assert_eq!(q.stats().await.expect("stats").total(), 0);
+}
+
+/// One call deletes at most `limit` tasks; the rest go in later calls.
+pub async fn purge_expired_respects_its_limit(h: &dyn QueueHarness) {
+    let q = h.open(h.config()).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let id = q.submit(task(&format!("t{n}"))).await.expect("submit").id;
+        run_to_completion(q.as_ref(), id).await;
+        ids.push(id);
+    }
+    let later = days_later(8);
+    for bad in [0, MAX_PURGE_LIMIT + 1] {
+        assert_invalid(q.purge_expired(later, bad).await, "purge limit");
+    }
+    let mut counts = Vec::new();
+    loop {
+        let report = q.purge_expired(later, 2).await.expect("purge");
+        assert_eq!(report.dead_letters, 0);
+        counts.push(report.finished);
+        let left = q.stats().await.expect("stats").get(TaskStatus::Completed);
+        assert_eq!(left, 5 - counts.iter().sum::<u64>(), "stats follow");
+        if report.total() == 0 {
+            break;
+        }
+    }
+    assert_eq!(counts, [2, 2, 1, 0]);
+    for id in ids {
+        assert_gone(q.get(id).await, "every task in the end");
+    }
 }

@@ -36,6 +36,10 @@ pub mod kinds {
     pub const QUEUE_WORKER_EXPIRED: &str = "queue.worker_expired";
     /// Dead letters were deleted (`data`: `purged`).
     pub const QUEUE_PURGED: &str = "queue.purged";
+    /// Retention deleted tasks past their age (`data`: `finished`,
+    /// `dead_letters`); emitted only when it deleted something. One event per
+    /// purge, not one per task: the tasks simply stop existing.
+    pub const QUEUE_EXPIRED: &str = "queue.expired";
     /// An agent joined the fleet (`data`: `name`, `kind`, `capabilities`).
     pub const AGENT_REGISTERED: &str = "agent.registered";
     /// An agent's health or lifecycle status changed (`data`: `name`,
@@ -220,6 +224,7 @@ mod tests {
             kinds::TASK_SUBMITTED,
             kinds::TASK_DEAD_LETTERED,
             kinds::QUEUE_WORKER_EXPIRED,
+            kinds::QUEUE_EXPIRED,
             kinds::AGENT_STATUS,
             kinds::SESSION_MESSAGE,
             kinds::MESSAGE_PUBLISHED,

@@ -1,4 +1,5 @@
-//! Queue configuration and the retry policy, with their documented defaults.
+//! Queue configuration, the retry policy and task retention, with their
+//! documented defaults.
 
 use std::time::Duration;
 
@@ -27,6 +28,10 @@ pub struct QueueConfig {
     pub retry: RetryPolicy,
     /// Largest payload (and result) accepted, as serialised JSON. Default 1 MiB.
     pub max_payload_bytes: usize,
+    /// How long finished tasks are kept before
+    /// [`Queue::purge_expired`](super::Queue::purge_expired) deletes them.
+    /// Default [`TaskRetention::default`]: a week, a month for dead letters.
+    pub retention: TaskRetention,
 }
 
 impl Default for QueueConfig {
@@ -38,6 +43,7 @@ impl Default for QueueConfig {
             max_attempts: 3,
             retry: RetryPolicy::default(),
             max_payload_bytes: 1024 * 1024,
+            retention: TaskRetention::default(),
         }
     }
 }
@@ -82,6 +88,59 @@ impl QueueConfig {
         }
         self.retry.validate()
     }
+}
+
+/// How long a queue keeps the tasks that reached the end, counted from the
+/// moment they did (their `finished_at`). `None` keeps them forever.
+///
+/// A task past its age goes with everything stored about it: its attempt
+/// history, its dependency edges and its idempotency key (which a new submit
+/// may then use again). A finished task that an unfinished (or
+/// dead-lettered, so retryable) task depends on is kept until that
+/// dependent finishes: the dependent may still read its result.
+///
+/// ```
+/// use std::time::Duration;
+/// use hive_core::queue::{QueueConfig, TaskRetention};
+///
+/// let config = QueueConfig {
+///     retention: TaskRetention {
+///         finished: Some(Duration::from_secs(24 * 3600)),
+///         dead_letters: None,
+///     },
+///     ..QueueConfig::named("emails")
+/// };
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskRetention {
+    /// How long completed, failed and cancelled tasks are kept. Default 7
+    /// days.
+    #[serde(with = "crate::time::opt_millis")]
+    pub finished: Option<Duration>,
+    /// How long dead-lettered tasks are kept, from when they were
+    /// dead-lettered. Default 30 days: long enough for someone to look at
+    /// them and retry.
+    #[serde(with = "crate::time::opt_millis")]
+    pub dead_letters: Option<Duration>,
+}
+
+impl Default for TaskRetention {
+    fn default() -> Self {
+        TaskRetention {
+            finished: Some(Duration::from_secs(7 * 24 * 3600)),
+            dead_letters: Some(Duration::from_secs(30 * 24 * 3600)),
+        }
+    }
+}
+
+impl TaskRetention {
+    /// Keeps every task forever.
+    pub const FOREVER: TaskRetention = TaskRetention {
+        finished: None,
+        dead_letters: None,
+    };
 }
 
 /// Exponential backoff with jitter: attempt `n` (1-based) failed, so wait
@@ -159,6 +218,14 @@ mod tests {
         assert_eq!(c.lease, Duration::from_secs(30));
         assert_eq!(c.max_attempts, 3);
         assert_eq!(c.max_payload_bytes, 1024 * 1024);
+        assert_eq!(
+            c.retention.finished,
+            Some(Duration::from_secs(7 * 24 * 3600))
+        );
+        assert_eq!(
+            c.retention.dead_letters,
+            Some(Duration::from_secs(30 * 24 * 3600))
+        );
         assert_eq!(QueueConfig::named("x").name, "x");
     }
 
@@ -211,5 +278,31 @@ mod tests {
         assert_eq!(c.name, "q");
         assert_eq!(c.lease, Duration::from_secs(1));
         assert_eq!(c.max_attempts, 3);
+        assert_eq!(c.retention, TaskRetention::default());
+    }
+
+    #[test]
+    fn retention_is_in_milliseconds_and_null_keeps_forever() {
+        let c: QueueConfig =
+            serde_json::from_str(r#"{"retention": {"finished": 30000, "dead_letters": null}}"#)
+                .expect("de");
+        assert_eq!(c.retention.finished, Some(Duration::from_secs(30)));
+        assert_eq!(c.retention.dead_letters, None);
+        let c: QueueConfig =
+            serde_json::from_str(r#"{"retention": {"finished": 1000}}"#).expect("de");
+        assert_eq!(
+            c.retention.dead_letters,
+            TaskRetention::default().dead_letters,
+            "a missing age keeps its default"
+        );
+        let json = serde_json::to_value(TaskRetention {
+            finished: Some(Duration::from_millis(1500)),
+            dead_letters: None,
+        })
+        .expect("ser");
+        assert_eq!(
+            json,
+            serde_json::json!({"finished": 1500, "dead_letters": null})
+        );
     }
 }

@@ -29,10 +29,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use attempt::{AttemptOutcome, TaskAttempt};
-pub use config::{QueueConfig, RetryPolicy};
+pub use config::{QueueConfig, RetryPolicy, TaskRetention};
 pub use lease::{
     ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, TaskFailure, WorkerId,
 };
@@ -176,6 +177,33 @@ use backoff::Backoff;
 ///   at the latest after its timeout. A delayed task becoming due wakes
 ///   nobody: the waiter's timeout bounds how late it is noticed.
 ///   (`wait_for_work_wakes_on_submit`)
+/// - **Retention.** `purge_expired(now, limit)` deletes the tasks whose age
+///   under [`QueueConfig::retention`] ran out by `now`: completed, failed and
+///   cancelled tasks that finished before `now - retention.finished`. A
+///   deleted task goes with its attempt history, its dependency edges and its
+///   idempotency key (a later submit with that key stores a new task): `get`
+///   answers [`Error::NotFound`], `stats` no longer counts it, and its id may
+///   be submitted afresh, with no history. Tasks that have not finished, of
+///   any age, and tasks that finished later are untouched; a `None` age
+///   keeps every task of its kind. The answer counts what went, by kind.
+///   (`purge_expired_deletes_old_tasks_with_their_traces`,
+///   `purge_expired_keeps_young_and_unfinished_tasks`)
+/// - **Dead letters age apart.** Dead letters are deleted by the same call
+///   when they were dead-lettered before `now - retention.dead_letters`,
+///   whatever `retention.finished` says, and only then.
+///   (`purge_expired_ages_dead_letters_apart`)
+/// - **Dependents keep what they need.** A finished task is kept, whatever
+///   its age, while a task that depends on it is in any status but
+///   `completed`, `failed` or `cancelled` (a dead-lettered dependent may be
+///   retried, and a running one reads its dependencies' results); once all
+///   its dependents have finished so, or are gone, the next purge deletes
+///   it. A purge never changes a task it keeps, nor the edges between
+///   tasks it keeps. (`purge_expired_keeps_what_dependents_need`)
+/// - **Bounded purges.** One `purge_expired` call deletes at most `limit`
+///   tasks in all (callers repeat while a call comes back full); a limit
+///   outside 1 to [`MAX_PURGE_LIMIT`] is [`Error::InvalidInput`]. Many
+///   processes may purge one queue at once: each task is deleted (and
+///   counted) once. (`purge_expired_respects_its_limit`)
 /// - **Isolation.** Queues with different names never see each other's
 ///   tasks. (`queues_are_isolated_by_name`)
 ///
@@ -279,6 +307,17 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// Returns how many were deleted.
     async fn purge_dead_letters(&self, ids: Option<&[TaskId]>) -> Result<u64>;
 
+    /// Deletes up to `limit` tasks whose retention
+    /// ([`QueueConfig::retention`]) ran out by `now`, with their history,
+    /// dependency edges and idempotency keys (see **Retention**). The hive
+    /// calls it on a timer with the current time; any other `now` is for
+    /// tests and tools. Safe to call from many processes at once.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a `limit` outside 1 to
+    /// [`MAX_PURGE_LIMIT`].
+    async fn purge_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<PurgeReport>;
+
     /// Waits until a task may have become ready, or `timeout` passes.
     /// Spurious early returns are allowed.
     async fn wait_for_work(&self, timeout: Duration) -> Result<()>;
@@ -371,6 +410,32 @@ pub struct ReapReport {
     pub expired: u64,
     /// Attempts failed because they ran past their deadline.
     pub timed_out: u64,
+}
+
+/// Most tasks one [`Queue::purge_expired`] call may delete.
+pub const MAX_PURGE_LIMIT: usize = 10_000;
+
+/// What one [`Queue::purge_expired`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeReport {
+    /// Completed, failed and cancelled tasks past `retention.finished`.
+    pub finished: u64,
+    /// Dead letters past `retention.dead_letters`.
+    pub dead_letters: u64,
+}
+
+impl PurgeReport {
+    /// Every task deleted.
+    ///
+    /// ```
+    /// use hive_core::queue::PurgeReport;
+    ///
+    /// let report = PurgeReport { finished: 3, dead_letters: 1 };
+    /// assert_eq!(report.total(), 4);
+    /// ```
+    pub fn total(&self) -> u64 {
+        self.finished + self.dead_letters
+    }
 }
 
 /// Opens a queue from a URL: `sqlite://path/to/hive.db` (or `sqlite::memory:`),

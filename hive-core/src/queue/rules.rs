@@ -6,9 +6,13 @@
 
 use std::time::Duration;
 
-use super::config::RetryPolicy;
+use chrono::{DateTime, Utc};
+
+use super::config::{RetryPolicy, TaskRetention};
 use super::task::{TaskId, TaskStatus};
+use super::MAX_PURGE_LIMIT;
 use crate::error::Error;
+use crate::time::duration_ms;
 
 /// What happens after an attempt fails.
 #[derive(Clone, Debug, PartialEq)]
@@ -191,6 +195,45 @@ pub(crate) fn not_dead_lettered(task_id: &str, status: TaskStatus) -> Error {
     Error::conflict(format!("task {task_id} is {status}, not dead-lettered"))
 }
 
+/// What one [`Queue::purge_expired`](super::Queue::purge_expired) call
+/// deletes: completed, failed and cancelled tasks that finished before
+/// `finished`, dead letters dead-lettered before `dead_letters` (both in ms;
+/// `None` deletes none of that kind), at most `limit` tasks in all.
+///
+/// Every backend also keeps a finished task while a task that depends on it
+/// is in any status but `completed`, `failed` or `cancelled` (a dead letter
+/// may be retried and then read its dependencies' results); the SQL and Lua
+/// of each backend spell that list out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PurgeCutoffs {
+    pub finished: Option<i64>,
+    pub dead_letters: Option<i64>,
+    pub limit: usize,
+}
+
+/// The cutoffs of a purge at `now` under `retention`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a limit outside 1 to [`MAX_PURGE_LIMIT`].
+pub(crate) fn purge_cutoffs(
+    retention: &TaskRetention,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<PurgeCutoffs, Error> {
+    if !(1..=MAX_PURGE_LIMIT).contains(&limit) {
+        return Err(Error::invalid(format!(
+            "purge limit must be between 1 and {MAX_PURGE_LIMIT}, not {limit}"
+        )));
+    }
+    let now = now.timestamp_millis();
+    let before = |age: Option<Duration>| age.map(|age| now.saturating_sub(duration_ms(age)));
+    Ok(PurgeCutoffs {
+        finished: before(retention.finished),
+        dead_letters: before(retention.dead_letters),
+        limit,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +353,33 @@ mod tests {
             DependencyScan::default().verdict(true).0,
             TaskStatus::Delayed
         );
+    }
+
+    #[test]
+    fn purge_cutoffs_subtract_each_age_and_check_the_limit() {
+        let now = chrono::DateTime::from_timestamp_millis(1_000_000).expect("time");
+        let retention = TaskRetention {
+            finished: Some(Duration::from_secs(10)),
+            dead_letters: None,
+        };
+        assert_eq!(
+            purge_cutoffs(&retention, now, 5).expect("valid"),
+            PurgeCutoffs {
+                finished: Some(990_000),
+                dead_letters: None,
+                limit: 5
+            }
+        );
+        let forever = TaskRetention {
+            finished: Some(Duration::MAX),
+            dead_letters: Some(Duration::ZERO),
+        };
+        let c = purge_cutoffs(&forever, now, MAX_PURGE_LIMIT).expect("valid");
+        assert_eq!(c.finished, Some(1_000_000 - i64::MAX), "saturates");
+        assert_eq!(c.dead_letters, Some(1_000_000));
+        for bad in [0, MAX_PURGE_LIMIT + 1] {
+            let err = purge_cutoffs(&retention, now, bad).unwrap_err().to_string();
+            assert!(err.contains("purge limit"), "{err}");
+        }
     }
 }

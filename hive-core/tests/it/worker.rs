@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use hive_core::queue::sqlite::SqliteQueue;
 use hive_core::queue::worker::{handler_fn, Worker, WorkerConfig};
 use hive_core::queue::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueExt, QueueStats, ReapReport, RetryPolicy, Submitted, Task, TaskAttempt, TaskFailure,
-    TaskFilter, TaskId, TaskStatus, WorkerId,
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, PurgeReport, Queue,
+    QueueConfig, QueueExt, QueueStats, ReapReport, RetryPolicy, Submitted, Task, TaskAttempt,
+    TaskFailure, TaskFilter, TaskId, TaskStatus, WorkerId,
 };
 use hive_core::{Error, Result};
 use serde_json::json;
@@ -396,6 +396,13 @@ impl Queue for Outage {
     }
     async fn purge_dead_letters(&self, ids: Option<&[TaskId]>) -> Result<u64> {
         self.inner.purge_dead_letters(ids).await
+    }
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<PurgeReport> {
+        self.inner.purge_expired(now, limit).await
     }
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
         self.inner.wait_for_work(timeout).await

@@ -10,9 +10,9 @@ use crate::error::Result;
 use crate::events::event::kinds;
 use crate::events::NewEvent;
 use crate::queue::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskAttempt, TaskFailure, TaskFilter,
-    TaskId, TaskPriority, WorkerId,
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, PurgeReport, Queue,
+    QueueConfig, QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskAttempt, TaskFailure,
+    TaskFilter, TaskId, TaskPriority, WorkerId,
 };
 
 /// A queue that reports its changes to an
@@ -244,6 +244,26 @@ impl Queue for EventedQueue {
             );
         }
         Ok(purged)
+    }
+
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<PurgeReport> {
+        let report = self.inner.purge_expired(now, limit).await?;
+        if report.total() > 0 {
+            emit(
+                &self.hub,
+                kinds::QUEUE_EXPIRED,
+                &self.inner.config().name,
+                json!({
+                    "finished": report.finished,
+                    "dead_letters": report.dead_letters,
+                }),
+            );
+        }
+        Ok(report)
     }
 
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {

@@ -11,10 +11,11 @@
 //!   disk, and one per task would cap throughput at a few hundred tasks a
 //!   second.
 //! - **Everything else in short transactions** that lock the task's row
-//!   before deciding (`transitions.rs`): fail, cancel, reap, and finishing a
-//!   task that others depend on. `heartbeat` and `release` are single
-//!   guarded statements; when a guarded statement matches nothing, a read
-//!   of the row says why, in the words of [`super::rules`].
+//!   before deciding (`transitions.rs`): fail, cancel, reap, retention's
+//!   purge, and finishing a task that others depend on. `heartbeat` and
+//!   `release` are single guarded statements; when a guarded statement
+//!   matches nothing, a read of the row says why, in the words of
+//!   [`super::rules`].
 //! - **Submits** are one multi-row `INSERT`, in a transaction only when the
 //!   batch has dependencies, idempotency keys or delays (`submit.rs`).
 //! - **Wake-ups** use `LISTEN/NOTIFY`, with the caller's timeout as the
@@ -59,10 +60,11 @@ use super::attempt::AttemptRow;
 use super::listing::list_statement;
 use super::prepare::{prepare, serialise_result};
 use super::row::TaskRow;
+use super::rules::purge_cutoffs;
 use super::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, Task, TaskAttempt, TaskFailure, TaskFilter, TaskId,
-    TaskStatus, WorkerId, MAX_BATCH,
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, PurgeReport, Queue,
+    QueueConfig, QueueStats, ReapReport, Submitted, Task, TaskAttempt, TaskFailure, TaskFilter,
+    TaskId, TaskStatus, WorkerId, MAX_BATCH,
 };
 use crate::error::{Error, Result};
 use crate::time::{duration_ms, from_ms};
@@ -504,6 +506,15 @@ impl Queue for PostgresQueue {
             .await
             .map_err(db_err)?;
         Ok(u64::try_from(gone).unwrap_or(0))
+    }
+
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<PurgeReport> {
+        let cutoffs = purge_cutoffs(&self.config.retention, now, limit)?;
+        retrying(|| self.purge_expired_locked(cutoffs)).await
     }
 
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {

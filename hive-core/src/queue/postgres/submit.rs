@@ -5,8 +5,9 @@
 //! Anything else runs in one transaction that reads what it must first —
 //! the clock, tasks already holding the batch's keys, the dependencies
 //! outside the batch (locked and marked, see `lock_dependencies.sql`) —
-//! decides each task's starting state with [`rules`], then inserts the tasks
-//! and the dependency edges, each with one statement.
+//! decides each task's starting state with [`rules`], then inserts the tasks,
+//! the dependency edges and the needs retention keeps, each with one
+//! statement.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -191,6 +192,8 @@ async fn store_batch(
     // batch's own dependencies are decided before their dependents.
     let mut planned = Vec::with_capacity(fresh.len());
     let (mut edge_from, mut edge_to) = (Vec::new(), Vec::new());
+    // Every dependency, for retention (see hive_task_needs).
+    let (mut needed, mut needed_by) = (Vec::new(), Vec::new());
     for task in fresh {
         let dependencies = dependencies_of(task);
         let mut scan = DependencyScan::default();
@@ -200,6 +203,10 @@ async fn store_batch(
         let run_at = task.run_at_ms(now);
         let (status, error, waits_on) = scan.verdict(run_at.is_some());
         known.insert(task.id, status);
+        for dep in &dependencies {
+            needed.push(dep.0);
+            needed_by.push(task.id.0);
+        }
         // Only a waiting task needs edges; a failed one never runs.
         for dep in &waits_on {
             edge_from.push(dep.0);
@@ -234,6 +241,14 @@ async fn store_batch(
         sqlx::query(include_str!("sql/insert_edges.sql"))
             .bind(edge_from)
             .bind(edge_to)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    if !needed.is_empty() {
+        sqlx::query(include_str!("sql/insert_needs.sql"))
+            .bind(needed)
+            .bind(needed_by)
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;

@@ -15,10 +15,10 @@ use uuid::Uuid;
 use super::{db_err, finish, retrying, PostgresQueue, BACKEND};
 use crate::error::{Error, Result};
 use crate::queue::row::TaskRow;
-use crate::queue::rules::{self, AfterFailure, DependencyEnd, LeaseState};
+use crate::queue::rules::{self, AfterFailure, DependencyEnd, LeaseState, PurgeCutoffs};
 use crate::queue::{
-    AttemptOutcome, FailOutcome, LeaseKey, QueueConfig, ReapReport, Task, TaskFailure, TaskId,
-    TaskStatus,
+    AttemptOutcome, FailOutcome, LeaseKey, PurgeReport, QueueConfig, ReapReport, Task, TaskFailure,
+    TaskId, TaskStatus,
 };
 use crate::time::{duration_ms, from_ms};
 
@@ -388,6 +388,62 @@ impl PostgresQueue {
             })
             .await?;
             Ok((report, full))
+        }
+        .await;
+        finish(tx, outcome).await
+    }
+
+    /// Deletes the tasks retention let go (see [`PurgeCutoffs`]) in one
+    /// transaction: reads the candidates (finished ones first, each kind
+    /// oldest first), locks those nobody else holds (so concurrent purges
+    /// split the work), then deletes the ones still expired and not needed,
+    /// with their traces (`delete_expired.sql` says why that is checked
+    /// again after the locks).
+    pub(super) async fn purge_expired_locked(&self, cutoffs: PurgeCutoffs) -> Result<PurgeReport> {
+        let queue = &self.config.name;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let outcome: Result<PurgeReport> = async {
+            let mut candidates: Vec<Uuid> = Vec::new();
+            for (before, sql) in [
+                (cutoffs.finished, include_str!("sql/expired_finished.sql")),
+                (
+                    cutoffs.dead_letters,
+                    include_str!("sql/expired_dead_letters.sql"),
+                ),
+            ] {
+                let room = cutoffs.limit.saturating_sub(candidates.len());
+                let Some(before) = before.filter(|_| room > 0) else {
+                    continue;
+                };
+                let ids: Vec<Uuid> = sqlx::query_scalar(sql)
+                    .bind(queue)
+                    .bind(before)
+                    .bind(i64::try_from(room).unwrap_or(i64::MAX))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                candidates.extend(ids);
+            }
+            if candidates.is_empty() {
+                return Ok(PurgeReport::default());
+            }
+            let locked: Vec<Uuid> = sqlx::query_scalar(include_str!("sql/lock_tasks.sql"))
+                .bind(candidates)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let (finished, dead_letters): (i64, i64) =
+                sqlx::query_as(include_str!("sql/delete_expired.sql"))
+                    .bind(locked)
+                    .bind(cutoffs.finished)
+                    .bind(cutoffs.dead_letters)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            Ok(PurgeReport {
+                finished: u64::try_from(finished).unwrap_or(0),
+                dead_letters: u64::try_from(dead_letters).unwrap_or(0),
+            })
         }
         .await;
         finish(tx, outcome).await

@@ -5,10 +5,11 @@
 //! `{<queue name>}`, so the design works on a Redis Cluster. Ready tasks sit
 //! in sorted sets partitioned by the exact capability set they require; a
 //! claim looks only at the sets that are subsets of the worker's
-//! capabilities and pops the best heads across them. Delayed tasks, leases
-//! and dead letters are sorted sets by time; dependencies are a counter on
-//! the dependent plus a set of dependents on the dependency; statistics are
-//! a counters hash that every script keeps up to date, so `stats` is O(1).
+//! capabilities and pops the best heads across them. Delayed tasks, leases,
+//! dead letters and finished tasks are sorted sets by time (the last two are
+//! what retention reads); dependencies are a counter on the dependent plus a
+//! set of dependents on the dependency; statistics are a counters hash that
+//! every script keeps up to date, so `stats` is O(1).
 //!
 //! Time comes from Redis (`TIME` inside scripts), so every process shares
 //! one clock. Decisions that need no storage come from
@@ -43,11 +44,11 @@ use self::reply::refusal;
 use self::scripts::{Keys, SCRIPTS};
 use super::attempt::AttemptRow;
 use super::prepare::{prepare, serialise_result, PreparedTask};
-use super::rules::{self, AfterFailure, DependencyEnd};
+use super::rules::{self, purge_cutoffs, AfterFailure, DependencyEnd};
 use super::{
     AttemptOutcome, ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken, NewTask,
-    Queue, QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskAttempt, TaskFailure,
-    TaskFilter, TaskId, TaskStatus, WorkerId,
+    PurgeReport, Queue, QueueConfig, QueueStats, ReapReport, RunAt, Submitted, Task, TaskAttempt,
+    TaskFailure, TaskFilter, TaskId, TaskStatus, WorkerId,
 };
 use crate::error::{Error, Result};
 use crate::storage::redis::reply::{array, int, malformed, tag, text};
@@ -59,7 +60,8 @@ use crate::time::{duration_ms, from_ms};
 const REAP_BATCH: usize = 1_000;
 /// Reap rounds per `reap` call, so one call stays bounded.
 const REAP_ROUNDS: usize = 10;
-/// Dead letters deleted per purge script, so one script stays short.
+/// Tasks deleted (or index entries looked at) per purge script, so one
+/// script stays short.
 const PURGE_BATCH: usize = 1_000;
 /// Task ids one `list` script looks at, so one script stays short however
 /// few of them pass the filter.
@@ -723,6 +725,70 @@ impl Queue for RedisQueue {
             },
         }
         Ok(total)
+    }
+
+    /// One script per [`PURGE_BATCH`] entries of the `finished` index, then
+    /// of the dead-letter index. Tasks still needed stay at the head of an
+    /// index; the scripts are told how many were passed over, so each call
+    /// goes on after them.
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<PurgeReport> {
+        let cutoffs = purge_cutoffs(&self.config.retention, now, limit)?;
+        let mut report = PurgeReport::default();
+        for (kind, cutoff) in [
+            ("finished", cutoffs.finished),
+            ("dead", cutoffs.dead_letters),
+        ] {
+            let Some(cutoff) = cutoff else {
+                continue;
+            };
+            let mut passed_over = 0i64;
+            loop {
+                let room = cutoffs
+                    .limit
+                    .saturating_sub(usize::try_from(report.total()).unwrap_or(usize::MAX));
+                if room == 0 {
+                    break;
+                }
+                let reply = array(
+                    self.run(
+                        &SCRIPTS.purge_expired,
+                        self.keys.queue(),
+                        vec![
+                            Value::from(kind),
+                            Value::from(cutoff),
+                            Value::from(passed_over),
+                            Value::from(i64::try_from(room.min(PURGE_BATCH)).unwrap_or(1)),
+                            Value::from(PURGE_BATCH as i64),
+                        ],
+                    )
+                    .await?,
+                );
+                let (Some(deleted), Some(skipped), Some(done)) = (
+                    reply.first().and_then(int),
+                    reply.get(1).and_then(int),
+                    reply.get(2).and_then(int),
+                ) else {
+                    return Err(Error::backend(
+                        BACKEND,
+                        "unexpected reply from purge_expired",
+                    ));
+                };
+                let deleted = u64::try_from(deleted).unwrap_or(0);
+                match kind {
+                    "finished" => report.finished += deleted,
+                    _ => report.dead_letters += deleted,
+                }
+                passed_over += skipped;
+                if done == 1 {
+                    break;
+                }
+            }
+        }
+        Ok(report)
     }
 
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {

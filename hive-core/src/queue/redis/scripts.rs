@@ -23,6 +23,7 @@ script_set! {
         cancel: "cancel.lua",
         retry_dead_letter: "retry_dead_letter.lua",
         purge_dead_letters: "purge_dead_letters.lua",
+        purge_expired: "purge_expired.lua",
         reap_scan: "reap_scan.lua",
         reap_apply: "reap_apply.lua",
         expire_worker: "expire_worker.lua",
@@ -43,8 +44,10 @@ script_set! {
 /// | `delayed` | sorted set | delayed task ids by `run_at` |
 /// | `leased` | sorted set | leased task ids by lease expiry (never after the deadline) |
 /// | `dead` | sorted set | dead-lettered task ids by when they died |
+/// | `finished` | sorted set | completed, failed and cancelled task ids by when they finished (`finished_at`), for retention |
 /// | `all` | sorted set | every task id, scored 0, for listing in id order (ZRANGEBYLEX) |
 /// | `dependents:<id>` | set | waiting tasks that depend on `<id>` |
+/// | `needed_by:<id>` | set | every stored task that lists `<id>` among its dependencies, for retention |
 /// | `attempts:<id>` | list | the task's history: one JSON entry per counted attempt (`AttemptRow`'s fields), the last open while it is leased |
 /// | `idempotency` | hash | idempotency key → task id |
 /// | `stats` | hash | status → number of tasks |

@@ -19,10 +19,11 @@ use tokio::sync::{mpsc, Notify};
 
 use self::writer::{Job, Op, QueueWriter, Reply};
 use super::prepare::{prepare, serialise_result};
+use super::rules::purge_cutoffs;
 use super::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, Queue, QueueConfig,
-    QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskAttempt, TaskFailure, TaskFilter,
-    TaskId, WorkerId,
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, NewTask, PurgeReport, Queue,
+    QueueConfig, QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskAttempt, TaskFailure,
+    TaskFilter, TaskId, WorkerId,
 };
 use crate::error::{Error, Result};
 
@@ -295,6 +296,18 @@ impl Queue for SqliteQueue {
         match self.call(Op::Purge(ids.map(<[TaskId]>::to_vec))).await? {
             Reply::Count(n) => Ok(n),
             _ => Err(unexpected("purge_dead_letters")),
+        }
+    }
+
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<PurgeReport> {
+        let cutoffs = purge_cutoffs(&self.config.retention, now, limit)?;
+        match self.call(Op::PurgeExpired(cutoffs)).await? {
+            Reply::Purged(report) => Ok(report),
+            _ => Err(unexpected("purge_expired")),
         }
     }
 

@@ -16,11 +16,13 @@ use crate::queue::attempt::AttemptRow;
 use crate::queue::listing::list_statement;
 use crate::queue::prepare::PreparedTask;
 use crate::queue::row::TaskRow;
-use crate::queue::rules::{self, AfterFailure, DependencyEnd, DependencyScan, LeaseState};
+use crate::queue::rules::{
+    self, AfterFailure, DependencyEnd, DependencyScan, LeaseState, PurgeCutoffs,
+};
 use crate::queue::{
     AttemptOutcome, ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, LeaseToken,
-    QueueConfig, QueueStats, ReapReport, Submitted, Task, TaskAttempt, TaskFailure, TaskFilter,
-    TaskId, TaskStatus,
+    PurgeReport, QueueConfig, QueueStats, ReapReport, Submitted, Task, TaskAttempt, TaskFailure,
+    TaskFilter, TaskId, TaskStatus,
 };
 use crate::time::{duration_ms, from_ms};
 
@@ -214,6 +216,14 @@ pub(super) async fn submit(
                 }
                 _ => db_err(e),
             })?;
+        for dep in &deps {
+            sqlx::query(include_str!("sql/insert_need.sql"))
+                .bind(dep.to_string())
+                .bind(&id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
         for dep in &unfinished {
             let dep = dep.to_string();
             sqlx::query(include_str!("sql/insert_edge.sql"))
@@ -798,25 +808,79 @@ pub(super) async fn purge(
     let list = ids.map(|ids| {
         serde_json::Value::from(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()).to_string()
     });
-    let gone = sqlx::query(include_str!("sql/purge_dead_letters.sql"))
+    let gone: Vec<String> = sqlx::query_scalar(include_str!("sql/purge_dead_letters.sql"))
         .bind(queue)
         .bind(list)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    for row in &gone {
-        let id: &str = row.get(0);
-        for sql in [
-            include_str!("sql/delete_edges_from.sql"),
-            include_str!("sql/delete_edges_to.sql"),
-            include_str!("sql/delete_attempts.sql"),
-        ] {
-            sqlx::query(sql)
-                .bind(id)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-        }
-    }
+    forget(conn, &gone).await?;
     Ok(gone.len() as u64)
+}
+
+/// Deletes the tasks retention let go (see [`PurgeCutoffs`]): finished
+/// ones first, then dead letters, `cutoffs.limit` in all.
+pub(super) async fn purge_expired(
+    conn: &mut SqliteConnection,
+    queue: &str,
+    cutoffs: PurgeCutoffs,
+) -> Result<PurgeReport> {
+    let mut gone: Vec<String> = Vec::new();
+    let kinds = [
+        (cutoffs.finished, include_str!("sql/expired_finished.sql")),
+        (
+            cutoffs.dead_letters,
+            include_str!("sql/expired_dead_letters.sql"),
+        ),
+    ];
+    let mut counts = [0u64; 2];
+    for (count, (before, sql)) in counts.iter_mut().zip(kinds) {
+        let room = cutoffs.limit.saturating_sub(gone.len());
+        let Some(before) = before.filter(|_| room > 0) else {
+            continue;
+        };
+        let ids: Vec<String> = sqlx::query_scalar(sql)
+            .bind(queue)
+            .bind(before)
+            .bind(i64::try_from(room).unwrap_or(i64::MAX))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        *count = ids.len() as u64;
+        gone.extend(ids);
+    }
+    if !gone.is_empty() {
+        let list = serde_json::Value::from(gone.clone()).to_string();
+        sqlx::query(include_str!("sql/delete_tasks.sql"))
+            .bind(list)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        forget(conn, &gone).await?;
+    }
+    Ok(PurgeReport {
+        finished: counts[0],
+        dead_letters: counts[1],
+    })
+}
+
+/// Deletes what refers to the deleted tasks `ids`: waiting edges either
+/// way, what they needed and what needed them, their attempt history.
+async fn forget(conn: &mut SqliteConnection, ids: &[String]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::Value::from(ids.to_vec()).to_string();
+    for sql in [
+        include_str!("sql/forget_edges.sql"),
+        include_str!("sql/forget_needs.sql"),
+        include_str!("sql/forget_attempts.sql"),
+    ] {
+        sqlx::query(sql)
+            .bind(&list)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }

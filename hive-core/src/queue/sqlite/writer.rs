@@ -12,9 +12,10 @@ use sqlx::SqliteConnection;
 use super::transitions;
 use crate::error::{Error, Result};
 use crate::queue::prepare::PreparedTask;
+use crate::queue::rules::PurgeCutoffs;
 use crate::queue::{
-    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, QueueConfig, QueueStats, ReapReport,
-    Submitted, Task, TaskAttempt, TaskFailure, TaskFilter, TaskId, WorkerId,
+    ClaimRequest, FailOutcome, Lease, LeaseKey, LeaseRenewal, PurgeReport, QueueConfig, QueueStats,
+    ReapReport, Submitted, Task, TaskAttempt, TaskFailure, TaskFilter, TaskId, WorkerId,
 };
 use crate::storage::sqlite::writer::{control, Answers, Writer};
 use crate::time::now_ms;
@@ -33,6 +34,7 @@ pub(super) enum Op {
     ExpireWorker(WorkerId),
     RetryDeadLetter(TaskId),
     Purge(Option<Vec<TaskId>>),
+    PurgeExpired(PurgeCutoffs),
     // Reads, for in-memory databases that have no read pool.
     Get(TaskId),
     Stats,
@@ -52,6 +54,7 @@ pub(super) enum Reply {
     Task(Box<Task>),
     Reaped(ReapReport),
     Count(u64),
+    Purged(PurgeReport),
     Stats(QueueStats),
     Tasks(Vec<Task>),
     Attempts(Vec<TaskAttempt>),
@@ -281,6 +284,9 @@ async fn execute(conn: &mut SqliteConnection, config: &QueueConfig, op: &Op) -> 
             transitions::retry_dead_letter(conn, q, *id, now).await?,
         )),
         Op::Purge(ids) => Reply::Count(transitions::purge(conn, q, ids.as_deref()).await?),
+        Op::PurgeExpired(cutoffs) => {
+            Reply::Purged(transitions::purge_expired(conn, q, *cutoffs).await?)
+        }
         Op::Get(id) => Reply::Task(Box::new(transitions::get(conn, q, *id).await?)),
         Op::Stats => Reply::Stats(transitions::stats(conn, q).await?),
         Op::DeadLetters(limit, offset) => {

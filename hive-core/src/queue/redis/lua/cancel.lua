@@ -23,6 +23,7 @@ end
 if is_leased(status) then end_attempt(id, 'cancelled', nil, now) end
 drop_lease(id, key)
 redis.call('HSET', key, 'status', 'cancelled', 'finished_at', now, 'updated_at', now)
+redis.call('ZADD', K_FINISHED, now, id)
 count(status, 'cancelled')
 fail_dependents(id, ARGV[6], ARGV[7], now)
 return finish({'ok', redis.call('HGETALL', key)})

@@ -1,5 +1,6 @@
--- purge_dead_letters: deletes dead letters, with their idempotency keys (so
--- the key may be used again, as when a SQL row is deleted).
+-- purge_dead_letters: deletes dead letters with every trace of them
+-- (`forget_task`), their idempotency keys included (so the key may be used
+-- again, as when a SQL row is deleted).
 -- ARGV: prefix, limit, then the ids to purge; with no ids, purges up to
 -- `limit` of the dead-letter set (the caller repeats until it is empty).
 -- Answers {purged, ids looked at}.
@@ -13,14 +14,8 @@ end
 local purged = 0
 for _, id in ipairs(ids) do
   local key = task_key(id)
-  local f = redis.call('HMGET', key, 'status', 'idempotency_key')
-  if f[1] == 'dead_lettered' then
-    redis.call('DEL', key, dependents_key(id), attempts_key(id))
-    if f[2] and redis.call('HGET', K_IDEM, f[2]) == id then
-      redis.call('HDEL', K_IDEM, f[2])
-    end
-    redis.call('ZREM', K_DEAD, id)
-    redis.call('ZREM', K_ALL, id)
+  if redis.call('HGET', key, 'status') == 'dead_lettered' then
+    forget_task(id, key, 'dead_lettered')
     purged = purged + 1
   elseif everything then
     -- Not a dead letter (any more): a stale index entry, dropped so the
@@ -28,5 +23,4 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', K_DEAD, id)
   end
 end
-count('dead_lettered', nil, purged)
 return finish({purged, #ids})

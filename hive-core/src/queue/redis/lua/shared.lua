@@ -19,9 +19,14 @@ local PREFIX = ARGV[1]
 -- id order (the listing order of `Queue::list`). Derived from the prefix
 -- like the per-task keys, rather than a ninth fixed KEY, so that the
 -- scripts that never touch it keep their calling convention; it carries
--- the same hash tag. Kept by submit (add) and purge_dead_letters (remove),
--- the only scripts that create or delete task hashes.
+-- the same hash tag. Kept by submit (add) and `forget_task` (remove), the
+-- only code that creates or deletes task hashes.
 local K_ALL = PREFIX .. 'all'
+-- Completed, failed and cancelled task ids by when they finished, so
+-- retention (purge_expired) reads the expired ones as one range. Every
+-- transition into those statuses adds to it (dead letters have K_DEAD);
+-- `forget_task` removes. Derived like K_ALL.
+local K_FINISHED = PREFIX .. 'finished'
 
 -- Ready sets are scored priority * 2^44 + submit sequence: lower priority
 -- numbers first, submit order within a priority. 10 * 2^44 stays below 2^53,
@@ -49,6 +54,11 @@ local function task_key(id) return PREFIX .. 'task:' .. id end
 -- task is leased).
 local function attempts_key(id) return PREFIX .. 'attempts:' .. id end
 local function dependents_key(id) return PREFIX .. 'dependents:' .. id end
+-- Every task that lists `id` among its dependencies, whatever its state,
+-- for as long as it exists (`dependents:<id>` holds only the waiting ones,
+-- until `id` finishes): retention keeps `id` while one of them may still
+-- read its result.
+local function needed_by_key(id) return PREFIX .. 'needed_by:' .. id end
 local function ready_key(caps) return PREFIX .. 'ready:' .. caps end
 
 local function is_leased(status)
@@ -162,6 +172,7 @@ local function fail_dependents(root, before, after, now)
       if redis.call('HGET', key, 'status') == 'waiting' then
         redis.call('HSET', key, 'status', 'failed', 'error', item[2] .. item[1] .. item[3],
           'finished_at', now, 'updated_at', now)
+        redis.call('ZADD', K_FINISHED, now, dep)
         failed = failed + 1
         todo[#todo + 1] = {dep, FAILED_BEFORE, FAILED_AFTER}
       end
@@ -262,6 +273,7 @@ local function complete(id, key, token, result, now)
     'finished_at', at, 'updated_at', at,
     'lease_token', '', 'lease_expires_at', '', 'deadline', '')
   redis.call('ZREM', K_LEASED, id)
+  redis.call('ZADD', K_FINISHED, at, id)
   count(f[1], 'completed')
   end_attempt(id, 'completed', nil, now)
   if f[4] then release_dependents(id, now) end
@@ -414,3 +426,35 @@ local function claim_args(i)
   return ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), caps, ncaps, types
 end
 
+-- True while a task that depends on `id` is in any status but completed,
+-- failed or cancelled (a dead letter may be retried): retention keeps `id`
+-- for it (rules::PurgeCutoffs).
+local function still_needed(id)
+  for _, dependent in ipairs(redis.call('SMEMBERS', needed_by_key(id))) do
+    local status = redis.call('HGET', task_key(dependent), 'status')
+    if status and status ~= 'completed' and status ~= 'failed' and status ~= 'cancelled' then
+      return true
+    end
+  end
+  return false
+end
+
+-- Deletes task `id` (stored at `key`, status `status`) and every trace of
+-- it: its history, its idempotency key (which may then be used again), its
+-- entries in the queue's indexes, its sets, and its membership of its
+-- dependencies' sets. Other tasks are not touched.
+local function forget_task(id, key, status)
+  local f = redis.call('HMGET', key, 'idempotency_key', 'dependencies')
+  redis.call('DEL', key, attempts_key(id), dependents_key(id), needed_by_key(id))
+  if f[1] and redis.call('HGET', K_IDEM, f[1]) == id then redis.call('HDEL', K_IDEM, f[1]) end
+  if f[2] then
+    for dep in string.gmatch(f[2], '[%x%-]+') do
+      redis.call('SREM', needed_by_key(dep), id)
+      redis.call('SREM', dependents_key(dep), id)
+    end
+  end
+  redis.call('ZREM', K_ALL, id)
+  redis.call('ZREM', K_FINISHED, id)
+  redis.call('ZREM', K_DEAD, id)
+  count(status, nil)
+end

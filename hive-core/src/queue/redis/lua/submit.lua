@@ -109,10 +109,12 @@ for _, p in ipairs(plans) do
       local parts = bad_end[p.bad[2]]
       add(fields, 'error', parts[1] .. p.bad[1] .. parts[2])
       add(fields, 'finished_at', now_text)
+      redis.call('ZADD', K_FINISHED, now_text, p.id)
     end
     local key = task_key(p.id)
     redis.call('HSET', key, unpack(fields))
     redis.call('ZADD', K_ALL, 0, p.id)
+    for _, dep in ipairs(p.deps) do redis.call('SADD', needed_by_key(dep), p.id) end
     if p.status == 'pending' then
       local caps = ARGV[a + 6]
       enqueue(p.id, tonumber(ARGV[a + 4]), seq, caps)

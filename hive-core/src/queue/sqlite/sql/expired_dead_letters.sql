@@ -1,0 +1,8 @@
+-- Up to ?3 dead letters of queue ?1 dead-lettered before ?2, on the terms
+-- of expired_finished.sql.
+SELECT t.id FROM hive_tasks AS t
+WHERE t.queue = ?1 AND t.status = 'dead_lettered' AND t.finished_at < ?2
+  AND NOT EXISTS (
+      SELECT 1 FROM hive_task_needs AS n JOIN hive_tasks AS d ON d.id = n.task_id
+      WHERE n.depends_on = t.id AND d.status NOT IN ('completed', 'failed', 'cancelled'))
+LIMIT ?3
