@@ -13,6 +13,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::retention::{RetentionLoop, DEFAULT_INTERVAL};
 use super::Hive;
 use crate::agent::{self, AgentOrchestrator, Liveness, OrchestratorConfig, Services};
 use crate::broker::{self, BrokerConfig};
@@ -20,7 +21,7 @@ use crate::context::{ContextEngine, EmbeddingService};
 use crate::error::{Error, Result, Setup};
 use crate::events::sources::{EventedBroker, EventedQueue, EventedRegistry, EventedSessions};
 use crate::events::{EventHub, EventLog, MemoryLog, DEFAULT_RETAINED};
-use crate::queue::{self, Queue, QueueConfig};
+use crate::queue::{self, Queue, QueueConfig, TaskRetention};
 use crate::session::{self, SessionStore};
 
 /// The default embedded file.
@@ -55,6 +56,8 @@ pub struct HiveBuilder {
     orchestrator: OrchestratorConfig,
     context: ContextChoice,
     events_retained: usize,
+    task_retention: Option<TaskRetention>,
+    retention_interval: std::time::Duration,
 }
 
 impl Default for HiveBuilder {
@@ -68,6 +71,8 @@ impl Default for HiveBuilder {
             orchestrator: OrchestratorConfig::default(),
             context: ContextChoice::default(),
             events_retained: DEFAULT_RETAINED,
+            task_retention: None,
+            retention_interval: DEFAULT_INTERVAL,
         }
     }
 }
@@ -103,6 +108,27 @@ impl HiveBuilder {
     /// [`QueueConfig::default`].
     pub fn queue_config(mut self, config: QueueConfig) -> Self {
         self.queue = config;
+        self
+    }
+
+    /// How long the queue keeps finished tasks and dead letters. It wins
+    /// over the `retention` of [`queue_config`](Self::queue_config),
+    /// whichever is called first. Default: that `retention`,
+    /// [`TaskRetention::default`] unless given (7 days, 30 for dead
+    /// letters).
+    pub fn task_retention(mut self, retention: TaskRetention) -> Self {
+        self.task_retention = Some(retention);
+        self
+    }
+
+    /// How often the hive deletes what its retention lets go: tasks past
+    /// their age ([`task_retention`](Self::task_retention)) and the
+    /// broker's messages past [`BrokerConfig::retention`]. The first pass
+    /// runs as the hive starts. Every process sharing the stores may run
+    /// it. Default 60 s; [`Duration::ZERO`](std::time::Duration::ZERO)
+    /// runs none (for a caller that purges by itself).
+    pub fn retention_interval(mut self, interval: std::time::Duration) -> Self {
+        self.retention_interval = interval;
         self
     }
 
@@ -156,7 +182,10 @@ impl HiveBuilder {
     /// # Errors
     /// [`Error::InvalidInput`] for bad URLs or configuration, or Postgres
     /// without Redis; [`Error::Backend`] when a store cannot be reached.
-    pub async fn build(self) -> Result<Hive> {
+    pub async fn build(mut self) -> Result<Hive> {
+        if let Some(retention) = self.task_retention {
+            self.queue.retention = retention;
+        }
         let store_url = self
             .postgres
             .clone()
@@ -222,6 +251,8 @@ impl HiveBuilder {
         };
         let orchestrator =
             AgentOrchestrator::start(queue.clone(), registry.clone(), services, self.orchestrator)?;
+        let retention =
+            RetentionLoop::start(queue.clone(), broker.clone(), self.retention_interval);
         Ok(Hive {
             queue,
             broker,
@@ -230,6 +261,7 @@ impl HiveBuilder {
             context,
             orchestrator,
             events,
+            retention,
         })
     }
 }

@@ -25,6 +25,7 @@
 mod builder;
 #[cfg(all(test, not(all(feature = "redis", feature = "postgres"))))]
 mod left_out;
+mod retention;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ use crate::error::{Error, Result};
 use crate::events::EventHub;
 use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskAttempt, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
+use retention::RetentionLoop;
 
 /// One attempt of a task with the name of the agent that made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +63,7 @@ pub struct Hive {
     context: Option<Arc<ContextEngine>>,
     orchestrator: AgentOrchestrator,
     events: EventHub,
+    retention: RetentionLoop,
 }
 
 impl Hive {
@@ -239,12 +242,13 @@ impl Hive {
         &self.events
     }
 
-    /// Stops every agent of this process — each finishes its running tasks
-    /// within the grace period, after which they are cancelled and their
-    /// leases given back — marks them stopped, and ends the loops. No task
-    /// is left leased by this process. Then writes the last events and
-    /// ends the event subscriptions.
+    /// Stops the retention loop, then every agent of this process — each
+    /// finishes its running tasks within the grace period, after which they
+    /// are cancelled and their leases given back — marks them stopped, and
+    /// ends the loops. No task is left leased by this process. Then writes
+    /// the last events and ends the event subscriptions.
     pub async fn shutdown(&self) -> StopReport {
+        self.retention.stop().await;
         let report = self.orchestrator.shutdown().await;
         self.events.close().await;
         report

@@ -15,6 +15,7 @@ mod fleet;
 mod history_postgres;
 mod history_recorder;
 mod history_sqlite;
+mod hive_retention;
 mod hive_setup;
 mod llm_agent;
 mod llm_anthropic;
