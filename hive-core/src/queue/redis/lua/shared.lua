@@ -426,7 +426,6 @@ local function claim_args(i)
   return ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), caps, ncaps, types
 end
 
-
 -- True while a task that depends on `id` is in any status but completed,
 -- failed or cancelled (a dead letter may be retried): retention keeps `id`
 -- for it (rules::PurgeCutoffs).
