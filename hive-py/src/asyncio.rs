@@ -43,7 +43,7 @@ fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 impl AsyncHive {
     /// A hive on the embedded default: one SQLite file at `path`.
     #[classmethod]
-    #[pyo3(signature = (path=None, *, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[pyo3(signature = (path=None, *, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, retain_finished=None, retain_dead_letters=None))]
     #[allow(clippy::too_many_arguments)]
     fn embedded<'py>(
         _cls: &Bound<'py, PyType>,
@@ -54,6 +54,8 @@ impl AsyncHive {
         heartbeat_every: Option<f64>,
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
+        retain_finished: Option<f64>,
+        retain_dead_letters: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = Options {
             context,
@@ -62,13 +64,15 @@ impl AsyncHive {
             unhealthy_after,
             dead_after,
             allow_redis_eviction: false,
+            retain_finished,
+            retain_dead_letters,
         };
         AsyncHive::open(py, Backend::embedded(path), options)
     }
 
     /// A hive in memory: nothing is kept.
     #[classmethod]
-    #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, retain_finished=None, retain_dead_letters=None))]
     fn memory<'py>(
         _cls: &Bound<'py, PyType>,
         py: Python<'py>,
@@ -77,6 +81,8 @@ impl AsyncHive {
         heartbeat_every: Option<f64>,
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
+        retain_finished: Option<f64>,
+        retain_dead_letters: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = Options {
             context,
@@ -85,13 +91,15 @@ impl AsyncHive {
             unhealthy_after,
             dead_after,
             allow_redis_eviction: false,
+            retain_finished,
+            retain_dead_letters,
         };
         AsyncHive::open(py, Backend::Memory, options)
     }
 
     /// A hive on Redis and Postgres, shared with every process using them.
     #[classmethod]
-    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, allow_redis_eviction=false))]
+    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, allow_redis_eviction=false, retain_finished=None, retain_dead_letters=None))]
     #[allow(clippy::too_many_arguments)]
     fn connect<'py>(
         _cls: &Bound<'py, PyType>,
@@ -104,6 +112,8 @@ impl AsyncHive {
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
         allow_redis_eviction: bool,
+        retain_finished: Option<f64>,
+        retain_dead_letters: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = Options {
             context,
@@ -112,6 +122,8 @@ impl AsyncHive {
             unhealthy_after,
             dead_after,
             allow_redis_eviction,
+            retain_finished,
+            retain_dead_letters,
         };
         let backend = Backend::Distributed {
             redis: redis_url,
@@ -371,6 +383,13 @@ impl AsyncHive {
         )?;
         let core = Arc::clone(&self.core);
         awaitable(py, async move { core.spawn_declared(decl).await })
+    }
+
+    /// Deletes now what retention lets go, as the hive's timer does every
+    /// minute; answers what went (a coroutine).
+    fn purge_expired<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.purge_expired().await })
     }
 
     /// Stops one of this process's agents (its running task finishes first).

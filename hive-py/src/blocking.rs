@@ -44,7 +44,7 @@ pub fn background_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 impl Hive {
     /// A hive on the embedded default: one SQLite file at `path`.
     #[classmethod]
-    #[pyo3(signature = (path=None, *, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[pyo3(signature = (path=None, *, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, retain_finished=None, retain_dead_letters=None))]
     #[allow(clippy::too_many_arguments)]
     fn embedded(
         _cls: &Bound<'_, PyType>,
@@ -55,6 +55,8 @@ impl Hive {
         heartbeat_every: Option<f64>,
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
+        retain_finished: Option<f64>,
+        retain_dead_letters: Option<f64>,
     ) -> PyResult<Hive> {
         let options = Options {
             context,
@@ -63,13 +65,15 @@ impl Hive {
             unhealthy_after,
             dead_after,
             allow_redis_eviction: false,
+            retain_finished,
+            retain_dead_letters,
         };
         Hive::open(py, Backend::embedded(path), options)
     }
 
     /// A hive in memory: nothing is kept.
     #[classmethod]
-    #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None))]
+    #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, retain_finished=None, retain_dead_letters=None))]
     fn memory(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
@@ -78,6 +82,8 @@ impl Hive {
         heartbeat_every: Option<f64>,
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
+        retain_finished: Option<f64>,
+        retain_dead_letters: Option<f64>,
     ) -> PyResult<Hive> {
         let options = Options {
             context,
@@ -86,13 +92,15 @@ impl Hive {
             unhealthy_after,
             dead_after,
             allow_redis_eviction: false,
+            retain_finished,
+            retain_dead_letters,
         };
         Hive::open(py, Backend::Memory, options)
     }
 
     /// A hive on Redis and Postgres, shared with every process using them.
     #[classmethod]
-    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, allow_redis_eviction=false))]
+    #[pyo3(signature = (*, redis_url, database_url, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, allow_redis_eviction=false, retain_finished=None, retain_dead_letters=None))]
     #[allow(clippy::too_many_arguments)]
     fn connect(
         _cls: &Bound<'_, PyType>,
@@ -105,6 +113,8 @@ impl Hive {
         unhealthy_after: Option<f64>,
         dead_after: Option<f64>,
         allow_redis_eviction: bool,
+        retain_finished: Option<f64>,
+        retain_dead_letters: Option<f64>,
     ) -> PyResult<Hive> {
         let options = Options {
             context,
@@ -113,6 +123,8 @@ impl Hive {
             unhealthy_after,
             dead_after,
             allow_redis_eviction,
+            retain_finished,
+            retain_dead_letters,
         };
         let backend = Backend::Distributed {
             redis: redis_url,
@@ -364,6 +376,14 @@ impl Hive {
         )?;
         let core = Arc::clone(&self.core);
         block_on(py, async move { core.spawn_declared(decl).await })
+    }
+
+    /// Deletes now what retention lets go (finished tasks and dead letters
+    /// past their age, broker messages past theirs), as the hive's timer
+    /// does every minute; answers what went.
+    fn purge_expired(&self, py: Python<'_>) -> PyResult<std::collections::BTreeMap<&'static str, u64>> {
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.purge_expired().await })
     }
 
     /// Stops one of this process's agents (its running task finishes first).

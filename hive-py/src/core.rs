@@ -15,7 +15,7 @@ use hive_core::agent::{Liveness, OrchestratorConfig};
 use hive_core::broker::{BrokerExt, Message as CoreMessage, Subscriber, SubscriptionSpec, Topic};
 use hive_core::context::{ContextEngine, Kind, NewEntry, SearchRequest};
 use hive_core::hive::HiveBuilder;
-use hive_core::queue::QueueConfig;
+use hive_core::queue::{QueueConfig, TaskRetention};
 use hive_core::queue::{NewTask, QueueExt, Task as CoreTask, TaskFilter, TaskId, TaskStatus};
 use hive_core::Hive;
 use pyo3::prelude::*;
@@ -66,6 +66,12 @@ pub struct Options {
     /// Opens a Redis that evicts keys when full (`allow_redis_eviction`,
     /// default false: refused, since queued tasks could vanish).
     pub allow_redis_eviction: bool,
+    /// Seconds finished tasks are kept (`retain_finished`, default a week;
+    /// 0 keeps them forever).
+    pub retain_finished: Option<f64>,
+    /// Seconds dead letters are kept (`retain_dead_letters`, default 30
+    /// days; 0 keeps them until purged).
+    pub retain_dead_letters: Option<f64>,
 }
 
 impl Options {
@@ -79,6 +85,15 @@ impl Options {
             builder = builder.without_context();
         }
         builder = builder.allow_redis_eviction(self.allow_redis_eviction);
+        let defaults = TaskRetention::default();
+        builder = builder.task_retention(TaskRetention {
+            finished: kept("retain_finished", self.retain_finished, defaults.finished)?,
+            dead_letters: kept(
+                "retain_dead_letters",
+                self.retain_dead_letters,
+                defaults.dead_letters,
+            )?,
+        });
         if let Some(lease) = secs("lease", self.lease)? {
             builder = builder.queue_config(QueueConfig {
                 lease,
@@ -105,6 +120,15 @@ impl Options {
             liveness,
             ..OrchestratorConfig::default()
         }))
+    }
+}
+
+/// A retention age: `value` seconds (0 keeps forever), else `default`.
+fn kept(name: &str, value: Option<f64>, default: Option<Duration>) -> PyResult<Option<Duration>> {
+    match value {
+        None => Ok(default),
+        Some(s) if s == 0.0 => Ok(None),
+        Some(_) => secs(name, value),
     }
 }
 
@@ -300,6 +324,17 @@ impl Core {
             id: handle.id.to_string(),
             name: handle.name,
         })
+    }
+
+    /// Runs a retention pass now: what it deleted.
+    pub async fn purge_expired(&self) -> PyResult<BTreeMap<&'static str, u64>> {
+        let hive = self.hive()?;
+        let report = hive.purge_expired().await.py_err()?;
+        Ok(BTreeMap::from([
+            ("finished", report.finished),
+            ("dead_letters", report.dead_letters),
+            ("messages", report.messages),
+        ]))
     }
 
     pub async fn stop_agent(&self, id: String) -> PyResult<()> {

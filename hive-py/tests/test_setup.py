@@ -108,3 +108,26 @@ def test_a_redis_that_evicts_keys_needs_allow_redis_eviction(tmp_path: Path) -> 
     finally:
         server.terminate()
         server.wait()
+
+
+def test_retention_ages_take_seconds_and_purge_expired_deletes_what_is_old(
+    tmp_path: Path, names: Names
+) -> None:
+    with agent_hive.Hive.embedded(str(tmp_path / "hive.db"), retain_finished=0.5, retain_dead_letters=0) as h:
+
+        @h.agent(names.agent(), capabilities=[names.cap()])
+        def work(task: agent_hive.Task) -> dict[str, int]:
+            return {"n": task.payload["n"]}
+
+        old = h.submit(names.type("t"), {"n": 1}, capabilities=[names.cap()])
+        assert h.result(old, timeout=30) == {"n": 1}
+        time.sleep(0.7)
+        young = h.submit(names.type("t"), {"n": 2}, capabilities=[names.cap()])
+        assert h.result(young, timeout=30) == {"n": 2}
+        report = h.purge_expired()
+        assert report == {"finished": 1, "dead_letters": 0, "messages": 0}
+        with pytest.raises(agent_hive.NotFoundError):
+            h.get(old)
+        assert h.get(young).status == "completed"
+    with pytest.raises(agent_hive.InvalidInputError, match="retain_finished"):
+        agent_hive.Hive.memory(retain_finished=-1)

@@ -189,6 +189,8 @@ class Hive:
         heartbeat_every: float | None = None,
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
+        retain_finished: float | None = None,
+        retain_dead_letters: float | None = None,
     ) -> Hive: ...
     @classmethod
     def memory(
@@ -199,6 +201,8 @@ class Hive:
         heartbeat_every: float | None = None,
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
+        retain_finished: float | None = None,
+        retain_dead_letters: float | None = None,
     ) -> Hive: ...
     @classmethod
     def connect(
@@ -212,6 +216,8 @@ class Hive:
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
         allow_redis_eviction: bool = False,
+        retain_finished: float | None = None,
+        retain_dead_letters: float | None = None,
     ) -> Hive: ...
     def close(self) -> None: ...
     @property
@@ -287,6 +293,7 @@ class Hive:
         capabilities: list[str] | None = None,
         **settings: _JSON,
     ) -> AgentHandle: ...
+    def purge_expired(self) -> dict[str, int]: ...
     def stop_agent(self, agent_id: str) -> None: ...
     def agents(self) -> list[dict[str, _JSON]]: ...
     def publish(
@@ -333,6 +340,8 @@ class AsyncHive:
         heartbeat_every: float | None = None,
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
+        retain_finished: float | None = None,
+        retain_dead_letters: float | None = None,
     ) -> Awaitable[AsyncHive]: ...
     @classmethod
     def memory(
@@ -343,6 +352,8 @@ class AsyncHive:
         heartbeat_every: float | None = None,
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
+        retain_finished: float | None = None,
+        retain_dead_letters: float | None = None,
     ) -> Awaitable[AsyncHive]: ...
     @classmethod
     def connect(
@@ -356,6 +367,8 @@ class AsyncHive:
         unhealthy_after: float | None = None,
         dead_after: float | None = None,
         allow_redis_eviction: bool = False,
+        retain_finished: float | None = None,
+        retain_dead_letters: float | None = None,
     ) -> Awaitable[AsyncHive]: ...
     def close(self) -> Awaitable[None]: ...
     @property
@@ -431,6 +444,7 @@ class AsyncHive:
         capabilities: list[str] | None = None,
         **settings: _JSON,
     ) -> Awaitable[AgentHandle]: ...
+    def purge_expired(self) -> Awaitable[dict[str, int]]: ...
     def stop_agent(self, agent_id: str) -> Awaitable[None]: ...
     def agents(self) -> Awaitable[list[dict[str, _JSON]]]: ...
     def publish(
