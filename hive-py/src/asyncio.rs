@@ -73,6 +73,7 @@ impl AsyncHive {
     /// A hive in memory: nothing is kept.
     #[classmethod]
     #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, retain_finished=None, retain_dead_letters=None))]
+    #[allow(clippy::too_many_arguments)]
     fn memory<'py>(
         _cls: &Bound<'py, PyType>,
         py: Python<'py>,

@@ -74,6 +74,7 @@ impl Hive {
     /// A hive in memory: nothing is kept.
     #[classmethod]
     #[pyo3(signature = (*, context=true, lease=None, heartbeat_every=None, unhealthy_after=None, dead_after=None, retain_finished=None, retain_dead_letters=None))]
+    #[allow(clippy::too_many_arguments)]
     fn memory(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
@@ -381,7 +382,10 @@ impl Hive {
     /// Deletes now what retention lets go (finished tasks and dead letters
     /// past their age, broker messages past theirs), as the hive's timer
     /// does every minute; answers what went.
-    fn purge_expired(&self, py: Python<'_>) -> PyResult<std::collections::BTreeMap<&'static str, u64>> {
+    fn purge_expired(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<std::collections::BTreeMap<&'static str, u64>> {
         let core = Arc::clone(&self.core);
         block_on(py, async move { core.purge_expired().await })
     }
