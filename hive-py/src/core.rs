@@ -127,7 +127,7 @@ impl Options {
 fn kept(name: &str, value: Option<f64>, default: Option<Duration>) -> PyResult<Option<Duration>> {
     match value {
         None => Ok(default),
-        Some(s) if s == 0.0 => Ok(None),
+        Some(0.0) => Ok(None),
         Some(_) => secs(name, value),
     }
 }

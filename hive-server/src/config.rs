@@ -731,7 +731,7 @@ fn zero_or_secs(text: &str) -> Result<f64, String> {
 /// A retention age: `given` seconds (0 keeps forever), else `default`.
 fn kept(given: Option<f64>, default: Duration) -> Option<Duration> {
     match given {
-        Some(secs) if secs == 0.0 => None,
+        Some(0.0) => None,
         Some(secs) => Some(Duration::from_secs_f64(secs)),
         None => Some(default),
     }
