@@ -614,32 +614,14 @@ impl ConfigFile<'_> {
                 "declare agents as [[agents]] tables (an array of tables)",
             ));
         };
-        let base = self
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let base = std::fs::canonicalize(&base).unwrap_or(base);
+        let base = declarations_dir(self.path);
         Ok(Some(
             entries
                 .iter()
                 .enumerate()
                 .map(|(i, entry)| DeclaredEntry {
                     entry: i + 1,
-                    decl: serde_json::to_value(entry)
-                        .map_err(|e| e.to_string())
-                        .and_then(|json| {
-                            hive_core::declared::AgentDecl::from_value(json).map_err(|e| {
-                                let text = e.to_string();
-                                text.strip_prefix("invalid input: ")
-                                    .unwrap_or(&text)
-                                    .to_string()
-                            })
-                        })
-                        .map(|mut decl| {
-                            decl.resolve_paths(&base);
-                            decl
-                        }),
+                    decl: read_declaration(entry, &base),
                 })
                 .collect(),
         ))
@@ -657,6 +639,30 @@ impl ConfigFile<'_> {
         };
         parsed.map(Some).map_err(|m| self.bad(key, m))
     }
+}
+
+/// The directory a declarations file's relative paths start from: the
+/// file's own, made absolute.
+pub(crate) fn declarations_dir(file: &Path) -> PathBuf {
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    std::fs::canonicalize(&base).unwrap_or(base)
+}
+
+/// One agent declaration of a TOML file (hive.toml's `[[agents]]`, or
+/// `hive agent spawn --config`), read and checked, its relative paths
+/// resolved against `base`; or the error, naming the agent, in the CLI's
+/// words (without hive-core's "invalid input:" prefix).
+pub(crate) fn read_declaration(
+    entry: &toml::Value,
+    base: &Path,
+) -> Result<hive_core::declared::AgentDecl, String> {
+    let json = serde_json::to_value(entry).map_err(|e| e.to_string())?;
+    let mut decl = hive_core::declared::AgentDecl::from_value(json).map_err(|e| match e {
+        hive_core::Error::InvalidInput(message) => message,
+        other => other.to_string(),
+    })?;
+    decl.resolve_paths(base);
+    Ok(decl)
 }
 
 /// The address `text` names: an IP and port (`127.0.0.1:8080`, `[::1]:80`)

@@ -138,17 +138,12 @@ pub(crate) async fn run(
 fn declarations(
     path: &std::path::Path,
 ) -> Result<Vec<Result<serde_json::Value, String>>, ClientError> {
-    use hive_core::declared::AgentDecl;
     let text = std::fs::read_to_string(path)
         .map_err(|e| ClientError(format!("cannot read {}: {e}", path.display())))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         ClientError(format!("{} is not valid TOML: {e}", path.display()))
     })?;
-    let base = path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let base = std::fs::canonicalize(&base).unwrap_or(base);
+    let base = crate::config::declarations_dir(path);
     let entries: Vec<(String, toml::Value)> = match table.get("agents") {
         Some(toml::Value::Array(list)) => list
             .iter()
@@ -171,15 +166,8 @@ fn declarations(
     Ok(entries
         .into_iter()
         .map(|(whence, value)| {
-            let json = serde_json::to_value(value).map_err(|e| format!("{whence}: {e}"))?;
-            let mut decl = AgentDecl::from_value(json).map_err(|e| {
-                let text = e.to_string();
-                format!(
-                    "{whence}: {}",
-                    text.strip_prefix("invalid input: ").unwrap_or(&text)
-                )
-            })?;
-            decl.resolve_paths(&base);
+            let decl = crate::config::read_declaration(&value, &base)
+                .map_err(|e| format!("{whence}: {e}"))?;
             serde_json::to_value(&decl).map_err(|e| format!("{whence}: {e}"))
         })
         .collect())
