@@ -62,6 +62,7 @@ pub mod session;
 pub(crate) mod setters;
 pub mod storage;
 pub(crate) mod time;
+pub mod trace;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 

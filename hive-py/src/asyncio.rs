@@ -162,7 +162,7 @@ impl AsyncHive {
     }
 
     /// Submits a task; answers its id.
-    #[pyo3(signature = (task_type, payload=None, *, priority=None, capabilities=None, depends_on=None, delay=None, max_attempts=None, timeout=None, idempotency_key=None))]
+    #[pyo3(signature = (task_type, payload=None, *, priority=None, capabilities=None, depends_on=None, delay=None, max_attempts=None, timeout=None, idempotency_key=None, traceparent=None))]
     #[allow(clippy::too_many_arguments)]
     fn submit<'py>(
         &self,
@@ -176,6 +176,7 @@ impl AsyncHive {
         max_attempts: Option<u32>,
         timeout: Option<f64>,
         idempotency_key: Option<String>,
+        traceparent: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let task = SubmitArgs {
             task_type,
@@ -187,6 +188,7 @@ impl AsyncHive {
             max_attempts,
             timeout,
             idempotency_key,
+            traceparent,
         }
         .into_new_task()?;
         let core = Arc::clone(&self.core);

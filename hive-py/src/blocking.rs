@@ -161,7 +161,7 @@ impl Hive {
     }
 
     /// Submits a task; answers its id.
-    #[pyo3(signature = (task_type, payload=None, *, priority=None, capabilities=None, depends_on=None, delay=None, max_attempts=None, timeout=None, idempotency_key=None))]
+    #[pyo3(signature = (task_type, payload=None, *, priority=None, capabilities=None, depends_on=None, delay=None, max_attempts=None, timeout=None, idempotency_key=None, traceparent=None))]
     #[allow(clippy::too_many_arguments)]
     fn submit<'py>(
         &self,
@@ -175,6 +175,7 @@ impl Hive {
         max_attempts: Option<u32>,
         timeout: Option<f64>,
         idempotency_key: Option<String>,
+        traceparent: Option<String>,
     ) -> PyResult<String> {
         let task = SubmitArgs {
             task_type,
@@ -186,6 +187,7 @@ impl Hive {
             max_attempts,
             timeout,
             idempotency_key,
+            traceparent,
         }
         .into_new_task()?;
         let core = Arc::clone(&self.core);

@@ -114,6 +114,8 @@ pub struct SubmitArgs<'py> {
     pub max_attempts: Option<u32>,
     pub timeout: Option<f64>,
     pub idempotency_key: Option<String>,
+    /// A W3C `traceparent` to carry with the task.
+    pub traceparent: Option<String>,
 }
 
 impl SubmitArgs<'_> {
@@ -139,6 +141,9 @@ impl SubmitArgs<'_> {
         }
         if let Some(key) = self.idempotency_key {
             task = task.idempotency_key(key);
+        }
+        if let Some(tp) = self.traceparent {
+            task = task.traceparent(tp);
         }
         Ok(task)
     }
@@ -266,6 +271,11 @@ impl Task {
     #[getter]
     fn worker(&self) -> Option<&str> {
         self.task.worker.as_deref()
+    }
+    /// The W3C `traceparent` the task was submitted with, if any.
+    #[getter]
+    fn traceparent(&self) -> Option<&str> {
+        self.task.traceparent.as_deref()
     }
     /// The name of the agent `worker` is, when it is a registered agent.
     #[getter]

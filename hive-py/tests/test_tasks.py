@@ -149,6 +149,24 @@ def test_a_task_snapshot_has_every_field(hive: agent_hive.Hive, names: Names) ->
     assert isinstance(done.finished_at, dt.datetime)
     assert done.finished_at.utcoffset() == dt.timedelta(0)
     assert done.worker  # who ran it
+    assert done.traceparent is None
+
+
+def test_a_traceparent_is_carried_with_the_task(hive: agent_hive.Hive, names: Names) -> None:
+    cap = names.cap()
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    seen: list[str | None] = []
+
+    @hive.agent(names.agent(), capabilities=[cap])
+    def work(task: agent_hive.Task) -> None:
+        seen.append(task.traceparent)
+
+    tid = hive.submit(names.type("traced"), capabilities=[cap], traceparent=tp)
+    assert hive.get(tid).traceparent == tp
+    assert hive.wait(tid, timeout=30).status == "completed"
+    assert seen == [tp], "the agent sees the trace it runs under"
+    with pytest.raises(agent_hive.InvalidInputError, match="traceparent"):
+        hive.submit(names.type("traced"), capabilities=[cap], traceparent="00-nope-01")
 
 
 def test_a_payload_of_none_is_an_empty_dict(hive: agent_hive.Hive, names: Names) -> None:

@@ -117,9 +117,26 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, ClientError> {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// As [`ApiClient::call`], with extra request headers.
+    ///
+    /// # Errors
+    /// As [`ApiClient::call`].
+    pub async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, ClientError> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         if let Some(b) = body {
             req = req.json(b);

@@ -29,6 +29,7 @@ use crate::queue::backoff::Backoff;
 use crate::queue::worker::{Runner, TaskContext, TaskHandler};
 use crate::queue::{ClaimRequest, Task, TaskFailure};
 use crate::session::SessionId;
+use crate::trace::TraceParent;
 
 /// An agent running in this process.
 pub(crate) struct LocalAgent {
@@ -71,14 +72,23 @@ impl TaskHandler for AgentTasks {
             .base
             .with_cancellation(cx.cancelled)
             .for_attempt(cx.lease, cx.attempt);
-        // Every line the agent logs while it works carries the task.
+        // Every line the agent logs while it works carries the task, and
+        // the caller's trace when the task was submitted with one.
         let span = tracing::info_span!(
             "task",
             task_id = %task.id,
             task_type = %task.task_type,
             attempt = task.attempts,
             agent = %self.agent.spec().name,
+            trace_id = tracing::field::Empty,
+            traceparent = tracing::field::Empty,
         );
+        if let Some(tp) = task.traceparent.as_deref() {
+            if let Ok(parsed) = tp.parse::<TraceParent>() {
+                span.record("trace_id", parsed.trace_id());
+            }
+            span.record("traceparent", tp);
+        }
         tracing::Instrument::instrument(self.agent.process_task(task, cx), span).await
     }
 }

@@ -69,6 +69,7 @@ macro_rules! queue_conformance_tests {
             released_attempts_leave_no_history,
             error_shows_only_while_current,
             idempotency_key_deduplicates,
+            traceparent_is_carried_with_the_task,
             list_filters_and_pages,
             list_pages_newest_first,
             stats_count_each_status,
@@ -1424,6 +1425,72 @@ pub async fn idempotency_key_deduplicates(h: &dyn QueueHarness) {
         TaskStatus::Pending,
         "the child waited for one task, once"
     );
+}
+
+/// A task's `traceparent` is kept through every read and every submit
+/// path; a malformed one is refused and stores nothing.
+pub async fn traceparent_is_carried_with_the_task(h: &dyn QueueHarness) {
+    const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let mut config = h.config();
+    config.max_attempts = 1;
+    let q = h.open(config).await;
+    let tp = Some(TP.to_string());
+
+    let bad = q
+        .submit(task("bad").traceparent("00-not-a-trace-01"))
+        .await
+        .expect_err("a malformed traceparent");
+    assert!(matches!(bad, Error::InvalidInput(_)), "{bad:?}");
+    assert!(bad.to_string().contains("traceparent"), "{bad}");
+    assert_eq!(q.stats().await.expect("stats").total(), 0, "nothing stored");
+
+    // Alone (the fast path), then answered by `submit_and_get`.
+    let alone = q
+        .submit(task("alone").traceparent(TP))
+        .await
+        .expect("submit");
+    assert_eq!(q.get(alone.id).await.expect("get").traceparent, tp);
+    let got = q
+        .submit_and_get(task("got").traceparent(TP))
+        .await
+        .expect("submit");
+    assert_eq!(got.task.traceparent, tp);
+    // A later version is stored in its version-00 form.
+    let later = format!("{}-extra", TP.replacen("00", "01", 1));
+    let keyed = q
+        .submit(task("keyed").idempotency_key("k").traceparent(later))
+        .await
+        .expect("submit");
+    assert_eq!(q.get(keyed.id).await.expect("get").traceparent, tp);
+    // A dependent, in a batch with its dependency.
+    let parent = task("parent");
+    let child = task("child").depends_on([parent.id()]).traceparent(TP);
+    q.submit_batch(vec![parent.clone(), child.clone()])
+        .await
+        .expect("batch");
+    assert_eq!(q.get(child.id()).await.expect("get").traceparent, tp);
+    assert_eq!(q.get(parent.id()).await.expect("get").traceparent, None);
+    let listed = q.list(&TaskFilter::new()).await.expect("list");
+    assert_eq!(
+        listed.iter().filter(|t| t.traceparent == tp).count(),
+        4,
+        "{listed:?}"
+    );
+
+    // Through a claim, a dead letter and its retry, and a cancel.
+    let req = worker().task_types(["alone"]);
+    let lease = claim_one(q.as_ref(), &req).await.expect("claim");
+    assert_eq!(lease.task.traceparent, tp);
+    q.fail(lease.key(), TaskFailure::retryable("no"))
+        .await
+        .expect("fail");
+    let dead = q.dead_letters(10, 0).await.expect("dead letters");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].traceparent, tp);
+    let retried = q.retry_dead_letter(alone.id).await.expect("retry");
+    assert_eq!(retried.traceparent, tp);
+    let cancelled = q.cancel(got.task.id).await.expect("cancel");
+    assert_eq!(cancelled.traceparent, tp);
 }
 
 /// `list` with [`TaskOrder::NewestFirst`] answers the same tasks in

@@ -157,6 +157,12 @@ use backoff::Backoff;
 /// - **Idempotency.** A submit whose idempotency key matches a task of this
 ///   queue returns that task, marked `deduplicated`, and stores nothing new.
 ///   (`idempotency_key_deduplicates`)
+/// - **Trace context.** A task submitted with a W3C `traceparent`
+///   ([`NewTask::traceparent`]) keeps it, in its version-00 form, through
+///   every read: `get`, `list`, a claim's lease, `cancel`, dead letters and
+///   their retry, whichever submit path stored it (alone, in a batch, with
+///   dependencies or a key). A malformed one is [`Error::InvalidInput`] and
+///   stores nothing. (`traceparent_is_carried_with_the_task`)
 /// - **Listing.** `list` answers the tasks of this queue that pass a
 ///   [`TaskFilter`] (any of its statuses, its type, its worker, each only
 ///   when given) in id order, which for ids from [`TaskId::new`] (UUID v7)

@@ -15,6 +15,7 @@ use super::task::{NewTask, RunAt, TaskId};
 use crate::error::{Error, Result};
 use crate::names::check_capability;
 pub use crate::names::MAX_CAPABILITY_LEN;
+use crate::trace::TraceParent;
 
 /// Longest task type accepted.
 pub const MAX_TYPE_LEN: usize = 200;
@@ -40,6 +41,8 @@ pub(crate) struct PreparedTask {
     pub max_attempts: u32,
     pub timeout_ms: i64,
     pub idempotency_key: Option<String>,
+    /// Checked and in its version-00 form.
+    pub traceparent: Option<String>,
 }
 
 impl PreparedTask {
@@ -93,6 +96,7 @@ mod fresh {
         max_attempts: u32,
         timeout_ms: i64,
         run_at: Option<RunAt>,
+        traceparent: Option<String>,
     }
 
     impl PreparedTask {
@@ -108,6 +112,7 @@ mod fresh {
                 max_attempts: self.max_attempts,
                 timeout_ms: self.timeout_ms,
                 run_at: self.run_at,
+                traceparent: self.traceparent.clone(),
             })
         }
     }
@@ -132,6 +137,7 @@ mod fresh {
                 max_attempts: self.max_attempts,
                 timeout: Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0)),
                 idempotency_key: None,
+                traceparent: self.traceparent,
                 created_at: from_ms(now_ms),
                 updated_at: from_ms(now_ms),
                 run_at: opt_from_ms(run_at_ms(self.run_at, now_ms)),
@@ -232,6 +238,11 @@ fn check_one(config: &QueueConfig, index: usize, task: NewTask) -> Result<Prepar
             )));
         }
     }
+    let traceparent = task
+        .traceparent
+        .as_deref()
+        .map(|t| t.parse::<TraceParent>().map(|t| t.to_string()))
+        .transpose()?;
     Ok(PreparedTask {
         index,
         id: task.id,
@@ -244,6 +255,7 @@ fn check_one(config: &QueueConfig, index: usize, task: NewTask) -> Result<Prepar
         max_attempts,
         timeout_ms: i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX),
         idempotency_key: task.idempotency_key,
+        traceparent,
     })
 }
 

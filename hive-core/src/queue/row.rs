@@ -32,6 +32,9 @@ pub(crate) struct TaskRow {
     pub max_attempts: i64,
     pub timeout_ms: i64,
     pub idempotency_key: Option<String>,
+    /// Absent in stores written before it existed.
+    #[sqlx(default)]
+    pub traceparent: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub run_at: Option<i64>,
@@ -87,6 +90,7 @@ impl TaskRow {
             max_attempts: int("max_attempts", text("max_attempts"))?.unwrap_or(1),
             timeout_ms: int("timeout_ms", text("timeout_ms"))?.unwrap_or(0),
             idempotency_key: text("idempotency_key"),
+            traceparent: text("traceparent"),
             created_at: int("created_at", text("created_at"))?.unwrap_or(0),
             updated_at: int("updated_at", text("updated_at"))?.unwrap_or(0),
             run_at: int("run_at", text("run_at"))?,
@@ -126,6 +130,7 @@ impl TaskRow {
             max_attempts: u32::try_from(self.max_attempts).unwrap_or(1),
             timeout: Duration::from_millis(u64::try_from(self.timeout_ms).unwrap_or(0)),
             idempotency_key: self.idempotency_key,
+            traceparent: self.traceparent,
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
             run_at: opt_from_ms(self.run_at),

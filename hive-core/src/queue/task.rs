@@ -254,6 +254,12 @@ pub struct Task {
     /// The submitter's deduplication key, if any.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub idempotency_key: Option<String>,
+    /// The W3C `traceparent` it was submitted with, if any (version-00
+    /// form): the agent that runs it logs its trace id, and its events
+    /// carry it. See [`crate::trace`].
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub traceparent: Option<String>,
     /// When it was submitted.
     pub created_at: DateTime<Utc>,
     /// When its state last changed.
@@ -315,6 +321,7 @@ pub struct NewTask {
     pub(crate) max_attempts: Option<u32>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) idempotency_key: Option<String>,
+    pub(crate) traceparent: Option<String>,
 }
 
 impl NewTask {
@@ -331,6 +338,7 @@ impl NewTask {
             max_attempts: None,
             timeout: None,
             idempotency_key: None,
+            traceparent: None,
         }
     }
 
@@ -398,6 +406,15 @@ impl NewTask {
     /// key to the same queue returns the first task instead of a new one.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Carries a W3C `traceparent` (`00-<trace id>-<parent id>-<flags>`)
+    /// with the task, so one request can be followed across the processes
+    /// that handle it (see [`crate::trace`]). Checked at submit: a malformed
+    /// value is [`Error::InvalidInput`] naming what is wrong.
+    pub fn traceparent(mut self, traceparent: impl Into<String>) -> Self {
+        self.traceparent = Some(traceparent.into());
         self
     }
 
@@ -563,6 +580,7 @@ mod tests {
             max_attempts: 3,
             timeout: Duration::from_millis(1500),
             idempotency_key: None,
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
             created_at: now,
             updated_at: now,
             run_at: None,

@@ -9,8 +9,10 @@
 //! `{"agent": "<name>", "task": <the task as GET /tasks/{id} shows it>}`,
 //! and the headers `x-hive-task-id`, `x-hive-attempt`, `idempotency-key:
 //! <task id>/<attempt>` (the same for every retry of one attempt, so an
-//! endpoint can drop a repeat), and `authorization: Bearer <token>` when a
-//! token is configured.
+//! endpoint can drop a repeat), `authorization: Bearer <token>` when a
+//! token is configured, and `traceparent` when the task was submitted with
+//! one: the same trace id with a fresh parent id per request, as the W3C
+//! recommendation asks of each hop ([`crate::trace`]).
 //!
 //! - **2xx**: the task completes; its result is the response's JSON body
 //!   (an empty body is `null`; a body that is not JSON is kept as a
@@ -33,6 +35,7 @@ use serde_json::{json, Value};
 use crate::agent::{Agent, AgentContext, AgentSpec};
 use crate::error::{Error, Result};
 use crate::queue::{Task, TaskFailure};
+use crate::trace::TraceParent;
 
 /// How much of an error body is quoted in a task's error.
 const QUOTED_BODY: usize = 1024;
@@ -179,6 +182,13 @@ impl WebhookAgent {
             .json(&json!({ "agent": self.config.name, "task": task }));
         if let Some(token) = &self.config.bearer_token {
             request = request.bearer_auth(token);
+        }
+        if let Some(tp) = task
+            .traceparent
+            .as_deref()
+            .and_then(|t| t.parse::<TraceParent>().ok())
+        {
+            request = request.header("traceparent", tp.child().to_string());
         }
         let response = match request.send().await {
             Ok(r) => r,

@@ -801,8 +801,13 @@ pub async fn the_event_feed_tells_the_whole_story(place: &Place) {
         ))
         .await
         .expect("spawn");
+    const TP: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     let task = hive
-        .submit(NewTask::new("echo", json!({ "n": 1 })).requires(["echo"]))
+        .submit(
+            NewTask::new("echo", json!({ "n": 1 }))
+                .requires(["echo"])
+                .traceparent(TP),
+        )
         .await
         .expect("submit");
     hive.queue()
@@ -855,6 +860,11 @@ pub async fn the_event_feed_tells_the_whole_story(place: &Place) {
     let completed = position("task.completed", &t);
     assert!(registered < claimed && submitted < claimed && claimed < completed);
     assert_eq!(story[submitted].2["type"], "echo");
+    // The caller's trace context shows in the task's events.
+    for at in [submitted, claimed] {
+        assert_eq!(story[at].2["traceparent"], TP, "{:?}", story[at]);
+        assert_eq!(story[at].2["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+    }
     let read_back = &story[position("task.submitted", &later.task.id.to_string())].2;
     assert_eq!(
         (
@@ -864,6 +874,7 @@ pub async fn the_event_feed_tells_the_whole_story(place: &Place) {
         ),
         (&json!("echo"), &json!("delayed"), &json!(["echo"]))
     );
+    assert!(read_back.get("traceparent").is_none(), "{read_back}");
     assert_eq!(
         story[claimed].2["worker"],
         json!(agent.id.worker_id().as_str())

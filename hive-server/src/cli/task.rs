@@ -46,6 +46,11 @@ pub(crate) enum TaskCommand {
         /// A second submit with the same key answers the first task.
         #[arg(long)]
         idempotency_key: Option<String>,
+        /// A W3C trace context to carry with the task
+        /// (00-<trace id>-<parent id>-<flags>), sent as the `traceparent`
+        /// header: the agent that runs it logs its trace id.
+        #[arg(long, env = "TRACEPARENT")]
+        traceparent: Option<String>,
         /// Follows the task to its end, printing its status and why it
         /// waits on stderr; the exit code says how it ended.
         #[arg(long)]
@@ -126,6 +131,7 @@ pub(crate) async fn run(
             max_attempts,
             attempt_timeout,
             idempotency_key,
+            traceparent,
             wait,
             timeout,
         } => {
@@ -150,7 +156,14 @@ pub(crate) async fn run(
             if let Some(key) = idempotency_key {
                 body["idempotency_key"] = json!(key);
             }
-            let created = client.post("/tasks", &body).await?;
+            let headers: Vec<(&str, &str)> = traceparent
+                .as_deref()
+                .map(|tp| ("traceparent", tp))
+                .into_iter()
+                .collect();
+            let created = client
+                .call_with(reqwest::Method::POST, "/tasks", Some(&body), &headers)
+                .await?;
             if !wait {
                 out.reply(&created, |v| {
                     let first = if v["deduplicated"] == json!(true) {
@@ -287,6 +300,7 @@ pub(crate) fn describe(t: &Value) -> String {
     for (label, key) in [
         ("worker", "worker"),
         ("idempotency key", "idempotency_key"),
+        ("traceparent", "traceparent"),
         ("error", "error"),
     ] {
         if !t[key].is_null() {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use hive_core::agent::AgentId;
 use hive_core::queue::{
@@ -83,15 +83,28 @@ pub(crate) struct Submitted {
             ("why" = (operation_id = "why_task_waits", parameters(("id" = "$response.body#/task/id")))),
         )),
         (status = 200, description = "an earlier task had this idempotency key", body = Submitted),
-        (status = 400, description = "malformed, or refused by the queue (bad priority, unknown dependency id format, …)", body = ErrorBody),
+        (status = 400, description = "malformed, or refused by the queue (bad priority, unknown dependency id format, a malformed `traceparent`, …)", body = ErrorBody),
         (status = 404, description = "a dependency does not exist", body = ErrorBody),
+    ),
+    params(
+        ("traceparent" = Option<String>, Header,
+            description = "A W3C trace context (`00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`), carried with the task: the agent that runs it logs its trace id, its events carry it, and a webhook agent sends it on. A malformed one is a 400."),
     )
 )]
 pub(crate) async fn submit(
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<SubmitTask>,
 ) -> ApiResult<(StatusCode, Json<Submitted>)> {
     let mut task = NewTask::new(body.task_type, body.payload).requires(body.capabilities);
+    if let Some(tp) = headers.get(crate::hygiene::TRACEPARENT) {
+        let tp = tp.to_str().map_err(|_| {
+            ApiError::from(hive_core::Error::invalid(
+                "the traceparent header is not visible ASCII",
+            ))
+        })?;
+        task = task.traceparent(tp);
+    }
     if let Some(p) = body.priority {
         task = task.priority(TaskPriority::new(p)?);
     }

@@ -29,6 +29,7 @@ mod migrate;
 mod openapi;
 mod readiness;
 mod retention;
+mod trace;
 
 /// State over a fresh in-memory hive without a context engine.
 async fn state() -> AppState {

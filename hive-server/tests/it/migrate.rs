@@ -223,10 +223,13 @@ async fn on_postgres_migrate_covers_both_sets_and_a_newer_database_is_refused() 
     .await;
 
     let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
-    conn.execute(
+    let newer = SchemaSet::Postgres.newest() + 1;
+    sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-         VALUES (7, 'from a newer binary', true, '\\x00', 0)",
+         VALUES ($1, 'from a newer binary', true, '\\x00', 0)",
     )
+    .bind(newer)
+    .execute(&mut conn)
     .await
     .expect("insert");
     let count = "SELECT count(*) FROM _sqlx_migrations";
@@ -235,7 +238,7 @@ async fn on_postgres_migrate_covers_both_sets_and_a_newer_database_is_refused() 
         .await
         .expect("count");
     let message = format!(
-        "the Postgres database {} was written by a newer Agent Hive (schema 7, this binary \
+        "the Postgres database {} was written by a newer Agent Hive (schema {newer}, this binary \
          knows up to {})",
         database.name,
         SchemaSet::Postgres.newest()

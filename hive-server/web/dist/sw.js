@@ -3,8 +3,8 @@
 // It precaches the app shell only — index.html, the hashed assets, the
 // manifest and the icons — and never touches an API answer: any request
 // outside the /ui/ scope goes straight to the network, uncached.
-const VERSION = "146d96f0f7a6392a";
-const SHELL = ["/ui/","/ui/assets/index-CSvxTWsY.js","/ui/icon-192.png","/ui/icon-512.png","/ui/index.html","/ui/manifest.webmanifest"];
+const VERSION = "f93dce37e3835e12";
+const SHELL = ["/ui/","/ui/assets/index-DCw4Tk2f.js","/ui/icon-192.png","/ui/icon-512.png","/ui/index.html","/ui/manifest.webmanifest"];
 const BASE = "/ui/";
 const CACHE = 'hive-shell-' + VERSION;
 

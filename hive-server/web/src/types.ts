@@ -35,6 +35,7 @@ export interface Task {
   max_attempts: number;
   timeout: number;
   idempotency_key: string | null;
+  traceparent: string | null;
   created_at: string;
   updated_at: string;
   run_at: string | null;

@@ -14,6 +14,7 @@ use crate::queue::{
     QueueConfig, QueueStats, ReapReport, Submitted, SubmittedTask, Task, TaskAttempt, TaskFailure,
     TaskFilter, TaskId, TaskPriority, WorkerId,
 };
+use crate::trace::TraceParent;
 
 /// A queue that reports its changes to an
 /// [`EventHub`](crate::events::EventHub).
@@ -22,15 +23,13 @@ pub(crate) type EventedQueue = Evented<dyn Queue>;
 impl EventedQueue {
     fn claimed(leases: &[Lease]) -> impl Iterator<Item = NewEvent> + '_ {
         leases.iter().map(|l| {
-            event(
-                kinds::TASK_CLAIMED,
-                l.task.id,
-                json!({
-                    "type": l.task.task_type,
-                    "worker": l.task.worker,
-                    "attempt": l.task.attempts,
-                }),
-            )
+            let mut data = json!({
+                "type": l.task.task_type,
+                "worker": l.task.worker,
+                "attempt": l.task.attempts,
+            });
+            traced(&mut data, l.task.traceparent.as_deref());
+            event(kinds::TASK_CLAIMED, l.task.id, data)
         })
     }
 }
@@ -41,13 +40,26 @@ fn described(
     priority: TaskPriority,
     capabilities: &impl serde::Serialize,
     dependencies: &[TaskId],
+    traceparent: Option<&str>,
 ) -> Value {
-    json!({
+    let mut data = json!({
         "type": task_type,
         "priority": priority,
         "capabilities": capabilities,
         "depends_on": dependencies,
-    })
+    });
+    traced(&mut data, traceparent);
+    data
+}
+
+/// Adds the task's W3C trace context to an event's data, when it has one:
+/// `traceparent` (version-00 form) and its `trace_id`, so one request can
+/// be followed through the events of every process.
+fn traced(data: &mut Value, traceparent: Option<&str>) {
+    if let Some(tp) = traceparent.and_then(|t| t.parse::<TraceParent>().ok()) {
+        data["traceparent"] = json!(tp.to_string());
+        data["trace_id"] = json!(tp.trace_id());
+    }
 }
 
 /// The data of a `task.completed` event: `{}`, or `{"spend": …}` when the
@@ -84,7 +96,15 @@ impl Queue for EventedQueue {
     async fn submit_batch(&self, tasks: Vec<NewTask>) -> Result<Vec<Submitted>> {
         let described: Vec<Value> = tasks
             .iter()
-            .map(|t| described(&t.task_type, t.priority, &t.capabilities, &t.dependencies))
+            .map(|t| {
+                described(
+                    &t.task_type,
+                    t.priority,
+                    &t.capabilities,
+                    &t.dependencies,
+                    t.traceparent.as_deref(),
+                )
+            })
             .collect();
         let ticket = self.hub.ticket();
         let submitted = self.inner.submit_batch(tasks).await?;
@@ -107,7 +127,13 @@ impl Queue for EventedQueue {
         ticket.fill(if answer.deduplicated {
             Vec::new()
         } else {
-            let mut data = described(&t.task_type, t.priority, &t.capabilities, &t.dependencies);
+            let mut data = described(
+                &t.task_type,
+                t.priority,
+                &t.capabilities,
+                &t.dependencies,
+                t.traceparent.as_deref(),
+            );
             data["status"] = json!(t.status);
             vec![event(kinds::TASK_SUBMITTED, t.id, data)]
         });

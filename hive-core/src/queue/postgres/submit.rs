@@ -277,6 +277,7 @@ async fn insert_tasks<'e>(
     let mut run_ats = Vec::with_capacity(n);
     let mut errors = Vec::with_capacity(n);
     let mut has_dependents = Vec::with_capacity(n);
+    let mut traceparents = Vec::with_capacity(n);
     for p in planned {
         let t = p.task;
         ids.push(t.id.0);
@@ -299,6 +300,7 @@ async fn insert_tasks<'e>(
         run_ats.push(p.run_at);
         errors.push(p.error.as_deref());
         has_dependents.push(p.has_dependents);
+        traceparents.push(t.traceparent.as_deref());
     }
     sqlx::query(include_str!("sql/insert_tasks.sql"))
         .bind(queue)
@@ -316,6 +318,7 @@ async fn insert_tasks<'e>(
         .bind(run_ats)
         .bind(errors)
         .bind(has_dependents)
+        .bind(traceparents)
         .fetch_one(executor)
         .await
         .map_err(db_err)?;

@@ -287,7 +287,7 @@ fn dependency_texts() -> [String; 6] {
     [d0, d1, f0, f1, c0, c1]
 }
 
-/// The submit script's 12 arguments for one task.
+/// The submit script's 13 arguments for one task.
 fn submit_args(task: &PreparedTask, args: &mut Vec<Value>) {
     let (run_kind, run_ms) = match task.run_at {
         None => ("", 0),
@@ -313,6 +313,7 @@ fn submit_args(task: &PreparedTask, args: &mut Vec<Value>) {
         Value::from(run_kind),
         Value::from(run_ms),
         Value::from(deps),
+        Value::from(task.traceparent.as_deref().unwrap_or("")),
     ]);
 }
 
@@ -343,7 +344,7 @@ impl Queue for RedisQueue {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args: Vec<Value> = Vec::with_capacity(7 + batch.len() * 12);
+        let mut args: Vec<Value> = Vec::with_capacity(8 + batch.len() * 13);
         args.extend(self.texts());
         args.push(Value::from(i64::try_from(batch.len()).unwrap_or(i64::MAX)));
         for task in &batch {

@@ -208,6 +208,7 @@ pub(super) async fn submit(
             .bind(run_at)
             .bind(&error)
             .bind(error.as_ref().map(|_| now))
+            .bind(&task.traceparent)
             .execute(&mut *conn)
             .await
             .map_err(|e| match &e {
@@ -270,6 +271,7 @@ async fn insert_independent(
             "max_attempts": task.max_attempts,
             "timeout_ms": task.timeout_ms,
             "run_at": run_at,
+            "traceparent": task.traceparent,
         }));
         out[task.index] = Some(Submitted {
             id: task.id,

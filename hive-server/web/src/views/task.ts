@@ -217,6 +217,7 @@ class HiveTask extends LitElement {
             <dt>Run at</dt><dd>${when(t.run_at)}</dd>
             <dt>Lease until</dt><dd>${when(t.lease_expires_at)}</dd>
             <dt>Timeout</dt><dd>${t.timeout} ms</dd>
+            <dt>Trace</dt><dd data-testid="task-trace" title=${t.traceparent ?? ''}>${t.traceparent ? t.traceparent.split('-')[1] : '—'}</dd>
           </dl>
           <h3>Why is it not running</h3>
           <p data-testid="task-why">${this.why || (FINAL.includes(t.status) ? `It has ended (${t.status.replace('_', ' ')}).` : 'It is running.')}</p>

@@ -13,7 +13,7 @@ use super::rust_files;
 
 /// The bottom: the error type, clocks, the names rooms share and the
 /// builder-setter macro. Every module above them may import them.
-const BOTTOM: [&str; 4] = ["error", "time", "names", "setters"];
+const BOTTOM: [&str; 5] = ["error", "time", "names", "setters", "trace"];
 
 /// Which top-level module may import which others, besides itself and
 /// (above the bottom) [`BOTTOM`]; an entry `module::Item` allows that item (and what is below it)
@@ -27,6 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("time", &["error"]),
     ("names", &["error"]),
     ("setters", &[]),
+    ("trace", &["error"]),
     // Plumbing of the three engines, the one way to run a child process,
     // and the model providers (whose ledger books usage against a task id).
     ("storage", &[]),
@@ -413,7 +414,7 @@ mod tests {
         ("llm", &[]),
         ("queue", &[]),
     ];
-    let rule = "`session` may import error, time, names, setters, storage";
+    let rule = "`session` may import error, time, names, setters, trace, storage";
     assert_eq!(
         layer_breaks("session/x.rs", source, layers),
         vec![
@@ -436,7 +437,7 @@ mod tests {
     assert_eq!(
         layer_breaks("llm/ledger.rs", "use crate::queue::TaskId;\nuse crate::queue::Task;", LAYERS),
         vec![
-            "llm/ledger.rs:2: `crate::queue::Task`: `llm` may import error, time, names, setters, queue::TaskId"
+            "llm/ledger.rs:2: `crate::queue::Task`: `llm` may import error, time, names, setters, trace, queue::TaskId"
         ]
     );
     assert_eq!(

@@ -99,7 +99,7 @@ SELECT r.req, r.task_id IN (SELECT id FROM done) AS completed,
     c.seq, c.id::text AS id, c.task_type, c.payload, c.status, c.priority::int8 AS priority,
     array_to_json(c.capabilities)::text AS capabilities,
     array_to_json(c.dependencies)::text AS dependencies, c.attempts, c.max_attempts,
-    c.timeout_ms, c.idempotency_key, c.created_at, c.updated_at, c.run_at, c.started_at,
+    c.timeout_ms, c.idempotency_key, c.traceparent, c.created_at, c.updated_at, c.run_at, c.started_at,
     c.finished_at, c.lease_expires_at, c.deadline, c.lease_token::text AS lease_token,
     c.worker, c.result, c.error
 FROM requests AS r LEFT JOIN claimed AS c ON c.req = r.req

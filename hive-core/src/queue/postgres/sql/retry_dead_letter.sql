@@ -13,6 +13,6 @@ WITH retried AS (
 SELECT seq, id::text AS id, task_type, payload, status, priority::int8 AS priority,
     array_to_json(capabilities)::text AS capabilities,
     array_to_json(dependencies)::text AS dependencies, attempts, max_attempts, timeout_ms,
-    idempotency_key, created_at, updated_at, run_at, started_at, finished_at, lease_expires_at,
+    idempotency_key, traceparent, created_at, updated_at, run_at, started_at, finished_at, lease_expires_at,
     deadline, lease_token::text AS lease_token, worker, result, error
 FROM retried, woken

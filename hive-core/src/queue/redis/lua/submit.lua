@@ -3,13 +3,13 @@
 -- always planned before it. Phase one decides everything and writes
 -- nothing, so a refusal leaves no trace; phase two writes.
 -- ARGV: prefix, six dependency-error parts, the number of tasks, then per
--- task 12 fields: id, type, payload, priority, capabilities (JSON), the
+-- task 13 fields: id, type, payload, priority, capabilities (JSON), the
 -- capability-set key, max_attempts, timeout_ms, idempotency key ('' for
 -- none), run_at kind ('' | 'at' | 'after'), run_at ms, dependency ids
--- joined by ','.
+-- joined by ',', traceparent ('' for none).
 -- Answers {id, status, deduplicated (0/1)} per task in batch order, or
 -- {'conflict', id} / {'unknown', task id, dependency id}.
-local FIELDS = 12
+local FIELDS = 13
 local now = now_ms()
 local n = tonumber(ARGV[8])
 
@@ -105,6 +105,7 @@ for _, p in ipairs(plans) do
       redis.call('HSET', K_IDEM, idem, p.id)
     end
     if p.run_at then add(fields, 'run_at', int(p.run_at)) end
+    if ARGV[a + 13] ~= '' then add(fields, 'traceparent', ARGV[a + 13]) end
     if p.bad then
       local parts = bad_end[p.bad[2]]
       add(fields, 'error', parts[1] .. p.bad[1] .. parts[2])

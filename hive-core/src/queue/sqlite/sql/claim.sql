@@ -24,5 +24,5 @@ WHERE seq IN (
     ORDER BY t.priority, t.seq
     LIMIT ?7)
 RETURNING seq, id, task_type, payload, status, priority, capabilities, dependencies, attempts,
-    max_attempts, timeout_ms, idempotency_key, created_at, updated_at, run_at, started_at,
+    max_attempts, timeout_ms, idempotency_key, traceparent, created_at, updated_at, run_at, started_at,
     finished_at, lease_expires_at, deadline, lease_token, worker, result, error

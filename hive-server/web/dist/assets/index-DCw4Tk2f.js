@@ -272,6 +272,7 @@ var e=globalThis,t=e.ShadowRoot&&(e.ShadyCSS===void 0||e.ShadyCSS.nativeShadow)&
             <dt>Run at</dt><dd>${W(e.run_at)}</dd>
             <dt>Lease until</dt><dd>${W(e.lease_expires_at)}</dd>
             <dt>Timeout</dt><dd>${e.timeout} ms</dd>
+            <dt>Trace</dt><dd data-testid="task-trace" title=${e.traceparent??``}>${e.traceparent?e.traceparent.split(`-`)[1]:`—`}</dd>
           </dl>
           <h3>Why is it not running</h3>
           <p data-testid="task-why">${this.why||(Y.includes(e.status)?`It has ended (${e.status.replace(`_`,` `)}).`:`It is running.`)}</p>
