@@ -31,6 +31,9 @@ pub(crate) struct Services {
     pub(crate) broker: Arc<dyn Broker>,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) context: Option<Arc<ContextEngine>>,
+    /// Where the outcomes of finished tasks go; none in a hive without an
+    /// outcome store.
+    pub(crate) outcomes: Option<crate::outcome::OutcomeRecorder>,
 }
 
 /// One agent's view of the hive during one task attempt or one message.

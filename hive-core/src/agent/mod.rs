@@ -22,6 +22,7 @@ mod context;
 mod dispatch;
 mod health;
 mod orchestrator;
+mod outcomes;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod record;

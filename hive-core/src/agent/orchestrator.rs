@@ -326,7 +326,19 @@ impl Inner {
             name: name.clone(),
             capabilities: record.capabilities.clone(),
             agent: agent.clone(),
-            runner: Runner::new(self.queue.clone(), Arc::new(handler), claim, stop.clone()),
+            runner: Runner::observed(
+                self.queue.clone(),
+                Arc::new(handler),
+                claim,
+                stop.clone(),
+                self.services.outcomes.as_ref().map(|recorder| {
+                    Arc::new(super::outcomes::AgentOutcomes {
+                        recorder: recorder.clone(),
+                        agent: name.clone(),
+                        queue: Arc::from(self.queue.config().name.as_str()),
+                    }) as Arc<dyn crate::queue::worker::AttemptObserver>
+                }),
+            ),
             slots: Arc::new(Semaphore::new(options.concurrency)),
             concurrency: options.concurrency,
             running: TaskTracker::new(),

@@ -23,6 +23,7 @@ pub mod broker;
 pub mod context;
 pub mod events;
 pub mod history;
+pub mod outcomes;
 pub mod queue;
 pub mod sessions;
 

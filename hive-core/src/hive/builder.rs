@@ -21,6 +21,7 @@ use crate::context::{ContextEngine, EmbeddingService};
 use crate::error::{Error, Result, Setup};
 use crate::events::sources::{EventedBroker, EventedQueue, EventedRegistry, EventedSessions};
 use crate::events::{EventHub, EventLog, MemoryLog, DEFAULT_RETAINED};
+use crate::outcome::{self, OutcomeRecorder};
 use crate::queue::{self, Queue, QueueConfig, TaskRetention};
 use crate::session::{self, SessionStore};
 
@@ -276,11 +277,13 @@ impl HiveBuilder {
                 Some(Arc::new(ContextEngine::open(&store_url, embedder).await?))
             }
         };
+        let outcomes = OutcomeRecorder::start(outcome::open(&store_url).await?);
         let services = Services {
             queue: queue.clone(),
             broker: broker.clone(),
             sessions: sessions.clone(),
             context: context.clone(),
+            outcomes: Some(outcomes.clone()),
         };
         let orchestrator =
             AgentOrchestrator::start(queue.clone(), registry.clone(), services, self.orchestrator)?;
@@ -292,6 +295,7 @@ impl HiveBuilder {
             registry,
             sessions,
             context,
+            outcomes,
             orchestrator,
             events,
             retention,

@@ -39,6 +39,7 @@ use crate::broker::Broker;
 use crate::context::ContextEngine;
 use crate::error::{Error, Result};
 use crate::events::EventHub;
+use crate::outcome::{GroupBy, Metrics, Outcome, OutcomeFilter, OutcomeRecorder, OutcomeStore};
 use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskAttempt, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
 use retention::RetentionLoop;
@@ -62,6 +63,7 @@ pub struct Hive {
     registry: Arc<dyn AgentRegistry>,
     sessions: Arc<dyn SessionStore>,
     context: Option<Arc<ContextEngine>>,
+    outcomes: OutcomeRecorder,
     orchestrator: AgentOrchestrator,
     events: EventHub,
     retention: RetentionLoop,
@@ -242,6 +244,39 @@ impl Hive {
         &self.sessions
     }
 
+    /// The outcomes of finished tasks: one per task an agent of the fleet
+    /// completed or dead-lettered (see [`crate::outcome`]).
+    pub fn outcomes(&self) -> &Arc<dyn OutcomeStore> {
+        self.outcomes.store()
+    }
+
+    /// The metrics of the outcomes `filter` passes, per group — after the
+    /// outcomes this process has handed over are stored, so a task that
+    /// ended here before the call is counted.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the store fails.
+    pub async fn metrics(&self, filter: &OutcomeFilter, group_by: GroupBy) -> Result<Vec<Metrics>> {
+        self.outcomes.flush().await;
+        self.outcomes.store().metrics(filter, group_by).await
+    }
+
+    /// The outcomes `filter` passes, newest first, at most `limit` — after
+    /// this process's pending outcomes are stored.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a limit of 0 or over
+    /// [`outcome::MAX_LIMIT`](crate::outcome::MAX_LIMIT); [`Error::Backend`]
+    /// when the store fails.
+    pub async fn list_outcomes(
+        &self,
+        filter: &OutcomeFilter,
+        limit: usize,
+    ) -> Result<Vec<Outcome>> {
+        self.outcomes.flush().await;
+        self.outcomes.store().list(filter, limit).await
+    }
+
     /// The context engine, unless the hive was built without one.
     pub fn context(&self) -> Option<&Arc<ContextEngine>> {
         self.context.as_ref()
@@ -282,6 +317,7 @@ impl Hive {
     pub async fn shutdown(&self) -> StopReport {
         self.retention.stop().await;
         let report = self.orchestrator.shutdown().await;
+        self.outcomes.close().await;
         self.events.close().await;
         report
     }

@@ -285,6 +285,49 @@ impl WorkerHandle {
     }
 }
 
+/// The task an attempt ran, as an [`AttemptObserver`] is told of it.
+#[derive(Clone, Debug)]
+pub(crate) struct AttemptInfo {
+    pub id: super::TaskId,
+    pub task_type: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When this attempt started (the claim).
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// This attempt's number (1-based).
+    pub attempt: u32,
+}
+
+impl AttemptInfo {
+    fn of(task: &Task) -> Self {
+        AttemptInfo {
+            id: task.id,
+            task_type: task.task_type.clone(),
+            created_at: task.created_at,
+            started_at: task.started_at.unwrap_or_else(chrono::Utc::now),
+            attempt: task.attempts,
+        }
+    }
+}
+
+/// How an attempt ended, once the queue accepted the answer.
+#[derive(Debug)]
+pub(crate) enum AttemptEnd<'a> {
+    /// The task completed with this result.
+    Completed(&'a serde_json::Value),
+    /// The attempt failed and the task will be tried again.
+    Retrying,
+    /// The attempt failed and the task was dead-lettered.
+    DeadLettered,
+}
+
+/// Told of every attempt a [`Runner`] answered, after the queue accepted
+/// the answer (never for an attempt whose lease went stale, nor one given
+/// back at shutdown). Called on the runner's task: it must not block.
+pub(crate) trait AttemptObserver: Send + Sync {
+    /// `task`'s attempt ended as `end`.
+    fn ended(&self, task: &AttemptInfo, end: AttemptEnd<'_>);
+}
+
 /// Runs claimed attempts for one claimant (a [`Worker`], or an agent of the
 /// agent dispatcher): heartbeats, the hard timeout, panic capture, the answer
 /// to the queue and `complete_and_claim` chaining. What every running slot
@@ -298,6 +341,8 @@ pub(crate) struct Runner {
     abort: CancellationToken,
     /// Fired when shutdown starts: slots stop taking new work.
     stop: CancellationToken,
+    /// Told how each answered attempt ended.
+    observer: Option<Arc<dyn AttemptObserver>>,
 }
 
 /// How one attempt ended, from the worker's side.
@@ -319,6 +364,18 @@ impl Runner {
         claim: ClaimRequest,
         stop: CancellationToken,
     ) -> Arc<Self> {
+        Self::observed(queue, handler, claim, stop, None)
+    }
+
+    /// As [`Runner::new`], telling `observer` how each answered attempt
+    /// ended.
+    pub(crate) fn observed(
+        queue: Arc<dyn Queue>,
+        handler: Arc<dyn TaskHandler>,
+        claim: ClaimRequest,
+        stop: CancellationToken,
+        observer: Option<Arc<dyn AttemptObserver>>,
+    ) -> Arc<Self> {
         Arc::new(Runner {
             queue,
             handler,
@@ -326,6 +383,7 @@ impl Runner {
             counters: Counters::default(),
             abort: CancellationToken::new(),
             stop,
+            observer,
         })
     }
 
@@ -349,6 +407,7 @@ impl Runner {
     pub(crate) async fn run_slot(self: Arc<Self>, mut lease: Lease, _permit: OwnedSemaphorePermit) {
         loop {
             let key = lease.key();
+            let info = self.observer.as_ref().map(|_| AttemptInfo::of(&lease.task));
             match self.run_attempt(lease).await {
                 Outcome::Done(value) if !self.stop.is_cancelled() => {
                     let next = ClaimRequest {
@@ -362,19 +421,21 @@ impl Runner {
                     {
                         Ok(mut more) => {
                             self.counters.completed.fetch_add(1, Ordering::Relaxed);
+                            self.tell(info.as_ref(), AttemptEnd::Completed(&value));
                             match more.pop() {
                                 Some(l) => lease = l,
                                 None => return,
                             }
                         }
                         Err(e) => {
-                            self.answer(key, Outcome::Done(value), Some(e)).await;
+                            self.answer(key, info.as_ref(), Outcome::Done(value), Some(e))
+                                .await;
                             return;
                         }
                     }
                 }
                 outcome => {
-                    self.answer(key, outcome, None).await;
+                    self.answer(key, info.as_ref(), outcome, None).await;
                     return;
                 }
             }
@@ -418,9 +479,23 @@ impl Runner {
         outcome
     }
 
-    /// Tells the queue how the attempt ended. Transient errors are retried a
-    /// few times; after that the lease expires and the task is redelivered.
-    async fn answer(&self, key: LeaseKey, outcome: Outcome, first_error: Option<Error>) {
+    /// Tells the observer, if any, how an answered attempt ended.
+    fn tell(&self, info: Option<&AttemptInfo>, end: AttemptEnd<'_>) {
+        if let (Some(observer), Some(info)) = (&self.observer, info) {
+            observer.ended(info, end);
+        }
+    }
+
+    /// Tells the queue how the attempt ended (and then the observer).
+    /// Transient errors are retried a few times; after that the lease
+    /// expires and the task is redelivered.
+    async fn answer(
+        &self,
+        key: LeaseKey,
+        info: Option<&AttemptInfo>,
+        outcome: Outcome,
+        first_error: Option<Error>,
+    ) {
         let mut last = first_error;
         for attempt in 0..4u32 {
             if let Some(e) = &last {
@@ -440,16 +515,20 @@ impl Runner {
                 }
             }
             let sent = match &outcome {
-                Outcome::Done(v) => self
-                    .queue
-                    .complete(key, v.clone())
-                    .await
-                    .map(|()| &self.counters.completed),
-                Outcome::Failed(f) => self
-                    .queue
-                    .fail(key, f.clone())
-                    .await
-                    .map(|_| &self.counters.failed),
+                Outcome::Done(v) => self.queue.complete(key, v.clone()).await.map(|()| {
+                    self.tell(info, AttemptEnd::Completed(v));
+                    &self.counters.completed
+                }),
+                Outcome::Failed(f) => self.queue.fail(key, f.clone()).await.map(|ended| {
+                    self.tell(
+                        info,
+                        match ended {
+                            super::FailOutcome::Retrying { .. } => AttemptEnd::Retrying,
+                            super::FailOutcome::DeadLettered => AttemptEnd::DeadLettered,
+                        },
+                    );
+                    &self.counters.failed
+                }),
                 Outcome::Interrupted => self
                     .queue
                     .release(key)

@@ -1187,6 +1187,162 @@ async fn wait_for(mut done: impl FnMut() -> bool) {
     panic!("condition not met within 10 s");
 }
 
+/// Every task an agent finishes yields an outcome, and the metrics over
+/// them agree with a direct count over the stored tasks: 2,000 tasks, one
+/// agent dead-lettering a tenth of its tasks and reporting usage, cost
+/// and a prompt version, the other failing a quarter of its first
+/// attempts (retried).
+pub async fn outcomes_and_metrics_agree_with_the_tasks(place: &Place) {
+    use hive_core::outcome::{GroupBy, OutcomeFilter, OutcomeStatus};
+    use hive_core::queue::{TaskFilter, TaskId, MAX_LIST_LIMIT};
+
+    const EACH: u64 = 1000;
+    let p = unique_name("outcomes");
+    let hive = place.hive(&p).await;
+    let (ty_a, ty_b) = (format!("{p}-a"), format!("{p}-b"));
+    hive.spawn_agent_with(
+        agent_fn(&format!("{p}-alpha"), ["oa"], |t, _cx| async move {
+            let n = t.payload["n"].as_u64().unwrap_or(0);
+            if n % 10 == 0 {
+                return Err(TaskFailure::permanent("a tenth fail for good"));
+            }
+            Ok(json!({
+                "answer": n,
+                "prompt_version": "v1",
+                "usage": {"input_tokens": n, "output_tokens": 2},
+                "cost_usd": n as f64 / 1000.0,
+            }))
+        }),
+        SpawnOptions::default().concurrency(8),
+    )
+    .await
+    .expect("spawn alpha");
+    hive.spawn_agent_with(
+        agent_fn(&format!("{p}-beta"), ["ob"], |t, cx| async move {
+            let n = t.payload["n"].as_u64().unwrap_or(0);
+            if n % 4 == 0 && cx.attempt() == 1 {
+                return Err(TaskFailure::retryable("a quarter fail once"));
+            }
+            Ok(json!({"answer": n, "prompt_version": "v2"}))
+        }),
+        SpawnOptions::default().concurrency(8),
+    )
+    .await
+    .expect("spawn beta");
+    let mut batch = Vec::new();
+    for n in 0..EACH {
+        batch.push(
+            NewTask::new(&ty_a, json!({ "n": n }))
+                .requires(["oa"])
+                .max_attempts(3),
+        );
+        batch.push(
+            NewTask::new(&ty_b, json!({ "n": n }))
+                .requires(["ob"])
+                .max_attempts(3),
+        );
+    }
+    let ids: Vec<TaskId> = batch.iter().map(NewTask::id).collect();
+    hive.queue().submit_batch(batch).await.expect("submit");
+    for id in &ids {
+        hive.queue()
+            .wait_until_final(*id, Duration::from_secs(60))
+            .await
+            .expect("each task ends");
+    }
+
+    // The direct count, over the stored tasks: per agent, how many ended
+    // how, and the attempts beyond the first.
+    let mut direct: BTreeMap<String, (u64, u64, u64, u64)> = BTreeMap::new();
+    for ty in [&ty_a, &ty_b] {
+        let mut after = None;
+        loop {
+            let mut filter = TaskFilter::new().task_type(ty).limit(MAX_LIST_LIMIT);
+            if let Some(a) = after {
+                filter = filter.after(a);
+            }
+            let page = hive.queue().list(&filter).await.expect("list");
+            for t in &page {
+                let worker = t.worker.as_deref().expect("an agent ran it");
+                let name = hive
+                    .agent_name(worker)
+                    .await
+                    .expect("name")
+                    .expect("an agent");
+                let e = direct.entry(name).or_default();
+                e.0 += 1;
+                match t.status {
+                    TaskStatus::Completed => e.1 += 1,
+                    TaskStatus::DeadLettered => e.2 += 1,
+                    other => panic!("task {} ended {other:?}", t.id),
+                }
+                e.3 += u64::from(t.attempts) - 1;
+            }
+            match page.last() {
+                Some(last) if page.len() == MAX_LIST_LIMIT => after = Some(last.id),
+                _ => break,
+            }
+        }
+    }
+    let mine = OutcomeFilter::new();
+    let by_agent = hive.metrics(&mine, GroupBy::Agent).await.expect("metrics");
+    let ours: Vec<_> = by_agent
+        .iter()
+        .filter(|m| m.key.as_deref().is_some_and(|k| k.starts_with(&p)))
+        .collect();
+    assert_eq!(ours.len(), 2, "{by_agent:#?}");
+    for m in &ours {
+        let d = direct[m.key.as_deref().expect("key")];
+        assert_eq!(
+            (m.tasks, m.succeeded, m.dead_lettered, m.retries),
+            d,
+            "{m:?} against the tasks"
+        );
+    }
+    let (alpha, beta) = (ours[0], ours[1]);
+    assert_eq!(
+        (alpha.tasks, alpha.succeeded, alpha.dead_lettered),
+        (EACH, 900, 100)
+    );
+    assert_eq!((beta.tasks, beta.succeeded), (EACH, EACH));
+    // A quarter failed once; a lease that ran out on a busy machine may
+    // add an attempt (the tasks say so too, above).
+    assert!(beta.retries >= EACH / 4, "{beta:?}");
+    let spent: u64 = (0..EACH).filter(|n| n % 10 != 0).sum();
+    assert_eq!(alpha.input_tokens, spent);
+    assert_eq!(alpha.output_tokens, 2 * 900);
+    assert!(
+        (alpha.cost_usd - spent as f64 / 1000.0).abs() < 1e-6,
+        "{alpha:?}"
+    );
+    assert!((alpha.success_rate - 0.9).abs() < 1e-12);
+    assert!(alpha.p50_run_ms <= alpha.p95_run_ms);
+
+    let by_version = hive
+        .metrics(&mine.clone().task_type(&ty_a), GroupBy::PromptVersion)
+        .await
+        .expect("metrics");
+    let counts: Vec<(Option<&str>, u64)> = by_version
+        .iter()
+        .map(|m| (m.key.as_deref(), m.tasks))
+        .collect();
+    assert_eq!(counts, vec![(None, 100), (Some("v1"), 900)]);
+
+    let failed = hive
+        .list_outcomes(&mine.clone().task_type(&ty_a), 1000)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|o| o.status == OutcomeStatus::DeadLettered)
+        .expect("a dead-lettered outcome");
+    assert_eq!(failed.agent.as_deref(), Some(format!("{p}-alpha").as_str()));
+    assert_eq!(
+        (failed.attempts, failed.prompt_version.as_deref()),
+        (1, None)
+    );
+    hive.shutdown().await;
+}
+
 macro_rules! fleet_tests {
     ($($name:ident),* $(,)?) => {
         mod embedded {
@@ -1213,6 +1369,7 @@ macro_rules! fleet_tests {
 }
 
 fleet_tests!(
+    outcomes_and_metrics_agree_with_the_tasks,
     capability_routing_never_picks_an_agent_lacking_one,
     idle_agents_are_preferred_over_busy_ones,
     a_task_no_agent_can_take_stays_pending_and_says_why,

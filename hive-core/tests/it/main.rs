@@ -21,6 +21,8 @@ mod llm_agent;
 mod llm_anthropic;
 mod llm_openai;
 mod openai;
+mod outcomes_postgres;
+mod outcomes_sqlite;
 mod pg_schema;
 mod private_redis;
 mod queue_postgres;

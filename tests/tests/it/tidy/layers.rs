@@ -37,11 +37,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("queue", &["storage"]),
     ("broker", &["storage"]),
     ("session", &["storage"]),
+    // Outcomes of finished tasks; experiments' statistics need nothing.
+    ("outcome", &["storage", "queue::TaskId"]),
+    ("experiment", &[]),
     ("context", &["storage", "llm"]),
     // Agents use the stores.
     (
         "agent",
-        &["storage", "llm", "queue", "broker", "session", "context"],
+        &[
+            "storage", "llm", "queue", "broker", "session", "context", "outcome",
+        ],
     ),
     // Decorators over the stores, and the agents that build on `agent`.
     (
@@ -84,12 +89,22 @@ const LAYERS: &[(&str, &[&str])] = &[
             "coding",
             "webhook",
             "declared",
+            "outcome",
         ],
     ),
     // The suites test the contracts.
     (
         "conformance",
-        &["queue", "broker", "session", "context", "agent", "events"],
+        &[
+            "queue",
+            "broker",
+            "session",
+            "context",
+            "agent",
+            "events",
+            "outcome",
+            "experiment",
+        ],
     ),
 ];
 
@@ -408,6 +423,9 @@ mod tests {
 "##;
     let layers: &[(&str, &[&str])] = &[
         ("session", &["storage"]),
+        // Outcomes of finished tasks; experiments' statistics need nothing.
+        ("outcome", &["storage", "queue::TaskId"]),
+        ("experiment", &[]),
         ("agent", &[]),
         ("error", &[]),
         ("storage", &[]),
