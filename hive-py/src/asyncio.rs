@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use hive_core::queue::TaskOrder;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyType};
@@ -15,6 +16,7 @@ use crate::core::{
 use crate::decorator::agent_decorator;
 use crate::json;
 use crate::messages::AsyncSubscription;
+use crate::outcomes::outcome_filter;
 use crate::runtime::awaitable;
 use crate::task::{self, SubmitArgs};
 
@@ -399,6 +401,49 @@ impl AsyncHive {
     fn stop_agent<'py>(&self, py: Python<'py>, agent_id: String) -> PyResult<Bound<'py, PyAny>> {
         let core = Arc::clone(&self.core);
         awaitable(py, async move { core.stop_agent(agent_id).await })
+    }
+
+    /// Success rate, latency, retries, dead letters and spend of the
+    /// outcomes that pass the filter, one dict per group (a coroutine).
+    #[pyo3(signature = (group_by="all", *, agent=None, task_type=None, prompt_version=None, experiment=None, since=None, until=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn metrics<'py>(
+        &self,
+        py: Python<'py>,
+        group_by: &str,
+        agent: Option<String>,
+        task_type: Option<String>,
+        prompt_version: Option<String>,
+        experiment: Option<String>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let filter = outcome_filter(agent, task_type, prompt_version, experiment, since, until);
+        awaitable(py, {
+            let group_by = group_by.to_string();
+            async move { core.metrics(filter, group_by).await }
+        })
+    }
+
+    /// The outcomes of finished tasks that pass the filter, newest first,
+    /// as dicts (a coroutine).
+    #[pyo3(signature = (*, agent=None, task_type=None, prompt_version=None, experiment=None, since=None, until=None, limit=100))]
+    #[allow(clippy::too_many_arguments)]
+    fn outcomes<'py>(
+        &self,
+        py: Python<'py>,
+        agent: Option<String>,
+        task_type: Option<String>,
+        prompt_version: Option<String>,
+        experiment: Option<String>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let filter = outcome_filter(agent, task_type, prompt_version, experiment, since, until);
+        awaitable(py, async move { core.outcomes(filter, limit).await })
     }
 
     /// The fleet's agents (every process's), as dicts.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use hive_core::broker::{StartAt, SubscriptionSpec};
 use hive_core::queue::TaskOrder;
 use pyo3::prelude::*;
@@ -18,6 +19,7 @@ use crate::decorator::agent_decorator;
 use crate::errors::IntoPy;
 use crate::json::{self, Json};
 use crate::messages::Subscription;
+use crate::outcomes::outcome_filter;
 use crate::runtime::block_on;
 use crate::task::{self, SubmitArgs, Task};
 
@@ -396,6 +398,51 @@ impl Hive {
     fn stop_agent(&self, py: Python<'_>, agent_id: String) -> PyResult<()> {
         let core = Arc::clone(&self.core);
         block_on(py, async move { core.stop_agent(agent_id).await })
+    }
+
+    /// Success rate, latency, retries, dead letters and spend of the
+    /// outcomes that pass the filter, one dict per group.
+    #[pyo3(signature = (group_by="all", *, agent=None, task_type=None, prompt_version=None, experiment=None, since=None, until=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn metrics<'py>(
+        &self,
+        py: Python<'py>,
+        group_by: &str,
+        agent: Option<String>,
+        task_type: Option<String>,
+        prompt_version: Option<String>,
+        experiment: Option<String>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let filter = outcome_filter(agent, task_type, prompt_version, experiment, since, until);
+        let Json(value) = block_on(py, {
+            let group_by = group_by.to_string();
+            async move { core.metrics(filter, group_by).await }
+        })?;
+        json::to_py(py, &value)
+    }
+
+    /// The outcomes of finished tasks that pass the filter, newest first,
+    /// as dicts.
+    #[pyo3(signature = (*, agent=None, task_type=None, prompt_version=None, experiment=None, since=None, until=None, limit=100))]
+    #[allow(clippy::too_many_arguments)]
+    fn outcomes<'py>(
+        &self,
+        py: Python<'py>,
+        agent: Option<String>,
+        task_type: Option<String>,
+        prompt_version: Option<String>,
+        experiment: Option<String>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let filter = outcome_filter(agent, task_type, prompt_version, experiment, since, until);
+        let Json(value) = block_on(py, async move { core.outcomes(filter, limit).await })?;
+        json::to_py(py, &value)
     }
 
     /// The fleet's agents (every process's), as dicts.

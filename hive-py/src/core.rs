@@ -15,6 +15,7 @@ use hive_core::agent::{Liveness, OrchestratorConfig};
 use hive_core::broker::{BrokerExt, Message as CoreMessage, Subscriber, SubscriptionSpec, Topic};
 use hive_core::context::{ContextEngine, Kind, NewEntry, SearchRequest};
 use hive_core::hive::HiveBuilder;
+use hive_core::outcome::{GroupBy, OutcomeFilter};
 use hive_core::queue::{NewTask, QueueExt, Task as CoreTask, TaskFilter, TaskId, TaskStatus};
 use hive_core::queue::{QueueConfig, TaskRetention};
 use hive_core::Hive;
@@ -344,6 +345,22 @@ impl Core {
         Ok(())
     }
 
+    /// The metrics of the outcomes `filter` passes, grouped by `group_by`
+    /// (`all`, `agent`, `prompt_version`, `task_type` or `arm`), as dicts.
+    pub async fn metrics(&self, filter: OutcomeFilter, group_by: String) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let group_by: GroupBy = group_by.parse().py_err()?;
+        let metrics = hive.metrics(&filter, group_by).await.py_err()?;
+        to_json("metrics", serde_json::to_value(metrics))
+    }
+
+    /// The outcomes `filter` passes, newest first, as dicts.
+    pub async fn outcomes(&self, filter: OutcomeFilter, limit: usize) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let outcomes = hive.list_outcomes(&filter, limit).await.py_err()?;
+        to_json("outcomes", serde_json::to_value(outcomes))
+    }
+
     pub async fn agents(&self) -> PyResult<Json> {
         let hive = self.hive()?;
         let agents = hive
@@ -566,4 +583,12 @@ async fn named(hive: &Hive, tasks: Vec<CoreTask>) -> PyResult<Vec<Task>> {
         out.push(Task::named(task, name));
     }
     Ok(out)
+}
+
+/// `value` as a JSON value for Python.
+fn to_json(what: &str, value: serde_json::Result<Value>) -> PyResult<Json> {
+    value
+        .map(Json)
+        .map_err(|e| hive_core::Error::invalid(format!("reading {what}: {e}")))
+        .py_err()
 }

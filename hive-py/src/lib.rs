@@ -21,6 +21,7 @@ mod decorator;
 mod errors;
 mod json;
 mod messages;
+mod outcomes;
 mod runtime;
 mod task;
 

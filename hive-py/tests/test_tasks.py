@@ -404,3 +404,42 @@ def test_an_agent_takes_only_the_task_types_it_names(hive: agent_hive.Hive, name
         hive.spawn_agent(lambda t: {}, names.agent("bad"), [cap], task_types=[""])
     with pytest.raises(TypeError):
         hive.spawn_agent(lambda t: {}, names.agent("bad2"), [cap], task_types=[1])  # type: ignore[list-item]
+
+
+def test_outcomes_and_metrics_of_finished_tasks(hive: agent_hive.Hive, names: Names) -> None:
+    cap = names.cap()
+    agent = names.agent()
+    ty = names.type("measured")
+
+    @hive.agent(agent, capabilities=[cap])
+    def work(task: agent_hive.Task) -> dict:
+        n = task.payload["n"]
+        if n % 4 == 0:
+            raise agent_hive.PermanentError("every fourth fails for good")
+        return {
+            "prompt_version": "v7",
+            "usage": {"input_tokens": n, "output_tokens": 1},
+            "cost_usd": 0.5,
+        }
+
+    ids = [hive.submit(ty, {"n": n}, capabilities=[cap], max_attempts=1) for n in range(8)]
+    for tid in ids:
+        hive.wait(tid, timeout=30)
+    [m] = hive.metrics("agent", task_type=ty)
+    assert m["key"] == agent
+    assert (m["tasks"], m["succeeded"], m["dead_lettered"]) == (8, 6, 2)
+    assert m["success_rate"] == 0.75
+    assert m["input_tokens"] == sum(n for n in range(8) if n % 4)
+    assert m["cost_usd"] == 3.0
+    by_version = {v["key"]: v["tasks"] for v in hive.metrics("prompt_version", task_type=ty)}
+    assert by_version == {None: 2, "v7": 6}
+    listed = hive.outcomes(task_type=ty, limit=3)
+    assert len(listed) == 3
+    assert {o["task_id"] for o in listed} <= set(ids)
+    assert all(o["agent"] == agent for o in listed)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+    assert hive.outcomes(task_type=ty, since=later) == []
+    with pytest.raises(agent_hive.InvalidInputError, match="group"):
+        hive.metrics("colour")
+    with pytest.raises(agent_hive.InvalidInputError, match="limit"):
+        hive.outcomes(limit=0)

@@ -68,6 +68,8 @@ pub const DOCS_PATH: &str = "/docs";
             a WebSocket, follows it live; OpenAPI cannot describe it)"),
         (name = "metrics", description = "Prometheus metrics, and the rolling window the \
             dashboard charts"),
+        (name = "outcomes", description = "what each finished task achieved and spent, and \
+            the metrics over them by agent, prompt version, task type or experiment arm"),
     )
 )]
 struct Frame;

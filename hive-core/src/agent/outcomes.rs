@@ -13,9 +13,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
-use crate::outcome::{Outcome, OutcomeRecorder, OutcomeStatus};
+use crate::outcome::{Outcome, OutcomeRecorder, OutcomeStatus, Reported};
 use crate::queue::worker::{AttemptEnd, AttemptInfo, AttemptObserver};
 
 /// Records the outcomes of one agent's tasks.
@@ -23,14 +21,6 @@ pub(crate) struct AgentOutcomes {
     pub(crate) recorder: OutcomeRecorder,
     pub(crate) agent: Arc<str>,
     pub(crate) queue: Arc<str>,
-}
-
-fn text(result: &Value, field: &str) -> Option<String> {
-    result
-        .get(field)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 impl AttemptObserver for AgentOutcomes {
@@ -44,26 +34,23 @@ impl AttemptObserver for AgentOutcomes {
         let ms = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| {
             u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
         };
-        let usage = result.and_then(|r| r.get("usage"));
-        let tokens = |name: &str| usage.and_then(|u| u.get(name)).and_then(Value::as_u64);
+        let reported = Reported::from_result(result);
         self.recorder.record(Outcome {
             task_id: task.id,
             queue: self.queue.to_string(),
             task_type: task.task_type.clone(),
             agent: Some(self.agent.to_string()),
-            prompt_version: result.and_then(|r| text(r, "prompt_version")),
-            experiment: result.and_then(|r| text(r, "experiment")),
-            arm: result.and_then(|r| text(r, "arm")),
+            prompt_version: reported.prompt_version,
+            experiment: reported.experiment,
+            arm: reported.arm,
             status,
             attempts: task.attempt.max(1),
             wait_ms: ms(task.created_at, task.started_at),
             run_ms: ms(task.started_at, now),
-            input_tokens: tokens("input_tokens").unwrap_or(0),
-            output_tokens: tokens("output_tokens").unwrap_or(0),
-            cost_usd: result
-                .and_then(|r| r.get("cost_usd"))
-                .and_then(Value::as_f64),
-            score: result.and_then(|r| r.get("score")).and_then(Value::as_f64),
+            input_tokens: reported.input_tokens,
+            output_tokens: reported.output_tokens,
+            cost_usd: reported.cost_usd,
+            score: reported.score,
             finished_at: now,
         });
     }

@@ -363,6 +363,10 @@ mod tests {
             stopped_at.len()
         );
         let median = stopped_at[stopped_at.len() / 2];
+        println!(
+            "80 % against 50 %: found in {} of 200 runs, at a median of {median} tasks per arm",
+            stopped_at.len()
+        );
         assert!(median <= 100, "median stop at {median} tasks per arm");
     }
 }

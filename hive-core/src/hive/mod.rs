@@ -261,6 +261,57 @@ impl Hive {
         self.outcomes.store().metrics(filter, group_by).await
     }
 
+    /// Records the outcome of `task`, just finished by a worker or agent
+    /// running elsewhere that answered over an API (the server's
+    /// `/tasks/{id}/complete` and `/fail`): its agent is the registered
+    /// agent its `worker` names, if any; its times are the stored ones.
+    /// Agents of this process need no call: their runners record their
+    /// outcomes themselves. A task that has not completed or been
+    /// dead-lettered yields nothing.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the registry cannot be read; the outcome
+    /// itself is stored in the background (see
+    /// [`OutcomeRecorder`](crate::outcome::OutcomeRecorder)).
+    pub async fn record_outcome(&self, task: &crate::queue::Task) -> Result<()> {
+        use crate::outcome::{OutcomeStatus, Reported};
+        use crate::queue::TaskStatus;
+        let status = match task.status {
+            TaskStatus::Completed => OutcomeStatus::Completed,
+            TaskStatus::DeadLettered => OutcomeStatus::DeadLettered,
+            _ => return Ok(()),
+        };
+        let agent = match &task.worker {
+            Some(worker) => self.agent_name(worker).await?,
+            None => None,
+        };
+        let finished_at = task.finished_at.unwrap_or_else(chrono::Utc::now);
+        let started_at = task.started_at.unwrap_or(finished_at);
+        let ms = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| {
+            u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
+        };
+        let reported = Reported::from_result(task.result.as_ref());
+        self.outcomes.record(Outcome {
+            task_id: task.id,
+            queue: self.queue.config().name.clone(),
+            task_type: task.task_type.clone(),
+            agent,
+            prompt_version: reported.prompt_version,
+            experiment: reported.experiment,
+            arm: reported.arm,
+            status,
+            attempts: task.attempts.max(1),
+            wait_ms: ms(task.created_at, started_at),
+            run_ms: ms(started_at, finished_at),
+            input_tokens: reported.input_tokens,
+            output_tokens: reported.output_tokens,
+            cost_usd: reported.cost_usd,
+            score: reported.score,
+            finished_at,
+        });
+        Ok(())
+    }
+
     /// The outcomes `filter` passes, newest first, at most `limit` — after
     /// this process's pending outcomes are stored.
     ///

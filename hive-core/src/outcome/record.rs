@@ -152,6 +152,61 @@ impl Outcome {
     }
 }
 
+/// What a completed task's result reports about the attempt that made it,
+/// read by the same rules wherever an outcome is written: the prompt
+/// version (`"prompt_version"`), the experiment and arm (`"experiment"`,
+/// `"arm"`), what it spent in an LLM agent's shape (`"usage"` with
+/// `"input_tokens"` and `"output_tokens"`, and `"cost_usd"`) and a score
+/// (`"score"`). Fields that are absent, empty or of the wrong type read as
+/// not reported.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reported {
+    /// The prompt version.
+    pub prompt_version: Option<String>,
+    /// The experiment.
+    pub experiment: Option<String>,
+    /// The arm.
+    pub arm: Option<String>,
+    /// Model input tokens (0 when not reported).
+    pub input_tokens: u64,
+    /// Model output tokens (0 when not reported).
+    pub output_tokens: u64,
+    /// Cost in US dollars.
+    pub cost_usd: Option<f64>,
+    /// A score.
+    pub score: Option<f64>,
+}
+
+impl Reported {
+    /// What `result` reports; nothing for no result (a dead letter).
+    pub fn from_result(result: Option<&serde_json::Value>) -> Self {
+        let Some(r) = result else {
+            return Reported::default();
+        };
+        let text = |field: &str| {
+            r.get(field)
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let tokens = |name: &str| {
+            r.get("usage")
+                .and_then(|u| u.get(name))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        Reported {
+            prompt_version: text("prompt_version"),
+            experiment: text("experiment"),
+            arm: text("arm"),
+            input_tokens: tokens("input_tokens"),
+            output_tokens: tokens("output_tokens"),
+            cost_usd: r.get("cost_usd").and_then(serde_json::Value::as_f64),
+            score: r.get("score").and_then(serde_json::Value::as_f64),
+        }
+    }
+}
+
 /// Which outcomes a listing or an aggregate covers; every field narrows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutcomeFilter {

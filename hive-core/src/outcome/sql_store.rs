@@ -210,7 +210,7 @@ where
                 .bind(o.finished_at.timestamp_millis())
                 .execute(&mut *tx)
                 .await
-                .map_err(DB::db_err)?;
+                .map_err(DB::db_or_input_err)?;
         }
         tx.commit().await.map_err(DB::db_err)
     }
@@ -238,7 +238,7 @@ where
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.reader)
             .await
-            .map_err(DB::db_err)?;
+            .map_err(DB::db_or_input_err)?;
         rows.into_iter().map(|r| r.decode(DB::BACKEND)).collect()
     }
 
@@ -256,7 +256,7 @@ where
             .bind(filter.experiment.as_deref())
             .fetch_all(&self.reader)
             .await
-            .map_err(DB::db_err)?;
+            .map_err(DB::db_or_input_err)?;
         let mut out: Vec<Metrics> = rows.into_iter().map(MetricsRow::into_metrics).collect();
         // Ordered here, not in SQL: the engines sort NULLs and text
         // differently.

@@ -298,6 +298,28 @@ class Hive:
     ) -> AgentHandle: ...
     def purge_expired(self) -> dict[str, int]: ...
     def stop_agent(self, agent_id: str) -> None: ...
+    def metrics(
+        self,
+        group_by: str = "all",
+        *,
+        agent: str | None = None,
+        task_type: str | None = None,
+        prompt_version: str | None = None,
+        experiment: str | None = None,
+        since: datetime.datetime | None = None,
+        until: datetime.datetime | None = None,
+    ) -> list[dict[str, _JSON]]: ...
+    def outcomes(
+        self,
+        *,
+        agent: str | None = None,
+        task_type: str | None = None,
+        prompt_version: str | None = None,
+        experiment: str | None = None,
+        since: datetime.datetime | None = None,
+        until: datetime.datetime | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, _JSON]]: ...
     def agents(self) -> list[dict[str, _JSON]]: ...
     def publish(
         self, topic: str, payload: dict[str, _JSON] | None = None, *, kind: str = "message"
@@ -450,6 +472,28 @@ class AsyncHive:
     ) -> Awaitable[AgentHandle]: ...
     def purge_expired(self) -> Awaitable[dict[str, int]]: ...
     def stop_agent(self, agent_id: str) -> Awaitable[None]: ...
+    def metrics(
+        self,
+        group_by: str = "all",
+        *,
+        agent: str | None = None,
+        task_type: str | None = None,
+        prompt_version: str | None = None,
+        experiment: str | None = None,
+        since: datetime.datetime | None = None,
+        until: datetime.datetime | None = None,
+    ) -> Awaitable[list[dict[str, _JSON]]]: ...
+    def outcomes(
+        self,
+        *,
+        agent: str | None = None,
+        task_type: str | None = None,
+        prompt_version: str | None = None,
+        experiment: str | None = None,
+        since: datetime.datetime | None = None,
+        until: datetime.datetime | None = None,
+        limit: int = 100,
+    ) -> Awaitable[list[dict[str, _JSON]]]: ...
     def agents(self) -> Awaitable[list[dict[str, _JSON]]]: ...
     def publish(
         self, topic: str, payload: dict[str, _JSON] | None = None, *, kind: str = "message"

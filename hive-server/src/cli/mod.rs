@@ -25,6 +25,7 @@ mod events;
 mod message;
 mod metrics;
 mod migrate;
+mod outcomes;
 pub mod output;
 mod queue;
 mod serve;
@@ -149,6 +150,14 @@ enum Command {
         #[command(flatten)]
         args: metrics::MetricsArgs,
     },
+    /// Outcomes of finished tasks, and the metrics over them by agent,
+    /// prompt version, task type or experiment arm.
+    Outcomes {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(subcommand)]
+        command: outcomes::OutcomeCommand,
+    },
     /// The queue's retention: how long it keeps what has ended; purge now.
     Queue {
         #[command(flatten)]
@@ -227,6 +236,7 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         | Command::Events { conn, .. }
         | Command::Message { conn, .. }
         | Command::Metrics { conn, .. }
+        | Command::Outcomes { conn, .. }
         | Command::Queue { conn, .. }
         | Command::Status { conn } => conn.clone(),
     };
@@ -243,6 +253,7 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         Command::Events { args, .. } => events::run(&client, &out, args).await,
         Command::Message { command, .. } => message::run(&client, &out, command).await,
         Command::Metrics { args, .. } => metrics::run(&client, &out, args).await,
+        Command::Outcomes { command, .. } => outcomes::run(&client, &out, command).await,
         Command::Queue { command, .. } => queue::run(&client, &out, command).await,
         Command::Status { .. } => status(&client, &out).await,
     }

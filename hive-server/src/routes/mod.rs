@@ -8,6 +8,7 @@ mod dead_letters;
 mod events;
 mod health;
 mod messages;
+mod outcomes;
 mod retention;
 mod series;
 mod sessions;
@@ -60,6 +61,8 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(work::release))
         .routes(routes!(events::read))
         .routes(routes!(series::series))
+        .routes(routes!(outcomes::list))
+        .routes(routes!(outcomes::metrics))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -207,7 +207,18 @@ pub(crate) async fn complete(
 ) -> ApiResult<Json<Task>> {
     let key = lease_key(&id, body.token)?;
     state.hive.queue().complete(key, body.result).await?;
-    task_after(&state, key).await
+    let Json(task) = task_after(&state, key).await?;
+    record_outcome(&state, &task).await;
+    Ok(Json(task))
+}
+
+/// Records a finished task's outcome. The answer itself is already
+/// stored, so a failure here is logged, not answered: the client must not
+/// take its completed task for a failed call.
+async fn record_outcome(state: &AppState, task: &Task) {
+    if let Err(e) = state.hive.record_outcome(task).await {
+        tracing::warn!(task = %task.id, error = %e, "the task's outcome was not recorded");
+    }
 }
 
 /// The body of `POST /tasks/{id}/fail`.
@@ -262,7 +273,15 @@ pub(crate) async fn fail(
     };
     let outcome = match state.hive.queue().fail(key, failure).await? {
         FailOutcome::Retrying { run_at } => Failed::Retrying { run_at },
-        FailOutcome::DeadLettered => Failed::DeadLettered,
+        FailOutcome::DeadLettered => {
+            match state.hive.queue().get(key.task_id).await {
+                Ok(task) => record_outcome(&state, &task).await,
+                Err(e) => {
+                    tracing::warn!(task = %key.task_id, error = %e, "the task's outcome was not recorded");
+                }
+            }
+            Failed::DeadLettered
+        }
     };
     Ok(Json(outcome))
 }

@@ -27,6 +27,7 @@ mod logs;
 mod metrics;
 mod migrate;
 mod openapi;
+mod outcomes;
 mod readiness;
 mod retention;
 mod trace;

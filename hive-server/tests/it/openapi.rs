@@ -55,6 +55,8 @@ const ROUTES: &[&str] = &[
     "GET /events",
     "GET /metrics",
     "GET /metrics/series",
+    "GET /outcomes",
+    "GET /outcomes/metrics",
 ];
 
 /// `(METHOD path, operation)` for every operation of the document.

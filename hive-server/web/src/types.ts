@@ -196,3 +196,23 @@ export function columnOf(s: TaskStatus): Column {
       return 'cancelled';
   }
 }
+
+/** One group of `GET /outcomes/metrics`: the outcomes of finished tasks. */
+export interface OutcomeMetrics {
+  key: string | null;
+  tasks: number;
+  succeeded: number;
+  dead_lettered: number;
+  success_rate: number;
+  dead_letter_rate: number;
+  retries: number;
+  p50_run_ms: number;
+  p95_run_ms: number;
+  p50_wait_ms: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  cost_per_task: number;
+  mean_score: number | null;
+  scored: number;
+}

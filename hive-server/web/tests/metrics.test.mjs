@@ -74,6 +74,17 @@ test('The metrics view shows its charts from GET /metrics/series after some task
     const numbers = cells.map((c) => digitsOnly(c).replace(/[^\d.]/g, ''));
     assert.ok(numbers.includes(String(spend.input_tokens)), `a cell with the server's input tokens ${spend.input_tokens}: ${JSON.stringify(cells)}`);
     assert.ok(numbers.includes(String(spend.output_tokens)), `a cell with the server's output tokens ${spend.output_tokens}: ${JSON.stringify(cells)}`);
+
+    // The outcomes table's row for the agent: the durable outcomes of its
+    // 17 completed and 2 dead-lettered tasks, as the server counts them.
+    const outcomes = (await server.get('/outcomes/metrics?group_by=agent')).find((m) => m.key === 'metrics-writer');
+    assert.deepEqual([outcomes.tasks, outcomes.succeeded, outcomes.dead_lettered], [19, 17, 2]);
+    const outcomeCells = await waitFor(async () => page.locator('[data-testid="outcomes-table"]').evaluate((t) => {
+      const row = [...t.querySelectorAll('tr')].find((r) => r.textContent.includes('metrics-writer'));
+      return row ? [...row.querySelectorAll('td')].map((c) => c.textContent.replace(/\s+/g, ' ').trim()) : null;
+    }), { timeout: 10_000, what: 'the outcomes table to show metrics-writer' });
+    console.log(`# outcomes-table row: ${JSON.stringify(outcomeCells)}`);
+    assert.deepEqual(outcomeCells.slice(0, 5), ['metrics-writer', '19', '17', '2', `${(outcomes.success_rate * 100).toFixed(1)} %`]);
   } finally {
     agent.stopBeating();
     await page.context().close();

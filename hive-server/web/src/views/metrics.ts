@@ -1,7 +1,7 @@
 import { html, css, nothing, svg, LitElement } from 'lit';
 import { api, errorText } from '../api';
 import { shared } from '../styles';
-import { seriesPoints, type MetricsPoint, type MetricsSeries, type TaskStatus } from '../types';
+import { seriesPoints, type MetricsPoint, type MetricsSeries, type OutcomeMetrics, type TaskStatus } from '../types';
 
 interface Series {
   name: string;
@@ -92,6 +92,7 @@ class HiveMetrics extends LitElement {
   ];
 
   private data: MetricsSeries | null = null;
+  private outcomes: OutcomeMetrics[] | null = null;
   private error = '';
   private timer: ReturnType<typeof setTimeout> | undefined;
   private alive = false;
@@ -113,7 +114,12 @@ class HiveMetrics extends LitElement {
   private async load(): Promise<void> {
     clearTimeout(this.timer);
     try {
-      this.data = await api<MetricsSeries>('GET', '/metrics/series');
+      const [series, outcomes] = await Promise.all([
+        api<MetricsSeries>('GET', '/metrics/series'),
+        api<OutcomeMetrics[]>('GET', '/outcomes/metrics?group_by=agent'),
+      ]);
+      this.data = series;
+      this.outcomes = outcomes;
       this.error = '';
     } catch (e) {
       this.error = errorText(e);
@@ -199,7 +205,40 @@ class HiveMetrics extends LitElement {
           </tbody>
         </table>
       </div>
+      ${this.renderOutcomes()}
     </section>`;
+  }
+
+  // Every finished task's outcome, from the durable store (not this
+  // server's window): GET /outcomes/metrics?group_by=agent.
+  private renderOutcomes() {
+    const o = this.outcomes;
+    const pct = (r: number) => `${(r * 100).toFixed(1)} %`;
+    return html`<h3 class="spend">Outcomes by agent</h3>
+      <p class="muted">Every task an agent finished, from <span class="mono">GET /outcomes/metrics?group_by=agent</span> (all time).</p>
+      <div class="table-wrap" tabindex="0" role="region" aria-label="Outcomes by agent">
+        <table data-testid="outcomes-table">
+          <thead>
+            <tr><th scope="col">Agent</th><th scope="col" class="num">Tasks</th><th scope="col" class="num">Succeeded</th><th scope="col" class="num">Dead-lettered</th><th scope="col" class="num">Success</th><th scope="col" class="num">Retries</th><th scope="col" class="num">Run p50 / p95 ms</th><th scope="col" class="num">USD per task</th></tr>
+          </thead>
+          <tbody>
+            ${!o || o.length === 0
+              ? html`<tr><td colspan="8">${o ? 'no outcomes yet' : '—'}</td></tr>`
+              : o.map(
+                  (m) => html`<tr>
+                    <td>${m.key ?? '(no agent)'}</td>
+                    <td class="num">${m.tasks}</td>
+                    <td class="num">${m.succeeded}</td>
+                    <td class="num">${m.dead_lettered}</td>
+                    <td class="num">${pct(m.success_rate)}</td>
+                    <td class="num">${m.retries}</td>
+                    <td class="num">${m.p50_run_ms} / ${m.p95_run_ms}</td>
+                    <td class="num">${m.cost_per_task.toFixed(4)}</td>
+                  </tr>`,
+                )}
+          </tbody>
+        </table>
+      </div>`;
   }
 }
 customElements.define('hive-metrics', HiveMetrics);

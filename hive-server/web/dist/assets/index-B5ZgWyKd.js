@@ -501,7 +501,7 @@ var e=globalThis,t=e.ShadowRoot&&(e.ShadyCSS===void 0||e.ShadyCSS.nativeShadow)&
     </svg>
     <ul class="legend">
       ${r.map(e=>C`<li><span class="swatch" style="background:${e.color}"></span>${e.name}: ${pt(mt(e.values))}</li>`)}
-    </ul>`}var ht=[{name:`pending`,statuses:[`pending`],color:`#32577d`},{name:`waiting + delayed`,statuses:[`waiting`,`delayed`],color:`#a86f00`},{name:`running`,statuses:[`assigned`,`in_progress`],color:`#1d7fd8`},{name:`dead-lettered`,statuses:[`dead_lettered`],color:`#b42318`}],gt=class extends N{constructor(...e){super(...e),this.data=null,this.error=``,this.alive=!1}static{this.styles=[K,o`
+    </ul>`}var ht=[{name:`pending`,statuses:[`pending`],color:`#32577d`},{name:`waiting + delayed`,statuses:[`waiting`,`delayed`],color:`#a86f00`},{name:`running`,statuses:[`assigned`,`in_progress`],color:`#1d7fd8`},{name:`dead-lettered`,statuses:[`dead_lettered`],color:`#b42318`}],gt=class extends N{constructor(...e){super(...e),this.data=null,this.outcomes=null,this.error=``,this.alive=!1}static{this.styles=[K,o`
       .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 26rem), 1fr)); gap: 0.75rem; }
       svg { width: 100%; height: auto; display: block; color: var(--fg); }
       .legend { list-style: none; padding: 0; margin: 0.35rem 0 0; display: flex; gap: 0.3rem 1rem; flex-wrap: wrap; font-size: 0.85rem; }
@@ -509,7 +509,7 @@ var e=globalThis,t=e.ShadowRoot&&(e.ShadyCSS===void 0||e.ShadyCSS.nativeShadow)&
       h3 { margin-top: 0; }
       h3.spend { margin-top: 1.25rem; }
       td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-    `]}connectedCallback(){super.connectedCallback(),this.alive=!0,this.load()}disconnectedCallback(){super.disconnectedCallback(),this.alive=!1,clearTimeout(this.timer)}async load(){clearTimeout(this.timer);try{this.data=await L(`GET`,`/metrics/series`),this.error=``}catch(e){this.error=R(e)}if(this.requestUpdate(),!this.alive)return;let e=Math.max(1,this.data?.interval_secs??5)*1e3;this.timer=setTimeout(()=>{document.visibilityState===`visible`?this.load():this.timer=setTimeout(()=>void this.load(),e)},e)}charts(e){let t=Re(e),n=t.map(e=>e.at),r=Math.max(1,e.interval_secs),i=[{name:`completed / s`,color:`#1d6b3a`,values:t.map(e=>e.completed/r)}],a=ht.map(e=>({name:e.name,color:e.color,values:t.map(t=>e.statuses.reduce((e,n)=>e+(t.depth[n]??0),0))})),o=[{name:`wait p50 ms`,color:`#32577d`,values:t.map(e=>e.wait_p50_ms)},{name:`wait p95 ms`,color:`#7c9cc4`,values:t.map(e=>e.wait_p95_ms)},{name:`run p50 ms`,color:`#a86f00`,values:t.map(e=>e.run_p50_ms)},{name:`run p95 ms`,color:`#d9a441`,values:t.map(e=>e.run_p95_ms)}],s=[{name:`failure rate %`,color:`#b42318`,values:t.map(e=>{let t=e.completed+e.failed+e.dead_lettered;return t===0?null:(e.failed+e.dead_lettered)*100/t})}],c=t[t.length-1],l=e=>e.map(e=>`${e.name} ${pt(mt(e.values))}`).join(`, `),u=c?` (newest point ${c.at}${c.partial?`, still filling`:``}; latest known values)`:` (no point yet)`;return C`<div class="charts">
+    `]}connectedCallback(){super.connectedCallback(),this.alive=!0,this.load()}disconnectedCallback(){super.disconnectedCallback(),this.alive=!1,clearTimeout(this.timer)}async load(){clearTimeout(this.timer);try{let[e,t]=await Promise.all([L(`GET`,`/metrics/series`),L(`GET`,`/outcomes/metrics?group_by=agent`)]);this.data=e,this.outcomes=t,this.error=``}catch(e){this.error=R(e)}if(this.requestUpdate(),!this.alive)return;let e=Math.max(1,this.data?.interval_secs??5)*1e3;this.timer=setTimeout(()=>{document.visibilityState===`visible`?this.load():this.timer=setTimeout(()=>void this.load(),e)},e)}charts(e){let t=Re(e),n=t.map(e=>e.at),r=Math.max(1,e.interval_secs),i=[{name:`completed / s`,color:`#1d6b3a`,values:t.map(e=>e.completed/r)}],a=ht.map(e=>({name:e.name,color:e.color,values:t.map(t=>e.statuses.reduce((e,n)=>e+(t.depth[n]??0),0))})),o=[{name:`wait p50 ms`,color:`#32577d`,values:t.map(e=>e.wait_p50_ms)},{name:`wait p95 ms`,color:`#7c9cc4`,values:t.map(e=>e.wait_p95_ms)},{name:`run p50 ms`,color:`#a86f00`,values:t.map(e=>e.run_p50_ms)},{name:`run p95 ms`,color:`#d9a441`,values:t.map(e=>e.run_p95_ms)}],s=[{name:`failure rate %`,color:`#b42318`,values:t.map(e=>{let t=e.completed+e.failed+e.dead_lettered;return t===0?null:(e.failed+e.dead_lettered)*100/t})}],c=t[t.length-1],l=e=>e.map(e=>`${e.name} ${pt(mt(e.values))}`).join(`, `),u=c?` (newest point ${c.at}${c.partial?`, still filling`:``}; latest known values)`:` (no point yet)`;return C`<div class="charts">
       <section class="panel"><h3>Completed tasks per second</h3>
         ${$(`chart-throughput`,`Completed tasks per second${u}: ${l(i)}`,n,i,`tasks/s`)}</section>
       <section class="panel"><h3>Queue depth by status</h3>
@@ -543,7 +543,28 @@ var e=globalThis,t=e.ShadowRoot&&(e.ShadyCSS===void 0||e.ShadyCSS.nativeShadow)&
           </tbody>
         </table>
       </div>
-    </section>`}};customElements.define(`hive-metrics`,gt);var _t={experiments:[`Prompt experiments`,`Prompt experiments will appear here: variants of an agent’s prompt run side by side, with their outcomes and costs as the server records them.`],changes:[`Change sets`,`Change sets will appear here: the changes agents propose to code or configuration, with their review state, once the server tracks them.`],sleep:[`Sleep cycles`,`Sleep cycles will appear here: the periods in which agents consolidate their memory, when each ran and what it kept or dropped.`]},vt=class extends N{constructor(...e){super(...e),this.which=`experiments`}static{this.styles=[K]}set panel(e){this.which=e,this.requestUpdate()}get panel(){return this.which}render(){let[e,t]=_t[this.which]??[`Coming`,`This panel comes with a later release.`];return C`<h2>${e}</h2>
+      ${this.renderOutcomes()}
+    </section>`}renderOutcomes(){let e=this.outcomes,t=e=>`${(e*100).toFixed(1)} %`;return C`<h3 class="spend">Outcomes by agent</h3>
+      <p class="muted">Every task an agent finished, from <span class="mono">GET /outcomes/metrics?group_by=agent</span> (all time).</p>
+      <div class="table-wrap" tabindex="0" role="region" aria-label="Outcomes by agent">
+        <table data-testid="outcomes-table">
+          <thead>
+            <tr><th scope="col">Agent</th><th scope="col" class="num">Tasks</th><th scope="col" class="num">Succeeded</th><th scope="col" class="num">Dead-lettered</th><th scope="col" class="num">Success</th><th scope="col" class="num">Retries</th><th scope="col" class="num">Run p50 / p95 ms</th><th scope="col" class="num">USD per task</th></tr>
+          </thead>
+          <tbody>
+            ${!e||e.length===0?C`<tr><td colspan="8">${e?`no outcomes yet`:`—`}</td></tr>`:e.map(e=>C`<tr>
+                    <td>${e.key??`(no agent)`}</td>
+                    <td class="num">${e.tasks}</td>
+                    <td class="num">${e.succeeded}</td>
+                    <td class="num">${e.dead_lettered}</td>
+                    <td class="num">${t(e.success_rate)}</td>
+                    <td class="num">${e.retries}</td>
+                    <td class="num">${e.p50_run_ms} / ${e.p95_run_ms}</td>
+                    <td class="num">${e.cost_per_task.toFixed(4)}</td>
+                  </tr>`)}
+          </tbody>
+        </table>
+      </div>`}};customElements.define(`hive-metrics`,gt);var _t={experiments:[`Prompt experiments`,`Prompt experiments will appear here: variants of an agent’s prompt run side by side, with their outcomes and costs as the server records them.`],changes:[`Change sets`,`Change sets will appear here: the changes agents propose to code or configuration, with their review state, once the server tracks them.`],sleep:[`Sleep cycles`,`Sleep cycles will appear here: the periods in which agents consolidate their memory, when each ran and what it kept or dropped.`]},vt=class extends N{constructor(...e){super(...e),this.which=`experiments`}static{this.styles=[K]}set panel(e){this.which=e,this.requestUpdate()}get panel(){return this.which}render(){let[e,t]=_t[this.which]??[`Coming`,`This panel comes with a later release.`];return C`<h2>${e}</h2>
       <p>${t}</p>
       <p class="muted">Nothing is shown yet: the server does not provide this data today.</p>`}};customElements.define(`hive-coming`,vt);function yt(){let[e,...t]=location.hash.replace(/^#\/?/,``).split(`/`);return{view:e||`board`,id:decodeURIComponent(t.join(`/`))}}var bt=[[`board`,`Board`,`nav-board`],[`agents`,`Agents`,`nav-agents`],[`sessions`,`Sessions`,`nav-sessions`],[`dead-letters`,`Dead letters`,`nav-dead-letters`],[`events`,`Events`,`nav-events`],[`submit`,`Submit`,`nav-submit`],[`metrics`,`Metrics`,`nav-metrics`]],xt=[[`experiments`,`Experiments`,`nav-experiments`],[`changes`,`Change sets`,`nav-changes`],[`sleep`,`Sleep cycles`,`nav-sleep`]],St=class extends H{constructor(...e){super(...e),this.route=yt(),this.updateWorker=null,this.reloadRequested=!1,this.onHash=()=>{this.route=yt(),this.requestUpdate()}}static{this.styles=[K,o`
       :host { min-height: 100vh; display: flex; flex-direction: column; }
