@@ -58,6 +58,7 @@ pub mod llm;
 pub mod llm_agent;
 pub mod names;
 pub mod outcome;
+pub mod prompt;
 pub mod queue;
 pub mod sandbox;
 pub mod session;

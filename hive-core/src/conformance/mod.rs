@@ -24,6 +24,7 @@ pub mod context;
 pub mod events;
 pub mod history;
 pub mod outcomes;
+pub mod prompts;
 pub mod queue;
 pub mod sessions;
 

@@ -2,9 +2,9 @@
 //! transaction.
 //!
 //! An agent's slot hands its outcome over and moves on to the next task; a
-//! background task gathers what arrived meanwhile (up to [`BATCH`]) and
-//! stores it with one `record_many`, so a busy embedded hive pays one
-//! commit for many tasks rather than one each. `flush` waits until
+//! background task gathers what arrives within 50 ms of the first (up to
+//! [`BATCH`]) and stores it with one `record_many`, so a busy embedded hive
+//! pays one commit for many tasks rather than one each. `flush` waits until
 //! everything handed over before it is stored; `close` flushes and stops.
 //!
 //! What a crash loses is what was handed over and not yet stored — at most
@@ -22,6 +22,10 @@ use super::store::OutcomeStore;
 
 /// The most outcomes one write stores.
 pub const BATCH: usize = 500;
+
+/// How long the writer waits for more outcomes after the first of a
+/// batch.
+const LINGER: Duration = Duration::from_millis(50);
 
 /// Tries of one batch before it is given up.
 const TRIES: u32 = 5;
@@ -94,15 +98,28 @@ async fn write_loop(store: Arc<dyn OutcomeStore>, mut rx: mpsc::UnboundedReceive
     let mut batch: Vec<Outcome> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
+        // Gather what arrives within LINGER of the first outcome (or until
+        // the batch is full, or someone waits for a flush): one commit for
+        // a burst of finished tasks, not one each, so the outcome writer
+        // does not crowd the file's other writers.
+        let until = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Item::Outcome(o) => batch.push(*o),
-                Item::Flush(done) => waiting.push(done),
+        loop {
+            match next.take() {
+                Some(Item::Outcome(o)) => batch.push(*o),
+                Some(Item::Flush(done)) => waiting.push(done),
+                None => {}
             }
-            if batch.len() < BATCH {
-                next = rx.try_recv().ok();
+            if batch.len() >= BATCH || !waiting.is_empty() {
+                break;
             }
+            next = match rx.try_recv() {
+                Ok(item) => Some(item),
+                Err(_) => match tokio::time::timeout_at(until, rx.recv()).await {
+                    Ok(Some(item)) => Some(item),
+                    Ok(None) | Err(_) => break,
+                },
+            };
         }
         if !batch.is_empty() {
             store_batch(store.as_ref(), &batch).await;

@@ -1,5 +1,8 @@
 //! The embedded outcome store: one table in the SQLite file the queue and
-//! the other rooms use.
+//! the other rooms use. Its commits survive a crash of the process, not of
+//! the machine (`synchronous=NORMAL`): an outcome is a record of what
+//! happened, not an acknowledgement, and a full sync per batch would make
+//! the file's other writers — the queue, agents' heartbeats — wait on it.
 
 use std::time::Duration;
 
@@ -28,7 +31,7 @@ impl SqliteOutcomeStore {
     /// opened or migrated.
     pub async fn open(url: &str) -> Result<Self> {
         let Pools { writer, reader } =
-            open_pools(url, Durability::Full, BUSY_TIMEOUT, READERS).await?;
+            open_pools(url, Durability::Process, BUSY_TIMEOUT, READERS).await?;
         Ok(SqlOutcomeStore::new(writer, reader))
     }
 }

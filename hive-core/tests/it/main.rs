@@ -25,6 +25,8 @@ mod outcomes_postgres;
 mod outcomes_sqlite;
 mod pg_schema;
 mod private_redis;
+mod prompts_postgres;
+mod prompts_sqlite;
 mod queue_postgres;
 mod queue_redis;
 mod queue_sqlite;

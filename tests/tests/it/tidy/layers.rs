@@ -40,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Outcomes of finished tasks; experiments' statistics need nothing.
     ("outcome", &["storage", "queue::TaskId"]),
     ("experiment", &[]),
+    ("prompt", &["storage"]),
     ("context", &["storage", "llm"]),
     // Agents use the stores.
     (
@@ -104,6 +105,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "events",
             "outcome",
             "experiment",
+            "prompt",
         ],
     ),
 ];
@@ -423,9 +425,6 @@ mod tests {
 "##;
     let layers: &[(&str, &[&str])] = &[
         ("session", &["storage"]),
-        // Outcomes of finished tasks; experiments' statistics need nothing.
-        ("outcome", &["storage", "queue::TaskId"]),
-        ("experiment", &[]),
         ("agent", &[]),
         ("error", &[]),
         ("storage", &[]),
