@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use crate::outcome::{Outcome, OutcomeRecorder, OutcomeStatus, Reported};
+use crate::outcome::{Finished, Outcome, OutcomeRecorder, OutcomeStatus};
 use crate::queue::worker::{AttemptEnd, AttemptInfo, AttemptObserver};
 
 /// Records the outcomes of one agent's tasks.
@@ -30,28 +30,17 @@ impl AttemptObserver for AgentOutcomes {
             AttemptEnd::Completed(result) => (OutcomeStatus::Completed, Some(result)),
             AttemptEnd::DeadLettered => (OutcomeStatus::DeadLettered, None),
         };
-        let now = chrono::Utc::now();
-        let ms = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| {
-            u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
-        };
-        let reported = Reported::from_result(result);
-        self.recorder.record(Outcome {
+        self.recorder.record(Outcome::finished(Finished {
             task_id: task.id,
             queue: self.queue.to_string(),
             task_type: task.task_type.clone(),
             agent: Some(self.agent.to_string()),
-            prompt_version: reported.prompt_version,
-            experiment: reported.experiment,
-            arm: reported.arm,
             status,
-            attempts: task.attempt.max(1),
-            wait_ms: ms(task.created_at, task.started_at),
-            run_ms: ms(task.started_at, now),
-            input_tokens: reported.input_tokens,
-            output_tokens: reported.output_tokens,
-            cost_usd: reported.cost_usd,
-            score: reported.score,
-            finished_at: now,
-        });
+            attempts: task.attempt,
+            created_at: task.created_at,
+            started_at: task.started_at,
+            finished_at: chrono::Utc::now(),
+            result,
+        }));
     }
 }

@@ -274,7 +274,7 @@ impl Hive {
     /// itself is stored in the background (see
     /// [`OutcomeRecorder`](crate::outcome::OutcomeRecorder)).
     pub async fn record_outcome(&self, task: &crate::queue::Task) -> Result<()> {
-        use crate::outcome::{OutcomeStatus, Reported};
+        use crate::outcome::{Finished, OutcomeStatus};
         use crate::queue::TaskStatus;
         let status = match task.status {
             TaskStatus::Completed => OutcomeStatus::Completed,
@@ -286,29 +286,18 @@ impl Hive {
             None => None,
         };
         let finished_at = task.finished_at.unwrap_or_else(chrono::Utc::now);
-        let started_at = task.started_at.unwrap_or(finished_at);
-        let ms = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| {
-            u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
-        };
-        let reported = Reported::from_result(task.result.as_ref());
-        self.outcomes.record(Outcome {
+        self.outcomes.record(Outcome::finished(Finished {
             task_id: task.id,
             queue: self.queue.config().name.clone(),
             task_type: task.task_type.clone(),
             agent,
-            prompt_version: reported.prompt_version,
-            experiment: reported.experiment,
-            arm: reported.arm,
             status,
-            attempts: task.attempts.max(1),
-            wait_ms: ms(task.created_at, started_at),
-            run_ms: ms(started_at, finished_at),
-            input_tokens: reported.input_tokens,
-            output_tokens: reported.output_tokens,
-            cost_usd: reported.cost_usd,
-            score: reported.score,
+            attempts: task.attempts,
+            created_at: task.created_at,
+            started_at: task.started_at.unwrap_or(finished_at),
             finished_at,
-        });
+            result: task.result.as_ref(),
+        }));
         Ok(())
     }
 

@@ -22,6 +22,6 @@ mod sql_store;
 pub mod sqlite;
 mod store;
 
-pub use record::{GroupBy, Metrics, Outcome, OutcomeFilter, OutcomeStatus, Reported};
+pub use record::{Finished, GroupBy, Metrics, Outcome, OutcomeFilter, OutcomeStatus};
 pub use recorder::{OutcomeRecorder, BATCH};
 pub use store::{open, OutcomeStore, MAX_LIMIT};

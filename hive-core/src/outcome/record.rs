@@ -152,57 +152,81 @@ impl Outcome {
     }
 }
 
-/// What a completed task's result reports about the attempt that made it,
-/// read by the same rules wherever an outcome is written: the prompt
-/// version (`"prompt_version"`), the experiment and arm (`"experiment"`,
-/// `"arm"`), what it spent in an LLM agent's shape (`"usage"` with
-/// `"input_tokens"` and `"output_tokens"`, and `"cost_usd"`) and a score
-/// (`"score"`). Fields that are absent, empty or of the wrong type read as
-/// not reported.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Reported {
-    /// The prompt version.
-    pub prompt_version: Option<String>,
-    /// The experiment.
-    pub experiment: Option<String>,
-    /// The arm.
-    pub arm: Option<String>,
-    /// Model input tokens (0 when not reported).
-    pub input_tokens: u64,
-    /// Model output tokens (0 when not reported).
-    pub output_tokens: u64,
-    /// Cost in US dollars.
-    pub cost_usd: Option<f64>,
-    /// A score.
-    pub score: Option<f64>,
+/// What is known of a task when it ends, wherever that is seen (an agent's
+/// runner in this process, or an answer over the API): the makings of its
+/// [`Outcome`].
+#[derive(Clone, Debug)]
+pub struct Finished<'a> {
+    /// The task.
+    pub task_id: TaskId,
+    /// Its queue.
+    pub queue: String,
+    /// Its type.
+    pub task_type: String,
+    /// The agent that ran its last attempt.
+    pub agent: Option<String>,
+    /// How it ended.
+    pub status: OutcomeStatus,
+    /// Its attempts so far (the last one's number).
+    pub attempts: u32,
+    /// When it was submitted.
+    pub created_at: DateTime<Utc>,
+    /// When its last attempt started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// Its result, when it completed.
+    pub result: Option<&'a serde_json::Value>,
 }
 
-impl Reported {
-    /// What `result` reports; nothing for no result (a dead letter).
-    pub fn from_result(result: Option<&serde_json::Value>) -> Self {
-        let Some(r) = result else {
-            return Reported::default();
-        };
+impl Outcome {
+    /// The outcome of a task that ended as `f` says. What the result
+    /// reports is read by one set of rules: the prompt version
+    /// (`"prompt_version"`), the experiment and arm (`"experiment"`,
+    /// `"arm"`), what it spent in an LLM agent's shape (`"usage"` with
+    /// `"input_tokens"` and `"output_tokens"`, and `"cost_usd"`) and a
+    /// score (`"score"`). Fields that are absent, empty or of the wrong
+    /// type read as not reported; a dead letter has no result.
+    pub fn finished(f: Finished<'_>) -> Outcome {
         let text = |field: &str| {
-            r.get(field)
+            f.result
+                .and_then(|r| r.get(field))
                 .and_then(serde_json::Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
+        let number = |field: &str| {
+            f.result
+                .and_then(|r| r.get(field))
+                .and_then(serde_json::Value::as_f64)
+        };
         let tokens = |name: &str| {
-            r.get("usage")
+            f.result
+                .and_then(|r| r.get("usage"))
                 .and_then(|u| u.get(name))
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(0)
         };
-        Reported {
+        let ms = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
+        };
+        Outcome {
+            task_id: f.task_id,
             prompt_version: text("prompt_version"),
             experiment: text("experiment"),
             arm: text("arm"),
             input_tokens: tokens("input_tokens"),
             output_tokens: tokens("output_tokens"),
-            cost_usd: r.get("cost_usd").and_then(serde_json::Value::as_f64),
-            score: r.get("score").and_then(serde_json::Value::as_f64),
+            cost_usd: number("cost_usd"),
+            score: number("score"),
+            queue: f.queue,
+            task_type: f.task_type,
+            agent: f.agent,
+            status: f.status,
+            attempts: f.attempts.max(1),
+            wait_ms: ms(f.created_at, f.started_at),
+            run_ms: ms(f.started_at, f.finished_at),
+            finished_at: f.finished_at,
         }
     }
 }

@@ -144,15 +144,21 @@ impl MoveRow {
     }
 }
 
-/// Refuses a change of a protected label that no one else approved.
-fn check_approval(label: &Label, by: &str, approved_by: Option<&str>, what: &str) -> Result<()> {
+/// Refuses a change of a protected label that no one (else than its
+/// mover, when it has one) approved.
+fn check_approval(
+    label: &Label,
+    by: Option<&str>,
+    approved_by: Option<&str>,
+    what: &str,
+) -> Result<()> {
     match approved_by {
         None => Err(Error::invalid(format!(
             "label {:?} of agent {:?} is protected: {what} needs an approval (approved_by)",
             label.name, label.agent
         ))),
-        Some(a) if a == by => Err(Error::invalid(format!(
-            "label {:?} of agent {:?} is protected: {what} must be approved by someone other than {by:?}",
+        Some(a) if Some(a) == by => Err(Error::invalid(format!(
+            "label {:?} of agent {:?} is protected: {what} must be approved by someone other than {a:?}",
             label.name, label.agent
         ))),
         Some(_) => Ok(()),
@@ -265,11 +271,13 @@ where
                     .bind(now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| match DB::db_err(e) {
-                        Error::Backend { .. } => Error::conflict(format!(
-                            "label {name:?} of agent {agent:?} was created at the same time; move it again"
-                        )),
-                        other => other,
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.is_unique_violation() => {
+                            Error::conflict(format!(
+                                "label {name:?} of agent {agent:?} was created at the same time; move it again"
+                            ))
+                        }
+                        _ => DB::db_err(e),
                     })?;
                 (None, 1)
             }
@@ -279,7 +287,7 @@ where
                     // Dropping the transaction rolls the counted move back.
                     check_approval(
                         &label,
-                        &request.by,
+                        Some(&request.by),
                         request.approved_by.as_deref(),
                         "a move",
                     )?;
@@ -356,7 +364,7 @@ where
         }
         let current = self.label(agent, label).await?;
         if current.protected && !protected {
-            check_approval(&current, "", approved_by, "lifting its protection")?;
+            check_approval(&current, None, approved_by, "lifting its protection")?;
         }
         sqlx::query(include_str!("sql/protect_label.sql"))
             .bind(agent)

@@ -38,6 +38,13 @@ pub(super) async fn run_task(
         .await
         .expect("json");
     let id = created["task"]["id"].as_str().expect("id").to_string();
+    wait_final(base, &id, within).await
+}
+
+/// Waits up to `within` for task `id` to end; answers it as `GET
+/// /tasks/{id}` shows it.
+pub(super) async fn wait_final(base: &str, id: &str, within: Duration) -> Value {
+    let client = reqwest::Client::new();
     let until = Instant::now() + within;
     loop {
         let task: Value = client
@@ -52,10 +59,7 @@ pub(super) async fn run_task(
         if ["completed", "failed", "dead_lettered", "cancelled"].contains(&status) {
             return task;
         }
-        assert!(
-            Instant::now() < until,
-            "task for {capability} still {status}"
-        );
+        assert!(Instant::now() < until, "task {id} still {status}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

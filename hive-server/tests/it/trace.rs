@@ -7,12 +7,12 @@
 //! child `traceparent` — same trace, its own parent id.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hive_core::conformance::service_url;
 use serde_json::{json, Value};
 
-use super::declared::serve_with;
+use super::declared::{serve_with, wait_final};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -66,24 +66,6 @@ async fn traced_endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
         let _ = axum::serve(listener, app).await;
     });
     (format!("http://{addr}/hook"), seen)
-}
-
-async fn wait_final(base: &str, id: &str) -> Value {
-    let until = Instant::now() + Duration::from_secs(30);
-    loop {
-        let task: Value = reqwest::get(format!("{base}/tasks/{id}"))
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
-        let status = task["status"].as_str().unwrap_or_default().to_string();
-        if ["completed", "failed", "dead_lettered", "cancelled"].contains(&status.as_str()) {
-            return task;
-        }
-        assert!(Instant::now() < until, "task {id} still {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn json_lines(path: &std::path::Path) -> Vec<Value> {
@@ -191,7 +173,7 @@ async fn one_request_is_followed_across_two_processes_by_its_traceparent() {
         "the task shows its trace: {stdout}"
     );
 
-    let task = wait_final(&front.base, &id).await;
+    let task = wait_final(&front.base, &id, Duration::from_secs(30)).await;
     assert_eq!(task["status"], "completed", "{task}");
     assert_eq!(task["traceparent"], TP);
     assert_ne!(
