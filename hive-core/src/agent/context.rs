@@ -17,6 +17,8 @@ use super::tool::ToolSet;
 use crate::broker::{Broker, BrokerExt, Message, Published};
 use crate::context::{ContextEngine, Filter, Found, NewEntry, SearchRequest, Stored};
 use crate::error::{Error, Result};
+use crate::experiment::{Assignment, Experiments};
+use crate::prompt::PromptRegistry;
 use crate::queue::{LeaseKey, Queue, Task};
 use crate::session::{SessionId, SessionStore, Utterance};
 
@@ -34,6 +36,11 @@ pub(crate) struct Services {
     /// Where the outcomes of finished tasks go; none in a hive without an
     /// outcome store.
     pub(crate) outcomes: Option<crate::outcome::OutcomeRecorder>,
+    /// The prompt registry agents resolve their labels in; none in a hive
+    /// without one.
+    pub(crate) prompts: Option<Arc<dyn PromptRegistry>>,
+    /// The live experiments, which assign tasks to arms when leased.
+    pub(crate) experiments: Option<Arc<Experiments>>,
 }
 
 /// One agent's view of the hive during one task attempt or one message.
@@ -47,6 +54,7 @@ pub struct AgentContext {
     attempt: u32,
     cancelled: CancellationToken,
     session: Option<SessionId>,
+    assignment: Option<Assignment>,
 }
 
 impl AgentContext {
@@ -66,6 +74,7 @@ impl AgentContext {
             attempt: 0,
             cancelled,
             session: None,
+            assignment: None,
         }
     }
 
@@ -80,6 +89,28 @@ impl AgentContext {
         self.lease = Some(lease);
         self.attempt = attempt;
         self
+    }
+
+    pub(crate) fn services(&self) -> &Services {
+        &self.services
+    }
+
+    pub(crate) fn with_assignment(mut self, assignment: Option<Assignment>) -> Self {
+        self.assignment = assignment;
+        self
+    }
+
+    /// The experiment arm this task attempt runs in, when one of the
+    /// agent's experiments assigned it: the prompt version to use instead
+    /// of the label's. Decided on the task's first lease and kept.
+    pub fn assignment(&self) -> Option<&Assignment> {
+        self.assignment.as_ref()
+    }
+
+    /// The hive's prompt registry, where an agent resolves its prompt
+    /// label at each task; `None` in a hive without one.
+    pub fn prompts(&self) -> Option<&Arc<dyn PromptRegistry>> {
+        self.services.prompts.as_ref()
     }
 
     /// The agent's registration id.

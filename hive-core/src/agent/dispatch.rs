@@ -68,10 +68,24 @@ pub(crate) struct AgentTasks {
 #[async_trait]
 impl TaskHandler for AgentTasks {
     async fn handle(&self, task: Task, cx: TaskContext) -> Result<Value, TaskFailure> {
+        // The task's arm, if an experiment of this agent takes it: decided
+        // on its first lease and kept. Without the store the task runs on
+        // the label's prompt and stays out of the experiment.
+        let assignment = match &self.base.services().experiments {
+            Some(experiments) => experiments
+                .assign(self.base.agent_name(), task.id)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(task = %task.id, error = %e, "no experiment arm: the store failed");
+                    None
+                }),
+            None => None,
+        };
         let cx = self
             .base
             .with_cancellation(cx.cancelled)
-            .for_attempt(cx.lease, cx.attempt);
+            .for_attempt(cx.lease, cx.attempt)
+            .with_assignment(assignment);
         // Every line the agent logs while it works carries the task, and
         // the caller's trace when the task was submitted with one.
         let span = tracing::info_span!(

@@ -22,6 +22,7 @@ pub mod agents;
 pub mod broker;
 pub mod context;
 pub mod events;
+pub mod experiments;
 pub mod history;
 pub mod outcomes;
 pub mod prompts;

@@ -39,6 +39,7 @@ macro_rules! outcome_conformance_tests {
         $crate::__outcome_clauses!($harness;
             record_then_get_round_trips,
             recording_again_replaces,
+            get_many_answers_the_recorded_ones,
             bad_input_stores_nothing,
             list_filters_newest_first,
             metrics_equal_a_direct_count,
@@ -150,6 +151,25 @@ pub async fn recording_again_replaces(h: &dyn OutcomeHarness) {
         .await
         .expect("list");
     assert_eq!(all.len(), 1, "one outcome per task");
+}
+
+/// `get_many` answers the outcomes of the ids that have one.
+pub async fn get_many_answers_the_recorded_ones(h: &dyn OutcomeHarness) {
+    let store = h.open().await;
+    let ty = unique_name("many");
+    let recorded: Vec<Outcome> = (0..700).map(|_| outcome(&ty, "a")).collect();
+    store.record_many(&recorded).await.expect("record");
+    let mut ids: Vec<TaskId> = recorded.iter().map(|o| o.task_id).collect();
+    ids.push(TaskId::new());
+    ids.push(TaskId::new());
+    let mut got = store.get_many(&ids).await.expect("get many");
+    got.sort_by_key(|o| o.task_id);
+    let mut want = recorded.clone();
+    want.sort_by_key(|o| o.task_id);
+    assert_eq!(got, want, "every recorded one, across chunks, and no other");
+    assert!(store.get_many(&[]).await.expect("none").is_empty());
+    let too_many = vec![TaskId::new(); MAX_LIMIT + 1];
+    assert_invalid(store.get_many(&too_many).await, "at most");
 }
 
 /// A batch with one bad outcome, or too many, stores nothing.

@@ -62,6 +62,10 @@ pub mod kinds {
     /// unreachable and the buffer full): watchers should resynchronise
     /// (`data`: `lost`).
     pub const EVENTS_LOST: &str = "events.lost";
+    /// A prompt label was moved by hand (`subject`: `agent/label`;
+    /// `data`: `agent`, `label`, `to`, `moves`, `by`). An experiment's own
+    /// moves are `experiment.promoted` and `experiment.rolled_back`.
+    pub const PROMPT_LABEL_MOVED: &str = "prompt.label_moved";
 }
 
 /// An event as stored and delivered.

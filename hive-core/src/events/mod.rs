@@ -34,6 +34,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 
+pub(crate) use event::kinds;
 pub use event::{Event, EventFilter, NewEvent};
 pub use hub::{EventHub, EventSubscription, FeedPage, Watch, SCAN_LIMIT};
 pub use memory::MemoryLog;

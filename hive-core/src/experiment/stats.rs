@@ -91,7 +91,8 @@ impl Moments {
 }
 
 /// An estimate of a difference with its interval.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     /// The point estimate (variant − control).
     pub estimate: f64,

@@ -20,8 +20,10 @@ use crate::broker::{self, BrokerConfig};
 use crate::context::{ContextEngine, EmbeddingService};
 use crate::error::{Error, Result, Setup};
 use crate::events::sources::{EventedBroker, EventedQueue, EventedRegistry, EventedSessions};
-use crate::events::{EventHub, EventLog, MemoryLog, DEFAULT_RETAINED};
+use crate::events::{EventHub, EventLog, MemoryLog, NewEvent, DEFAULT_RETAINED};
+use crate::experiment::{self, Experiments, Notify};
 use crate::outcome::{self, OutcomeRecorder};
+use crate::prompt;
 use crate::queue::{self, Queue, QueueConfig, TaskRetention};
 use crate::session::{self, SessionStore};
 
@@ -60,6 +62,7 @@ pub struct HiveBuilder {
     allow_redis_eviction: bool,
     task_retention: Option<TaskRetention>,
     retention_interval: std::time::Duration,
+    experiment_interval: std::time::Duration,
 }
 
 impl Default for HiveBuilder {
@@ -76,6 +79,7 @@ impl Default for HiveBuilder {
             allow_redis_eviction: false,
             task_retention: None,
             retention_interval: DEFAULT_INTERVAL,
+            experiment_interval: super::experiments::DEFAULT_INTERVAL,
         }
     }
 }
@@ -132,6 +136,15 @@ impl HiveBuilder {
     /// runs none (for a caller that purges by itself).
     pub fn retention_interval(mut self, interval: std::time::Duration) -> Self {
         self.retention_interval = interval;
+        self
+    }
+
+    /// How often the hive looks at its active experiments (replays their
+    /// outcomes, applies decisions). Every process sharing the stores may
+    /// run it. Default 250 ms; [`Duration::ZERO`](std::time::Duration::ZERO)
+    /// runs none (the caller ticks [`Experiments::tick`](crate::experiment::Experiments::tick)).
+    pub fn experiment_interval(mut self, interval: std::time::Duration) -> Self {
+        self.experiment_interval = interval;
         self
     }
 
@@ -278,18 +291,38 @@ impl HiveBuilder {
             }
         };
         let outcomes = OutcomeRecorder::start(outcome::open(&store_url).await?);
+        let prompts = prompt::open(&store_url).await?;
+        let notify: Notify = {
+            let events = events.clone();
+            Arc::new(move |kind, subject, data| events.emit(NewEvent::known(kind, subject, data)))
+        };
+        let experiments = Arc::new(Experiments::new(
+            experiment::open(&store_url).await?,
+            prompts.clone(),
+            outcomes.clone(),
+            Some(notify),
+        ));
         let services = Services {
             queue: queue.clone(),
             broker: broker.clone(),
             sessions: sessions.clone(),
             context: context.clone(),
             outcomes: Some(outcomes.clone()),
+            prompts: Some(prompts.clone()),
+            experiments: Some(experiments.clone()),
         };
         let orchestrator =
             AgentOrchestrator::start(queue.clone(), registry.clone(), services, self.orchestrator)?;
         let retention =
             RetentionLoop::start(queue.clone(), broker.clone(), self.retention_interval);
+        let experiment_loop = super::experiments::ExperimentLoop::start(
+            experiments.clone(),
+            self.experiment_interval,
+        );
         Ok(Hive {
+            prompts,
+            experiments,
+            experiment_loop,
             queue,
             broker,
             registry,

@@ -23,6 +23,7 @@
 //! ```
 
 mod builder;
+mod experiments;
 #[cfg(all(test, not(all(feature = "redis", feature = "postgres"))))]
 mod left_out;
 mod retention;
@@ -39,7 +40,9 @@ use crate::broker::Broker;
 use crate::context::ContextEngine;
 use crate::error::{Error, Result};
 use crate::events::EventHub;
+use crate::experiment::Experiments;
 use crate::outcome::{GroupBy, Metrics, Outcome, OutcomeFilter, OutcomeRecorder, OutcomeStore};
+use crate::prompt::{Label, MoveLabel, PromptRegistry};
 use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskAttempt, TaskId};
 use crate::session::{NewSession, Session, SessionStore};
 use retention::RetentionLoop;
@@ -64,6 +67,9 @@ pub struct Hive {
     sessions: Arc<dyn SessionStore>,
     context: Option<Arc<ContextEngine>>,
     outcomes: OutcomeRecorder,
+    prompts: Arc<dyn PromptRegistry>,
+    experiments: Arc<Experiments>,
+    experiment_loop: experiments::ExperimentLoop,
     orchestrator: AgentOrchestrator,
     events: EventHub,
     retention: RetentionLoop,
@@ -334,6 +340,39 @@ impl Hive {
         &self.events
     }
 
+    /// The prompt registry: versions, labels and their history. Move
+    /// labels with [`Hive::move_label`], which also logs the move as an
+    /// event.
+    pub fn prompts(&self) -> &Arc<dyn PromptRegistry> {
+        &self.prompts
+    }
+
+    /// Points a prompt label at a version (see
+    /// [`PromptRegistry::move_label`]) and logs a `prompt.label_moved`
+    /// event. An LLM agent reading that label takes the new version at its
+    /// next task.
+    ///
+    /// # Errors
+    /// As [`PromptRegistry::move_label`].
+    pub async fn move_label(&self, request: MoveLabel) -> Result<Label> {
+        let by = request.by.clone();
+        let label = self.prompts.move_label(request).await?;
+        self.events.emit(crate::events::NewEvent::known(
+            crate::events::kinds::PROMPT_LABEL_MOVED,
+            format!("{}/{}", label.agent, label.name),
+            serde_json::json!({
+                "agent": label.agent, "label": label.name, "to": label.version,
+                "moves": label.moves, "by": by,
+            }),
+        ));
+        Ok(label)
+    }
+
+    /// The live experiments: start, report, stop, approve.
+    pub fn experiments(&self) -> &Arc<Experiments> {
+        &self.experiments
+    }
+
     /// How often the hive's retention runs (zero: never).
     pub fn retention_interval(&self) -> std::time::Duration {
         self.retention_interval
@@ -356,6 +395,7 @@ impl Hive {
     /// the last events and ends the event subscriptions.
     pub async fn shutdown(&self) -> StopReport {
         self.retention.stop().await;
+        self.experiment_loop.stop().await;
         let report = self.orchestrator.shutdown().await;
         self.outcomes.close().await;
         self.events.close().await;

@@ -78,6 +78,12 @@ pub struct LlmAgentConfig {
     /// message after the system prompt, tool calls and results included).
     /// Default true: it is the record of what the agent did.
     pub keep_transcript: bool,
+    /// The prompt-registry label the agent takes its prompt from, resolved
+    /// at each task so that moving the label changes the prompt without a
+    /// restart; while the label is unset (or the hive has no registry)
+    /// [`LlmAgentConfig::prompt`] is used. `None` always uses `prompt`.
+    /// Default `production`.
+    pub prompt_label: Option<String>,
 }
 
 impl LlmAgentConfig {
@@ -98,6 +104,7 @@ impl LlmAgentConfig {
             workspace: None,
             builtin_tools: true,
             keep_transcript: true,
+            prompt_label: Some(crate::prompt::PRODUCTION.to_string()),
         }
     }
 }
@@ -140,8 +147,15 @@ pub struct LlmOutcome {
     pub usage: Usage,
     /// Dollars, when the model's price is known.
     pub cost_usd: Option<f64>,
-    /// The system prompt's version.
+    /// The system prompt's version: the registry version's id when the
+    /// prompt came from the registry, else [`SystemPrompt::version`].
     pub prompt_version: String,
+    /// The experiment the task ran in, if one assigned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// Its arm in that experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
     /// The conversation after the system prompt, when
     /// [`LlmAgentConfig::keep_transcript`] is on (else empty).
     #[serde(default)]
@@ -268,6 +282,57 @@ impl LlmAgent {
     }
 }
 
+/// The prompt one task runs with, and where it came from.
+struct Chosen {
+    text: String,
+    version: String,
+    experiment: Option<String>,
+    arm: Option<String>,
+}
+
+impl LlmAgent {
+    /// The prompt for this attempt: the experiment arm's version when the
+    /// task was assigned one, else the version the agent's label points at
+    /// now, else the configured prompt.
+    async fn choose_prompt(&self, cx: &AgentContext) -> Result<Chosen, TaskFailure> {
+        let fixed = || Chosen {
+            text: self.config.prompt.text.clone(),
+            version: self.config.prompt.version.clone(),
+            experiment: None,
+            arm: None,
+        };
+        let Some(registry) = cx.prompts() else {
+            return Ok(fixed());
+        };
+        if let Some(a) = cx.assignment() {
+            let v = registry.get(a.version).await.map_err(|e| {
+                TaskFailure::retryable(format!("cannot read prompt version {}: {e}", a.version))
+            })?;
+            return Ok(Chosen {
+                text: v.text,
+                version: v.id.to_string(),
+                experiment: Some(a.experiment.to_string()),
+                arm: Some(a.arm.clone()),
+            });
+        }
+        let Some(label) = &self.config.prompt_label else {
+            return Ok(fixed());
+        };
+        match registry.resolve(&self.config.name, label).await {
+            Ok(v) => Ok(Chosen {
+                text: v.text,
+                version: v.id.to_string(),
+                experiment: None,
+                arm: None,
+            }),
+            Err(Error::NotFound { .. }) => Ok(fixed()),
+            Err(e) => Err(TaskFailure::retryable(format!(
+                "cannot resolve prompt label {label:?}: {e}"
+            ))),
+        }
+    }
+}
+
 /// How a provider error fails the attempt: transient ones are retried by
 /// the queue, refusals are not.
 fn failure(e: Error) -> TaskFailure {
@@ -293,9 +358,10 @@ impl Agent for LlmAgent {
     }
 
     async fn process_task(&self, task: Task, cx: AgentContext) -> Result<Value, TaskFailure> {
+        let prompt = self.choose_prompt(&cx).await?;
         let mut request = LlmRequest {
             model: self.config.model.clone(),
-            system: Some(self.config.prompt.text.clone()),
+            system: Some(prompt.text),
             messages: vec![ChatMessage::user(Self::first_message(&task))],
             tools: cx.tool_specs(),
             max_tokens: self.config.max_tokens,
@@ -343,7 +409,9 @@ impl Agent for LlmAgent {
                     tool_calls: calls,
                     usage,
                     cost_usd: cost,
-                    prompt_version: self.config.prompt.version.clone(),
+                    prompt_version: prompt.version,
+                    experiment: prompt.experiment,
+                    arm: prompt.arm,
                     transcript: if self.config.keep_transcript {
                         std::mem::take(&mut request.messages)
                     } else {

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
 use super::record::{GroupBy, Metrics, Outcome, OutcomeFilter, OutcomeStatus};
 use super::store::{check_limit, OutcomeStore, MAX_LIMIT};
@@ -223,6 +223,37 @@ where
             .map_err(DB::db_err)?;
         row.ok_or_else(|| Error::not_found("outcome of task", id))?
             .decode(DB::BACKEND)
+    }
+
+    async fn get_many(&self, ids: &[TaskId]) -> Result<Vec<Outcome>> {
+        if ids.len() > MAX_LIMIT {
+            return Err(Error::invalid(format!(
+                "ask for at most {MAX_LIMIT} outcomes at once, got {}",
+                ids.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        // Chunks keep every statement well under both engines' limits on
+        // bound parameters.
+        for chunk in ids.chunks(500) {
+            let mut qb = QueryBuilder::<DB>::new(
+                "SELECT task_id, queue, task_type, agent, prompt_version, experiment, arm, \
+                 status, attempts, wait_ms, run_ms, input_tokens, output_tokens, cost_usd, \
+                 score, finished_at FROM hive_outcomes WHERE task_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            qb.push(")");
+            let rows: Vec<OutcomeRow> = DB::fetch_built(&mut qb, &self.reader)
+                .await
+                .map_err(DB::db_err)?;
+            for r in rows {
+                out.push(r.decode(DB::BACKEND)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn list(&self, filter: &OutcomeFilter, limit: usize) -> Result<Vec<Outcome>> {

@@ -33,6 +33,10 @@ pub const MAX_LIMIT: usize = 10_000;
 ///   [`Outcome::check`], or over [`MAX_LIMIT`] outcomes, is
 ///   [`Error::InvalidInput`] naming it, and none of the batch is stored.
 ///   (`bad_input_stores_nothing`)
+/// - **Many by task.** `get_many(ids)` answers the outcomes of those of
+///   `ids` that have one, in no set order; ids without an outcome are left
+///   out, and more than [`MAX_LIMIT`] ids is [`Error::InvalidInput`].
+///   (`get_many_answers_the_recorded_ones`)
 /// - **List.** `list(filter, limit)` answers the outcomes the filter
 ///   passes (agent, task type, prompt version, experiment, finished in
 ///   `[since, until)`), newest first (by finish time, then task id), at most
@@ -65,6 +69,10 @@ pub trait OutcomeStore: Send + Sync + std::fmt::Debug {
 
     /// The outcome of task `id`.
     async fn get(&self, id: TaskId) -> Result<Outcome>;
+
+    /// The outcomes of those of `ids` that have one (experiments read
+    /// their assigned tasks' outcomes with it).
+    async fn get_many(&self, ids: &[TaskId]) -> Result<Vec<Outcome>>;
 
     /// Outcomes the filter passes, newest first.
     async fn list(&self, filter: &OutcomeFilter, limit: usize) -> Result<Vec<Outcome>>;

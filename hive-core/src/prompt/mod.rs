@@ -1,6 +1,6 @@
 //! The prompt registry: immutable prompt versions, labels that point at
 //! them (`production`, `candidate`, …), and the history of every move
-//! (issue 21, being built).
+//!.
 //!
 //! - [`PromptRegistry`]: the contract (create, get, versions, move a
 //!   label, resolve, protect, history), with the embedded backend in
@@ -13,6 +13,7 @@
 //! label ([`PRODUCTION`] from its first move on) moves only with an
 //! approval by someone other than the mover.
 
+pub mod diff;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod record;
@@ -22,6 +23,7 @@ mod sql_store;
 pub mod sqlite;
 mod store;
 
+pub use diff::{diff, DiffLine};
 pub use record::{
     content_hash, AuthorKind, Label, LabelMove, MoveLabel, NewPromptVersion, PromptVersion,
     PromptVersionId, MAX_PROMPT_BYTES, MAX_RATIONALE_BYTES, PRODUCTION,

@@ -37,16 +37,25 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("queue", &["storage"]),
     ("broker", &["storage"]),
     ("session", &["storage"]),
-    // Outcomes of finished tasks; experiments' statistics need nothing.
+    // Outcomes of finished tasks, the prompt registry, and experiments on
+    // prompts that read both.
     ("outcome", &["storage", "queue::TaskId"]),
-    ("experiment", &[]),
     ("prompt", &["storage"]),
+    ("experiment", &["storage", "queue", "outcome", "prompt"]),
     ("context", &["storage", "llm"]),
     // Agents use the stores.
     (
         "agent",
         &[
-            "storage", "llm", "queue", "broker", "session", "context", "outcome",
+            "storage",
+            "llm",
+            "queue",
+            "broker",
+            "session",
+            "context",
+            "outcome",
+            "prompt",
+            "experiment",
         ],
     ),
     // Decorators over the stores, and the agents that build on `agent`.
@@ -56,7 +65,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "llm_agent",
-        &["sandbox", "llm", "queue", "context", "agent"],
+        &["sandbox", "llm", "queue", "context", "agent", "prompt"],
     ),
     ("coding", &["sandbox", "llm", "queue", "agent"]),
     ("webhook", &["queue", "agent"]),
@@ -91,6 +100,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "webhook",
             "declared",
             "outcome",
+            "prompt",
+            "experiment",
         ],
     ),
     // The suites test the contracts.
