@@ -20,6 +20,9 @@ use crate::errors::IntoPy;
 use crate::json::{self, Json};
 use crate::messages::Subscription;
 use crate::outcomes::outcome_filter;
+use crate::prompts::{
+    move_label_request, new_prompt_version, parse_experiment_id, parse_version_id, ExperimentArgs,
+};
 use crate::runtime::block_on;
 use crate::task::{self, SubmitArgs, Task};
 
@@ -442,6 +445,213 @@ impl Hive {
         let core = Arc::clone(&self.core);
         let filter = outcome_filter(agent, task_type, prompt_version, experiment, since, until);
         let Json(value) = block_on(py, async move { core.outcomes(filter, limit).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// Stores a version of `agent`'s prompt written by `author` (the same
+    /// text as one of the agent's versions answers that version); answers
+    /// it as a dict.
+    #[pyo3(signature = (agent, text, author, *, parent=None, rationale=None, by_optimiser=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_prompt<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        text: String,
+        author: String,
+        parent: Option<&str>,
+        rationale: Option<String>,
+        by_optimiser: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let new = new_prompt_version(agent, text, author, parent, rationale, by_optimiser)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.create_prompt(new).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// The prompt version `version_id`, as a dict.
+    fn prompt<'py>(&self, py: Python<'py>, version_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_version_id(version_id)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.prompt(id).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// `agent`'s prompt versions (oldest first) and labels (by name), as
+    /// `{"versions": [...], "labels": [...]}`.
+    fn prompts<'py>(&self, py: Python<'py>, agent: String) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.prompts(agent).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// Points `agent`'s `label` at `version`, moved by `by` (a protected
+    /// label needs `approved_by`, someone else); logs the move as an event
+    /// and answers the label as a dict.
+    #[pyo3(signature = (agent, label, version, by, *, approved_by=None, reason=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn move_label<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        label: String,
+        version: &str,
+        by: String,
+        approved_by: Option<String>,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = move_label_request(agent, label, version, by, approved_by, reason)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.move_label(request).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// Every move of `agent`'s `label`, oldest first, as dicts.
+    fn label_history<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        label: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.label_history(agent, label).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// The line diff from one prompt version to another: `  ` kept, `- `
+    /// removed, `+ ` added, one line each.
+    fn diff_prompts(
+        &self,
+        py: Python<'_>,
+        old_version_id: &str,
+        new_version_id: &str,
+    ) -> PyResult<String> {
+        let old = parse_version_id(old_version_id)?;
+        let new = parse_version_id(new_version_id)?;
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.diff_prompts(old, new).await })
+    }
+
+    /// Starts an experiment trying the prompt versions `variants` of
+    /// `agent` against the version `label` points at; answers it as a dict.
+    #[pyo3(signature = (agent, variants, started_by, *, label="production", control=None, metric="success", alpha=0.05, min_samples=20, max_samples=1000, watch_samples=200, watch_holdback=0.2, max_cost_increase=None, max_p95_increase=None, max_error_rate_increase=None, thompson_burn_in=None, weights=None, seed=None, approved_by=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn start_experiment<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        variants: Vec<String>,
+        started_by: String,
+        label: &str,
+        control: Option<String>,
+        metric: &str,
+        alpha: f64,
+        min_samples: u64,
+        max_samples: u64,
+        watch_samples: u64,
+        watch_holdback: f64,
+        max_cost_increase: Option<f64>,
+        max_p95_increase: Option<f64>,
+        max_error_rate_increase: Option<f64>,
+        thompson_burn_in: Option<u64>,
+        weights: Option<Vec<f64>>,
+        seed: Option<u64>,
+        approved_by: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let new = ExperimentArgs {
+            agent,
+            variants,
+            started_by,
+            label: label.to_owned(),
+            control,
+            metric: metric.to_owned(),
+            alpha,
+            min_samples,
+            max_samples,
+            watch_samples,
+            watch_holdback,
+            max_cost_increase,
+            max_p95_increase,
+            max_error_rate_increase,
+            thompson_burn_in,
+            weights,
+            seed,
+            approved_by,
+        }
+        .into_new_experiment()?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.start_experiment(new).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// The experiment `experiment_id` with its figures now: `experiment`,
+    /// `arms` (per arm), `watch`, `assigned`, `observations`.
+    fn experiment<'py>(&self, py: Python<'py>, experiment_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_experiment_id(experiment_id)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.experiment(id).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// Experiments of `agent` (every agent's when `None`), newest first,
+    /// only the active ones when `active_only`, as dicts.
+    #[pyo3(signature = (agent=None, *, active_only=false, limit=100))]
+    fn experiments<'py>(
+        &self,
+        py: Python<'py>,
+        agent: Option<String>,
+        active_only: bool,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move {
+            core.experiments(agent, active_only, limit).await
+        })?;
+        json::to_py(py, &value)
+    }
+
+    /// Stops an active experiment by hand (no label moves); answers it.
+    #[pyo3(signature = (experiment_id, by, *, reason=None))]
+    fn stop_experiment<'py>(
+        &self,
+        py: Python<'py>,
+        experiment_id: &str,
+        by: String,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_experiment_id(experiment_id)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(
+            py,
+            async move { core.stop_experiment(id, by, reason).await },
+        )?;
+        json::to_py(py, &value)
+    }
+
+    /// Approves the promotion of a winner awaiting approval (`by` is not
+    /// its starter): the label moves and the watch begins; answers it.
+    fn approve_experiment<'py>(
+        &self,
+        py: Python<'py>,
+        experiment_id: &str,
+        by: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_experiment_id(experiment_id)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.approve_experiment(id, by).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// The experiment's tasks and their arms, in the order assigned:
+    /// `[{"task_id": ..., "arm": ...}]`.
+    fn experiment_assignments<'py>(
+        &self,
+        py: Python<'py>,
+        experiment_id: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_experiment_id(experiment_id)?;
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.experiment_assignments(id).await })?;
         json::to_py(py, &value)
     }
 

@@ -14,8 +14,10 @@ use hive_core::agent::{AgentFilter, AgentSpec, SpawnOptions};
 use hive_core::agent::{Liveness, OrchestratorConfig};
 use hive_core::broker::{BrokerExt, Message as CoreMessage, Subscriber, SubscriptionSpec, Topic};
 use hive_core::context::{ContextEngine, Kind, NewEntry, SearchRequest};
+use hive_core::experiment::{ExperimentId, NewExperiment};
 use hive_core::hive::HiveBuilder;
 use hive_core::outcome::{GroupBy, OutcomeFilter};
+use hive_core::prompt::{self, MoveLabel, NewPromptVersion, PromptVersionId};
 use hive_core::queue::{NewTask, QueueExt, Task as CoreTask, TaskFilter, TaskId, TaskStatus};
 use hive_core::queue::{QueueConfig, TaskRetention};
 use hive_core::Hive;
@@ -359,6 +361,138 @@ impl Core {
         let hive = self.hive()?;
         let outcomes = hive.list_outcomes(&filter, limit).await.py_err()?;
         to_json("outcomes", serde_json::to_value(outcomes))
+    }
+
+    /// Stores a prompt version (or finds the agent's version of the same
+    /// text); answers it as a dict.
+    pub async fn create_prompt(&self, new: NewPromptVersion) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let version = hive.prompts().create(new).await.py_err()?;
+        to_json("the prompt version", serde_json::to_value(version))
+    }
+
+    /// One prompt version, as a dict.
+    pub async fn prompt(&self, id: PromptVersionId) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let version = hive.prompts().get(id).await.py_err()?;
+        to_json("the prompt version", serde_json::to_value(version))
+    }
+
+    /// An agent's prompt versions (oldest first) and labels (by name):
+    /// `{"versions": [...], "labels": [...]}`.
+    pub async fn prompts(&self, agent: String) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let versions = hive.prompts().versions(&agent).await.py_err()?;
+        let labels = hive.prompts().labels(&agent).await.py_err()?;
+        let Json(versions) = to_json("the prompt versions", serde_json::to_value(versions))?;
+        let Json(labels) = to_json("the labels", serde_json::to_value(labels))?;
+        let mut both = serde_json::Map::new();
+        both.insert("versions".into(), versions);
+        both.insert("labels".into(), labels);
+        Ok(Json(Value::Object(both)))
+    }
+
+    /// Moves a label through the hive (which logs the move as an event);
+    /// answers the label as a dict.
+    pub async fn move_label(&self, request: MoveLabel) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let label = hive.move_label(request).await.py_err()?;
+        to_json("the label", serde_json::to_value(label))
+    }
+
+    /// A label's moves, oldest first, as dicts.
+    pub async fn label_history(&self, agent: String, label: String) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let moves = hive.prompts().history(&agent, &label).await.py_err()?;
+        to_json("the label's history", serde_json::to_value(moves))
+    }
+
+    /// The line diff from one prompt version to another, rendered: `  `
+    /// kept, `- ` removed, `+ ` added.
+    pub async fn diff_prompts(
+        &self,
+        old: PromptVersionId,
+        new: PromptVersionId,
+    ) -> PyResult<String> {
+        let hive = self.hive()?;
+        let old = hive.prompts().get(old).await.py_err()?;
+        let new = hive.prompts().get(new).await.py_err()?;
+        Ok(prompt::diff::render(&prompt::diff(&old.text, &new.text)))
+    }
+
+    /// Starts an experiment; answers it as a dict.
+    pub async fn start_experiment(&self, new: NewExperiment) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let experiment = hive.experiments().start(new).await.py_err()?;
+        to_json("the experiment", serde_json::to_value(experiment))
+    }
+
+    /// An experiment with its figures on a look taken now, as a dict.
+    pub async fn experiment(&self, id: ExperimentId) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let report = hive.experiments().report(id).await.py_err()?;
+        to_json("the experiment", serde_json::to_value(report))
+    }
+
+    /// Experiments of `agent` (every agent's when `None`), newest first,
+    /// as dicts.
+    pub async fn experiments(
+        &self,
+        agent: Option<String>,
+        active_only: bool,
+        limit: usize,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let list = hive
+            .experiments()
+            .list(agent.as_deref(), active_only, limit)
+            .await
+            .py_err()?;
+        to_json("the experiments", serde_json::to_value(list))
+    }
+
+    /// Stops an active experiment by hand; answers it as a dict.
+    pub async fn stop_experiment(
+        &self,
+        id: ExperimentId,
+        by: String,
+        reason: Option<String>,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let experiment = hive
+            .experiments()
+            .stop(id, &by, reason.as_deref())
+            .await
+            .py_err()?;
+        to_json("the experiment", serde_json::to_value(experiment))
+    }
+
+    /// Approves the promotion of an experiment's winner; answers the
+    /// experiment as a dict.
+    pub async fn approve_experiment(&self, id: ExperimentId, by: String) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let experiment = hive.experiments().approve(id, &by).await.py_err()?;
+        to_json("the experiment", serde_json::to_value(experiment))
+    }
+
+    /// An experiment's assignments in the order made:
+    /// `[{"task_id": ..., "arm": ...}]`.
+    pub async fn experiment_assignments(&self, id: ExperimentId) -> PyResult<Json> {
+        let hive = self.hive()?;
+        // An unknown id is NotFound, not an empty list.
+        hive.experiments().store().get(id).await.py_err()?;
+        let assignments = hive.experiments().store().assignments(id).await.py_err()?;
+        Ok(Json(Value::Array(
+            assignments
+                .into_iter()
+                .map(|(task, arm)| {
+                    let mut one = serde_json::Map::new();
+                    one.insert("task_id".into(), Value::String(task.to_string()));
+                    one.insert("arm".into(), Value::String(arm));
+                    Value::Object(one)
+                })
+                .collect(),
+        )))
     }
 
     pub async fn agents(&self) -> PyResult<Json> {

@@ -2,13 +2,16 @@
 //!
 //! The same `hive_core::Hive` as the Rust library and the server, from
 //! Python: `Hive` (blocking) and `AsyncHive` (asyncio) over one shared
-//! Tokio runtime, agents written as Python functions, the broker and the
-//! context store. `docs/python.md` is the user's guide.
+//! Tokio runtime, agents written as Python functions, the broker, the
+//! context store, and the prompt registry with its live experiments.
+//! `docs/python.md` is the user's guide.
 //!
 //! Code map: [`core`] holds each operation once; [`blocking`] and
 //! [`asyncio`] are the two frontends over it; [`agent`] and [`decorator`]
 //! run Python functions as agents; [`task`], [`messages`] and [`context`]
-//! are the values Python sees; [`json`] converts payloads; [`errors`] maps
+//! are the values Python sees; [`json`] converts payloads (and the
+//! outcomes, prompts and experiments answered as dicts); [`outcomes`] and
+//! [`prompts`] read those operations' keyword arguments; [`errors`] maps
 //! hive-core's errors to Python exceptions, in one place; [`runtime`] is
 //! the shared runtime.
 
@@ -22,6 +25,7 @@ mod errors;
 mod json;
 mod messages;
 mod outcomes;
+mod prompts;
 mod runtime;
 mod task;
 

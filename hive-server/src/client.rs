@@ -204,6 +204,14 @@ impl ApiClient {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// PUT `body` to `path`.
+    ///
+    /// # Errors
+    /// As [`ApiClient::call`].
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Reply, ClientError> {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
     /// DELETE `path`.
     ///
     /// # Errors

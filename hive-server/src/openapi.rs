@@ -70,6 +70,11 @@ pub const DOCS_PATH: &str = "/docs";
             dashboard charts"),
         (name = "outcomes", description = "what each finished task achieved and spent, and \
             the metrics over them by agent, prompt version, task type or experiment arm"),
+        (name = "prompts", description = "the prompt registry: immutable versions, labels \
+            that point at them, and every move"),
+        (name = "experiments", description = "online experiments on agents' prompts, decided \
+            after every observation by always-valid confidence sequences, promoted by moving \
+            the label and watched after"),
     )
 )]
 struct Frame;

@@ -249,82 +249,97 @@ where
         let (agent, name) = (request.agent.as_str(), request.label.as_str());
         let now = now_ms();
         let mut tx = self.writer.begin().await.map_err(DB::db_err)?;
-        sqlx::query(include_str!("sql/lock_label.sql"))
-            .bind(agent)
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(DB::db_err)?;
-        let current: Option<LabelRow> = sqlx::query_as(include_str!("sql/get_label.sql"))
-            .bind(agent)
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(DB::db_err)?;
-        let (from, seq) = match current {
-            None => {
-                sqlx::query(include_str!("sql/insert_label.sql"))
-                    .bind(agent)
-                    .bind(name)
-                    .bind(version.id.to_string())
-                    .bind(i64::from(name == PRODUCTION))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| match &e {
-                        sqlx::Error::Database(d) if d.is_unique_violation() => {
-                            Error::conflict(format!(
-                                "label {name:?} of agent {agent:?} was created at the same time; move it again"
-                            ))
-                        }
-                        _ => DB::db_err(e),
-                    })?;
-                (None, 1)
-            }
-            Some(row) => {
-                let label = row.decode(DB::BACKEND)?;
-                if label.protected {
-                    // Dropping the transaction rolls the counted move back.
-                    check_approval(
-                        &label,
-                        Some(&request.by),
-                        request.approved_by.as_deref(),
-                        "a move",
-                    )?;
+        // The move runs inside this block so that a refusal (or a failing
+        // statement) rolls back here, at once: a transaction merely dropped
+        // would hold the file's write lock until its connection is next
+        // used, stalling every other writer of an embedded hive.
+        let moved: Result<LabelRow> = async {
+            sqlx::query(include_str!("sql/lock_label.sql"))
+                .bind(agent)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(DB::db_err)?;
+            let current: Option<LabelRow> = sqlx::query_as(include_str!("sql/get_label.sql"))
+                .bind(agent)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(DB::db_err)?;
+            let (from, seq) = match current {
+                None => {
+                    sqlx::query(include_str!("sql/insert_label.sql"))
+                        .bind(agent)
+                        .bind(name)
+                        .bind(version.id.to_string())
+                        .bind(i64::from(name == PRODUCTION))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| match &e {
+                            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                                Error::conflict(format!(
+                                    "label {name:?} of agent {agent:?} was created at the same time; move it again"
+                                ))
+                            }
+                            _ => DB::db_err(e),
+                        })?;
+                    (None, 1)
                 }
-                sqlx::query(include_str!("sql/point_label.sql"))
-                    .bind(agent)
-                    .bind(name)
-                    .bind(version.id.to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(DB::db_err)?;
-                (
-                    Some(label.version.to_string()),
-                    i64::try_from(label.moves).unwrap_or(i64::MAX),
-                )
+                Some(row) => {
+                    let label = row.decode(DB::BACKEND)?;
+                    if label.protected {
+                        // Dropping the transaction rolls the counted move back.
+                        check_approval(
+                            &label,
+                            Some(&request.by),
+                            request.approved_by.as_deref(),
+                            "a move",
+                        )?;
+                    }
+                    sqlx::query(include_str!("sql/point_label.sql"))
+                        .bind(agent)
+                        .bind(name)
+                        .bind(version.id.to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(DB::db_err)?;
+                    (
+                        Some(label.version.to_string()),
+                        i64::try_from(label.moves).unwrap_or(i64::MAX),
+                    )
+                }
+            };
+            sqlx::query(include_str!("sql/insert_move.sql"))
+                .bind(agent)
+                .bind(name)
+                .bind(seq)
+                .bind(from)
+                .bind(version.id.to_string())
+                .bind(request.by.as_str())
+                .bind(request.approved_by.as_deref())
+                .bind(request.reason.as_deref())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(DB::db_err)?;
+            let row: LabelRow = sqlx::query_as(include_str!("sql/get_label.sql"))
+                .bind(agent)
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(DB::db_err)?;
+            Ok(row)
+        }
+        .await;
+        let row = match moved {
+            Ok(row) => row,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
             }
         };
-        sqlx::query(include_str!("sql/insert_move.sql"))
-            .bind(agent)
-            .bind(name)
-            .bind(seq)
-            .bind(from)
-            .bind(version.id.to_string())
-            .bind(request.by.as_str())
-            .bind(request.approved_by.as_deref())
-            .bind(request.reason.as_deref())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(DB::db_err)?;
-        let row: LabelRow = sqlx::query_as(include_str!("sql/get_label.sql"))
-            .bind(agent)
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(DB::db_err)?;
         tx.commit().await.map_err(DB::db_err)?;
         row.decode(DB::BACKEND)
     }

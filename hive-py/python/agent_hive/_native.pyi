@@ -320,6 +320,61 @@ class Hive:
         until: datetime.datetime | None = None,
         limit: int = 100,
     ) -> list[dict[str, _JSON]]: ...
+    def create_prompt(
+        self,
+        agent: str,
+        text: str,
+        author: str,
+        *,
+        parent: str | None = None,
+        rationale: str | None = None,
+        by_optimiser: bool = False,
+    ) -> dict[str, _JSON]: ...
+    def prompt(self, version_id: str) -> dict[str, _JSON]: ...
+    def prompts(self, agent: str) -> dict[str, list[dict[str, _JSON]]]: ...
+    def move_label(
+        self,
+        agent: str,
+        label: str,
+        version: str,
+        by: str,
+        *,
+        approved_by: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, _JSON]: ...
+    def label_history(self, agent: str, label: str) -> list[dict[str, _JSON]]: ...
+    def diff_prompts(self, old_version_id: str, new_version_id: str) -> str: ...
+    def start_experiment(
+        self,
+        agent: str,
+        variants: list[str],
+        started_by: str,
+        *,
+        label: str = "production",
+        control: str | None = None,
+        metric: str = "success",
+        alpha: float = 0.05,
+        min_samples: int = 20,
+        max_samples: int = 1000,
+        watch_samples: int = 200,
+        watch_holdback: float = 0.2,
+        max_cost_increase: float | None = None,
+        max_p95_increase: float | None = None,
+        max_error_rate_increase: float | None = None,
+        thompson_burn_in: int | None = None,
+        weights: list[float] | None = None,
+        seed: int | None = None,
+        approved_by: str | None = None,
+    ) -> dict[str, _JSON]: ...
+    def experiment(self, experiment_id: str) -> dict[str, _JSON]: ...
+    def experiments(
+        self, agent: str | None = None, *, active_only: bool = False, limit: int = 100
+    ) -> list[dict[str, _JSON]]: ...
+    def stop_experiment(
+        self, experiment_id: str, by: str, *, reason: str | None = None
+    ) -> dict[str, _JSON]: ...
+    def approve_experiment(self, experiment_id: str, by: str) -> dict[str, _JSON]: ...
+    def experiment_assignments(self, experiment_id: str) -> list[dict[str, str]]: ...
     def agents(self) -> list[dict[str, _JSON]]: ...
     def publish(
         self, topic: str, payload: dict[str, _JSON] | None = None, *, kind: str = "message"
@@ -494,6 +549,61 @@ class AsyncHive:
         until: datetime.datetime | None = None,
         limit: int = 100,
     ) -> Awaitable[list[dict[str, _JSON]]]: ...
+    def create_prompt(
+        self,
+        agent: str,
+        text: str,
+        author: str,
+        *,
+        parent: str | None = None,
+        rationale: str | None = None,
+        by_optimiser: bool = False,
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def prompt(self, version_id: str) -> Awaitable[dict[str, _JSON]]: ...
+    def prompts(self, agent: str) -> Awaitable[dict[str, list[dict[str, _JSON]]]]: ...
+    def move_label(
+        self,
+        agent: str,
+        label: str,
+        version: str,
+        by: str,
+        *,
+        approved_by: str | None = None,
+        reason: str | None = None,
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def label_history(self, agent: str, label: str) -> Awaitable[list[dict[str, _JSON]]]: ...
+    def diff_prompts(self, old_version_id: str, new_version_id: str) -> Awaitable[str]: ...
+    def start_experiment(
+        self,
+        agent: str,
+        variants: list[str],
+        started_by: str,
+        *,
+        label: str = "production",
+        control: str | None = None,
+        metric: str = "success",
+        alpha: float = 0.05,
+        min_samples: int = 20,
+        max_samples: int = 1000,
+        watch_samples: int = 200,
+        watch_holdback: float = 0.2,
+        max_cost_increase: float | None = None,
+        max_p95_increase: float | None = None,
+        max_error_rate_increase: float | None = None,
+        thompson_burn_in: int | None = None,
+        weights: list[float] | None = None,
+        seed: int | None = None,
+        approved_by: str | None = None,
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def experiment(self, experiment_id: str) -> Awaitable[dict[str, _JSON]]: ...
+    def experiments(
+        self, agent: str | None = None, *, active_only: bool = False, limit: int = 100
+    ) -> Awaitable[list[dict[str, _JSON]]]: ...
+    def stop_experiment(
+        self, experiment_id: str, by: str, *, reason: str | None = None
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def approve_experiment(self, experiment_id: str, by: str) -> Awaitable[dict[str, _JSON]]: ...
+    def experiment_assignments(self, experiment_id: str) -> Awaitable[list[dict[str, str]]]: ...
     def agents(self) -> Awaitable[list[dict[str, _JSON]]]: ...
     def publish(
         self, topic: str, payload: dict[str, _JSON] | None = None, *, kind: str = "message"

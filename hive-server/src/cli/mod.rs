@@ -22,11 +22,13 @@ mod agent;
 mod backup;
 mod dead_letters;
 mod events;
+mod experiments;
 mod message;
 mod metrics;
 mod migrate;
 mod outcomes;
 pub mod output;
+mod prompts;
 mod queue;
 mod serve;
 mod session;
@@ -158,6 +160,20 @@ enum Command {
         #[command(subcommand)]
         command: outcomes::OutcomeCommand,
     },
+    /// The prompt registry: versions, labels, diffs, history.
+    Prompts {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(subcommand)]
+        command: prompts::PromptCommand,
+    },
+    /// Experiments on agents' prompts: start, list, status, stop, approve.
+    Experiments {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(subcommand)]
+        command: experiments::ExperimentCommand,
+    },
     /// The queue's retention: how long it keeps what has ended; purge now.
     Queue {
         #[command(flatten)]
@@ -237,6 +253,8 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         | Command::Message { conn, .. }
         | Command::Metrics { conn, .. }
         | Command::Outcomes { conn, .. }
+        | Command::Prompts { conn, .. }
+        | Command::Experiments { conn, .. }
         | Command::Queue { conn, .. }
         | Command::Status { conn } => conn.clone(),
     };
@@ -254,6 +272,8 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         Command::Message { command, .. } => message::run(&client, &out, command).await,
         Command::Metrics { args, .. } => metrics::run(&client, &out, args).await,
         Command::Outcomes { command, .. } => outcomes::run(&client, &out, command).await,
+        Command::Prompts { command, .. } => prompts::run(&client, &out, command).await,
+        Command::Experiments { command, .. } => experiments::run(&client, &out, command).await,
         Command::Queue { command, .. } => queue::run(&client, &out, command).await,
         Command::Status { .. } => status(&client, &out).await,
     }

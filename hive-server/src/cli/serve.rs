@@ -104,21 +104,55 @@ async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<
 }
 
 /// Spawns the agents the config file declares. An entry that is refused
-/// (a bad declaration, a key variable not set, a name already live) is
-/// logged as an error naming the entry, and the others still start.
-async fn spawn_declared(hive: &hive_core::Hive, config: &ServeConfig) {
+/// (a bad declaration, a key variable not set) is logged as an error naming
+/// the entry, and the others still start. An entry whose name is still
+/// held by a live registration — a process that crashed (`kill -9`) and
+/// has not yet been declared dead — is tried again in the background
+/// every 2 s until that registration is swept, so a restarted
+/// server takes its agents back without a hand.
+async fn spawn_declared(hive: &Arc<hive_core::Hive>, config: &ServeConfig) {
     for entry in &config.agents {
         let whence = entry.whence(config.file.as_deref());
-        let spawned = match &entry.decl {
-            Ok(decl) => hive.spawn_declared(decl).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.clone()),
+        let decl = match &entry.decl {
+            Ok(decl) => decl.clone(),
+            Err(e) => {
+                tracing::error!("{whence} refused: {e}");
+                continue;
+            }
         };
-        match spawned {
+        match hive.spawn_declared(&decl).await {
             Ok(handle) => tracing::info!(
                 agent = %handle.name,
                 id = %handle.id,
                 "started the agent declared by {whence}"
             ),
+            Err(hive_core::Error::Conflict(e)) => {
+                tracing::warn!(
+                    "{whence} waits: {e}; it starts once that registration is declared dead \
+                     (no heartbeat for dead_after_secs)"
+                );
+                let hive = hive.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        match hive.spawn_declared(&decl).await {
+                            Ok(handle) => {
+                                tracing::info!(
+                                    agent = %handle.name,
+                                    id = %handle.id,
+                                    "started the agent declared by {whence}"
+                                );
+                                return;
+                            }
+                            Err(hive_core::Error::Conflict(_)) => continue,
+                            Err(e) => {
+                                tracing::error!("{whence} refused: {e}");
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
             Err(e) => tracing::error!("{whence} refused: {e}"),
         }
     }

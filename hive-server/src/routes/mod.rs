@@ -6,9 +6,11 @@ mod agents;
 mod context;
 mod dead_letters;
 mod events;
+mod experiments;
 mod health;
 mod messages;
 mod outcomes;
+mod prompts;
 mod retention;
 mod series;
 mod sessions;
@@ -63,6 +65,16 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(series::series))
         .routes(routes!(outcomes::list))
         .routes(routes!(outcomes::metrics))
+        .routes(routes!(prompts::list, prompts::create))
+        .routes(routes!(prompts::get))
+        .routes(routes!(prompts::diff_of))
+        .routes(routes!(prompts::move_label))
+        .routes(routes!(prompts::history))
+        .routes(routes!(experiments::start, experiments::list))
+        .routes(routes!(experiments::get))
+        .routes(routes!(experiments::stop))
+        .routes(routes!(experiments::approve))
+        .routes(routes!(experiments::assignments))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -56,6 +56,11 @@ impl Server {
         panic!("hive serve did not answer /health within 60 s");
     }
 
+    /// The server's process id (to signal it).
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then the exit status (None if it did not exit in 30 s).
     pub(super) fn terminate(mut self) -> Option<std::process::ExitStatus> {
         let pid = self.child.id().to_string();

@@ -22,6 +22,7 @@ mod dashboard;
 mod declared;
 mod e2e;
 mod events;
+mod experiments;
 mod history;
 mod logs;
 mod metrics;

@@ -57,6 +57,18 @@ const ROUTES: &[&str] = &[
     "GET /metrics/series",
     "GET /outcomes",
     "GET /outcomes/metrics",
+    "GET /prompts/{agent}",
+    "POST /prompts/{agent}",
+    "GET /prompt-versions/{id}",
+    "GET /prompt-versions/{id}/diff",
+    "PUT /prompts/{agent}/labels/{label}",
+    "GET /prompts/{agent}/labels/{label}/history",
+    "POST /experiments",
+    "GET /experiments",
+    "GET /experiments/{id}",
+    "POST /experiments/{id}/stop",
+    "POST /experiments/{id}/approve",
+    "GET /experiments/{id}/assignments",
 ];
 
 /// `(METHOD path, operation)` for every operation of the document.
