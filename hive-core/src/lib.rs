@@ -56,6 +56,7 @@ pub mod experiment;
 pub mod hive;
 pub mod llm;
 pub mod llm_agent;
+pub mod meta;
 pub mod names;
 pub mod outcome;
 pub mod prompt;

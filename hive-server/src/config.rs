@@ -46,6 +46,7 @@ pub const KEYS: &[&str] = &[
     "events_retained",
     "allow_redis_eviction",
     "agents",
+    "meta_agent",
     "retain_finished_secs",
     "retain_dead_letters_secs",
     "retain_messages_secs",
@@ -149,6 +150,99 @@ pub struct Settings {
     /// declares them.
     #[arg(skip)]
     pub agents: Option<Vec<DeclaredEntry>>,
+    /// The meta-agent (`[meta_agent]`); only a file configures it.
+    #[arg(skip)]
+    pub meta_agent: Option<Box<MetaDecl>>,
+}
+
+/// The meta-agent's settings (`[meta_agent]` in hive.toml): its model
+/// (as an LLM agent's), its daily budget, the clauses a new prompt must
+/// keep, and its schedule.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaDecl {
+    /// `anthropic` or `openai`.
+    pub provider: hive_core::declared::ProviderDecl,
+    /// The model.
+    pub model: String,
+    /// The server's root (as an LLM agent's `base_url`).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Seconds one model call may take.
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// Model calls per 24 hours at most [default: 20].
+    #[serde(default)]
+    pub calls_per_day: Option<u64>,
+    /// Dollars per 24 hours at most, when the model is priced.
+    #[serde(default)]
+    pub usd_per_day: Option<f64>,
+    /// Clauses a new prompt must keep word for word.
+    #[serde(default)]
+    pub must_keep: Vec<String>,
+    /// The label it improves [default: production].
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Seconds between scheduled runs over `agents` (none: on demand
+    /// only, `POST /meta/runs`).
+    #[serde(default)]
+    pub every_secs: Option<f64>,
+    /// The agents a scheduled run looks at.
+    #[serde(default)]
+    pub agents: Vec<String>,
+}
+
+impl MetaDecl {
+    /// The meta-agent, its key read from the environment.
+    ///
+    /// # Errors
+    /// A key variable that is not set, a bad URL, a budget or schedule that
+    /// is not a positive number.
+    pub fn build(&self) -> Result<hive_core::meta::MetaAgent, String> {
+        let llm = hive_core::declared::LlmDecl {
+            provider: self.provider,
+            model: self.model.clone(),
+            base_url: self.base_url.clone(),
+            api_key_env: self.api_key_env.clone(),
+            system_prompt: None,
+            system_prompt_file: None,
+            prompt_version: None,
+            max_tokens: None,
+            temperature: None,
+            max_turns: None,
+            workspace: None,
+            tools: None,
+            timeout_secs: self.timeout_secs,
+        };
+        let provider = llm
+            .provider(&|k| std::env::var(k).ok())
+            .map_err(|e| format!("[meta_agent]: {e}"))?;
+        if self.every_secs.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            return Err("[meta_agent]: every_secs must be a positive number".into());
+        }
+        if self
+            .usd_per_day
+            .is_some_and(|s| !(s.is_finite() && s >= 0.0))
+        {
+            return Err("[meta_agent]: usd_per_day must be a number ≥ 0".into());
+        }
+        let mut config = hive_core::meta::MetaConfig {
+            must_keep: self.must_keep.clone(),
+            model: Some(self.model.clone()),
+            ..hive_core::meta::MetaConfig::default()
+        };
+        if let Some(l) = &self.label {
+            config.label = l.clone();
+        }
+        if let Some(c) = self.calls_per_day {
+            config.budget.calls_per_day = c;
+        }
+        config.budget.usd_per_day = self.usd_per_day;
+        Ok(hive_core::meta::MetaAgent::new(provider, config))
+    }
 }
 
 /// One `[[agents]]` entry of the config file: the declaration, or why it
@@ -316,6 +410,8 @@ pub struct ServeConfig {
     pub allow_redis_eviction: bool,
     /// The agents the config file declares, spawned at start.
     pub agents: Vec<DeclaredEntry>,
+    /// The meta-agent, when the file configures one.
+    pub meta_agent: Option<Box<MetaDecl>>,
     /// How long finished tasks and dead letters are kept.
     pub task_retention: hive_core::queue::TaskRetention,
     /// How long broker messages are kept (`None`: forever).
@@ -395,6 +491,7 @@ impl ServeConfig {
                 .unwrap_or(hive_core::events::DEFAULT_RETAINED),
             allow_redis_eviction: s.allow_redis_eviction.unwrap_or(false),
             agents: s.agents.unwrap_or_default(),
+            meta_agent: s.meta_agent,
             task_retention: hive_core::queue::TaskRetention {
                 finished: kept(s.retain_finished_secs, DEFAULT_RETAIN_FINISHED),
                 dead_letters: kept(s.retain_dead_letters_secs, DEFAULT_RETAIN_DEAD_LETTERS),
@@ -485,6 +582,7 @@ impl Settings {
             events_retained: self.events_retained.or(lower.events_retained),
             allow_redis_eviction: self.allow_redis_eviction.or(lower.allow_redis_eviction),
             agents: self.agents.or(lower.agents),
+            meta_agent: self.meta_agent.or(lower.meta_agent),
             retain_finished_secs: self.retain_finished_secs.or(lower.retain_finished_secs),
             retain_dead_letters_secs: self
                 .retain_dead_letters_secs
@@ -535,6 +633,7 @@ impl Settings {
             events_retained: file.positive("events_retained")?,
             allow_redis_eviction: file.value("allow_redis_eviction")?,
             agents: file.agents()?,
+            meta_agent: file.value("meta_agent")?,
             retain_finished_secs: file.zero_or_secs("retain_finished_secs")?,
             retain_dead_letters_secs: file.zero_or_secs("retain_dead_letters_secs")?,
             retain_messages_secs: file.zero_or_secs("retain_messages_secs")?,

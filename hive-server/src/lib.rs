@@ -58,6 +58,8 @@ pub struct AppState {
     pub ui_dir: Option<std::path::PathBuf>,
     /// The rolling window of task metrics behind `GET /metrics/series`.
     pub series: Arc<metrics::series::Series>,
+    /// The meta-agent `POST /meta/runs` runs, when one is configured.
+    pub meta: Option<Arc<hive_core::meta::MetaAgent>>,
 }
 
 /// The default WebSocket ping interval.
@@ -79,6 +81,7 @@ impl AppState {
             series: Arc::new(metrics::series::Series::new(
                 metrics::series::SeriesConfig::default(),
             )),
+            meta: None,
         }
     }
 

@@ -75,6 +75,8 @@ pub const DOCS_PATH: &str = "/docs";
         (name = "experiments", description = "online experiments on agents' prompts, decided \
             after every observation by always-valid confidence sequences, promoted by moving \
             the label and watched after"),
+        (name = "proposals", description = "the meta-agent: runs on an agent's failures, and the \
+            proposals it writes, with their evidence, to approve or reject"),
     )
 )]
 struct Frame;

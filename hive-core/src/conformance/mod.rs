@@ -26,6 +26,7 @@ pub mod experiments;
 pub mod history;
 pub mod outcomes;
 pub mod prompts;
+pub mod proposals;
 pub mod queue;
 pub mod sessions;
 

@@ -67,48 +67,12 @@ impl AgentDecl {
 
     #[cfg(feature = "llm")]
     fn llm(&self, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Arc<dyn Agent>> {
-        use crate::llm::anthropic::{AnthropicConfig, AnthropicProvider};
-        use crate::llm::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig};
-        use crate::llm::LlmProvider;
         use crate::llm_agent::{LlmAgent, LlmAgentConfig, SystemPrompt};
 
         let KindDecl::Llm(llm) = &self.kind else {
             return Err(Error::invalid("not an llm agent"));
         };
-        let key = secret(env, llm.api_key_env.as_deref())?;
-        let timeout = llm.timeout_secs.map(Duration::from_secs_f64);
-        let provider: Arc<dyn LlmProvider> = match llm.provider {
-            super::ProviderDecl::Anthropic => {
-                let mut config = AnthropicConfig::default().with_model(&llm.model);
-                if let Some(url) = &llm.base_url {
-                    config.base_url = url.clone();
-                }
-                config.api_key = key;
-                if config.api_key.is_none() {
-                    return Err(Error::invalid(
-                        "the anthropic provider needs a key: set api_key_env to the name of \
-                         the environment variable holding it",
-                    ));
-                }
-                if let Some(t) = timeout {
-                    config.http.timeout = t;
-                }
-                Arc::new(AnthropicProvider::new(config)?)
-            }
-            super::ProviderDecl::Openai => {
-                let mut client = match &llm.base_url {
-                    Some(url) => OpenAiConfig::new(url),
-                    None => OpenAiConfig::default(),
-                };
-                client.api_key = key;
-                if let Some(t) = timeout {
-                    client.http.timeout = t;
-                }
-                Arc::new(OpenAiProvider::new(OpenAiProviderConfig::new(
-                    client, &llm.model,
-                ))?)
-            }
-        };
+        let provider = llm.provider(env)?;
         let text = match (&llm.system_prompt, &llm.system_prompt_file) {
             (Some(text), _) => text.clone(),
             (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
@@ -237,6 +201,61 @@ fn secret(
         None => Err(Error::invalid(format!(
             "the environment variable {name} (named by the declaration) is not set"
         ))),
+    }
+}
+
+#[cfg(feature = "llm")]
+impl super::LlmDecl {
+    /// The model provider this declaration names, its key read with `env`
+    /// (used by LLM agents and by the meta-agent).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a key variable that is not set, an
+    /// Anthropic provider without a key, or a bad URL.
+    pub fn provider(
+        &self,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<Arc<dyn crate::llm::LlmProvider>> {
+        use crate::llm::anthropic::{AnthropicConfig, AnthropicProvider};
+        use crate::llm::openai::{OpenAiConfig, OpenAiProvider, OpenAiProviderConfig};
+        use crate::llm::LlmProvider;
+
+        let key = secret(env, self.api_key_env.as_deref())?;
+        let timeout = self.timeout_secs.map(Duration::from_secs_f64);
+        let provider: Arc<dyn LlmProvider> = match self.provider {
+            super::ProviderDecl::Anthropic => {
+                let mut config = AnthropicConfig::default().with_model(&self.model);
+                if let Some(url) = &self.base_url {
+                    config.base_url = url.clone();
+                }
+                config.api_key = key;
+                if config.api_key.is_none() {
+                    return Err(Error::invalid(
+                        "the anthropic provider needs a key: set api_key_env to the name of \
+                         the environment variable holding it",
+                    ));
+                }
+                if let Some(t) = timeout {
+                    config.http.timeout = t;
+                }
+                Arc::new(AnthropicProvider::new(config)?)
+            }
+            super::ProviderDecl::Openai => {
+                let mut client = match &self.base_url {
+                    Some(url) => OpenAiConfig::new(url),
+                    None => OpenAiConfig::default(),
+                };
+                client.api_key = key;
+                if let Some(t) = timeout {
+                    client.http.timeout = t;
+                }
+                Arc::new(OpenAiProvider::new(OpenAiProviderConfig::new(
+                    client,
+                    &self.model,
+                ))?)
+            }
+        };
+        Ok(provider)
     }
 }
 

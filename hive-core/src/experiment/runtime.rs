@@ -293,6 +293,7 @@ impl Experiments {
             )));
         }
         let now = Utc::now();
+        let observed = self.observations(&e).await?.1.len() as u64;
         if e.status == ExperimentStatus::Watching {
             if let Some(w) = &mut e.watch {
                 w.reason = Some(format!("watch stopped by {by}: {reason}"));
@@ -303,7 +304,7 @@ impl Experiments {
                 kind: DecisionKind::Stopped,
                 arm: None,
                 reason: format!("stopped by {by}: {reason}"),
-                observations: 0,
+                observations: observed,
                 at: now,
             });
         }

@@ -315,11 +315,13 @@ impl HiveBuilder {
             AgentOrchestrator::start(queue.clone(), registry.clone(), services, self.orchestrator)?;
         let retention =
             RetentionLoop::start(queue.clone(), broker.clone(), self.retention_interval);
+        let proposals = crate::meta::open(&store_url).await?;
         let experiment_loop = super::experiments::ExperimentLoop::start(
             experiments.clone(),
             self.experiment_interval,
         );
         Ok(Hive {
+            proposals,
             prompts,
             experiments,
             experiment_loop,

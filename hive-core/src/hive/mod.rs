@@ -41,6 +41,7 @@ use crate::context::ContextEngine;
 use crate::error::{Error, Result};
 use crate::events::EventHub;
 use crate::experiment::Experiments;
+use crate::meta::{MetaAgent, MetaContext, Proposal, ProposalId, ProposalStore, RunReport};
 use crate::outcome::{GroupBy, Metrics, Outcome, OutcomeFilter, OutcomeRecorder, OutcomeStore};
 use crate::prompt::{Label, MoveLabel, PromptRegistry};
 use crate::queue::{Lease, NewTask, Queue, Submitted, SubmittedTask, TaskAttempt, TaskId};
@@ -69,6 +70,7 @@ pub struct Hive {
     outcomes: OutcomeRecorder,
     prompts: Arc<dyn PromptRegistry>,
     experiments: Arc<Experiments>,
+    proposals: Arc<dyn ProposalStore>,
     experiment_loop: experiments::ExperimentLoop,
     orchestrator: AgentOrchestrator,
     events: EventHub,
@@ -371,6 +373,52 @@ impl Hive {
     /// The live experiments: start, report, stop, approve.
     pub fn experiments(&self) -> &Arc<Experiments> {
         &self.experiments
+    }
+
+    /// The meta-agent's proposals and the spend of its runs.
+    pub fn proposals(&self) -> &Arc<dyn ProposalStore> {
+        &self.proposals
+    }
+
+    fn meta_context(&self) -> MetaContext<'_> {
+        MetaContext {
+            prompts: &self.prompts,
+            outcomes: self.outcomes.store(),
+            queue: &self.queue,
+            experiments: &self.experiments,
+            proposals: &self.proposals,
+        }
+    }
+
+    /// Runs `meta` once on `agent` (see [`MetaAgent::run`]), after the
+    /// outcomes this process handed over are stored.
+    ///
+    /// # Errors
+    /// As [`MetaAgent::run`].
+    pub async fn run_meta_agent(&self, meta: &MetaAgent, agent: &str) -> Result<RunReport> {
+        self.outcomes.flush().await;
+        meta.run(&self.meta_context(), agent).await
+    }
+
+    /// Approves a proposal (see [`crate::meta::approve`]).
+    ///
+    /// # Errors
+    /// As [`crate::meta::approve`].
+    pub async fn approve_proposal(&self, id: ProposalId, by: &str) -> Result<Proposal> {
+        crate::meta::approve(&self.meta_context(), id, by).await
+    }
+
+    /// Rejects a proposal (see [`crate::meta::reject`]).
+    ///
+    /// # Errors
+    /// As [`crate::meta::reject`].
+    pub async fn reject_proposal(
+        &self,
+        id: ProposalId,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<Proposal> {
+        crate::meta::reject(&self.meta_context(), id, by, reason).await
     }
 
     /// How often the hive's retention runs (zero: never).

@@ -29,6 +29,7 @@ mod migrate;
 mod outcomes;
 pub mod output;
 mod prompts;
+mod proposals;
 mod queue;
 mod serve;
 mod session;
@@ -174,6 +175,21 @@ enum Command {
         #[command(subcommand)]
         command: experiments::ExperimentCommand,
     },
+    /// What the meta-agent proposes: list, show with evidence, approve,
+    /// reject.
+    Proposals {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(subcommand)]
+        command: proposals::ProposalCommand,
+    },
+    /// The meta-agent: run it on an agent's failures now.
+    Meta {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(subcommand)]
+        command: proposals::MetaCommand,
+    },
     /// The queue's retention: how long it keeps what has ended; purge now.
     Queue {
         #[command(flatten)]
@@ -255,6 +271,8 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         | Command::Outcomes { conn, .. }
         | Command::Prompts { conn, .. }
         | Command::Experiments { conn, .. }
+        | Command::Proposals { conn, .. }
+        | Command::Meta { conn, .. }
         | Command::Queue { conn, .. }
         | Command::Status { conn } => conn.clone(),
     };
@@ -274,6 +292,8 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         Command::Outcomes { command, .. } => outcomes::run(&client, &out, command).await,
         Command::Prompts { command, .. } => prompts::run(&client, &out, command).await,
         Command::Experiments { command, .. } => experiments::run(&client, &out, command).await,
+        Command::Proposals { command, .. } => proposals::run(&client, &out, command).await,
+        Command::Meta { command, .. } => proposals::meta(&client, &out, command).await,
         Command::Queue { command, .. } => queue::run(&client, &out, command).await,
         Command::Status { .. } => status(&client, &out).await,
     }

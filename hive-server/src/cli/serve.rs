@@ -81,6 +81,13 @@ async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<
     }
     tracing::info!(addr = %args.addr, "serving the Agent Hive API, and its dashboard at http://{}{}", args.addr, crate::ui::PREFIX);
     let mut state = args.app_state(hive.clone());
+    if let Some(decl) = &args.meta_agent {
+        let meta = Arc::new(decl.build().map_err(anyhow::Error::msg)?);
+        if let Some(every) = decl.every_secs {
+            schedule_meta(hive.clone(), meta.clone(), decl.agents.clone(), every);
+        }
+        state.meta = Some(meta);
+    }
     if let Some(dir) = ui_dir {
         tracing::info!(dir = %dir.display(), "serving the dashboard from a directory");
         state.ui_dir = Some(dir);
@@ -156,6 +163,36 @@ async fn spawn_declared(hive: &Arc<hive_core::Hive>, config: &ServeConfig) {
             Err(e) => tracing::error!("{whence} refused: {e}"),
         }
     }
+}
+
+/// Runs the meta-agent over `agents` every `every_secs`, first after one
+/// period. A run that fails — its budget spent above all — is logged as an
+/// error and the schedule goes on.
+fn schedule_meta(
+    hive: Arc<hive_core::Hive>,
+    meta: Arc<hive_core::meta::MetaAgent>,
+    agents: Vec<String>,
+    every_secs: f64,
+) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs_f64(every_secs));
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            for agent in &agents {
+                match hive.run_meta_agent(&meta, agent).await {
+                    Ok(report) => tracing::info!(
+                        agent = %agent,
+                        calls = report.calls,
+                        proposals = report.proposals.len(),
+                        note = report.note.as_deref().unwrap_or(""),
+                        "meta-agent run"
+                    ),
+                    Err(e) => tracing::error!(agent = %agent, error = %e, "meta-agent run failed"),
+                }
+            }
+        }
+    });
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

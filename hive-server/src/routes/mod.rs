@@ -11,6 +11,7 @@ mod health;
 mod messages;
 mod outcomes;
 mod prompts;
+mod proposals;
 mod retention;
 mod series;
 mod sessions;
@@ -75,6 +76,11 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(experiments::stop))
         .routes(routes!(experiments::approve))
         .routes(routes!(experiments::assignments))
+        .routes(routes!(proposals::run))
+        .routes(routes!(proposals::list))
+        .routes(routes!(proposals::get))
+        .routes(routes!(proposals::approve))
+        .routes(routes!(proposals::reject))
 }
 
 pub(crate) fn router() -> Router<AppState> {

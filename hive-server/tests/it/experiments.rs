@@ -367,3 +367,168 @@ lease_secs = 2
     assert_eq!(stopped["status"], "finished");
     assert_eq!(stopped["decision"]["kind"], "stopped");
 }
+
+/// `[meta_agent]` in hive.toml, `hive meta run` and `hive proposals`: the
+/// meta-agent reads the agent's failed tasks, its model (the mock, taught
+/// the failure pattern) answers with a better prompt and a configuration
+/// change; the prompt is tried in an experiment, the change waits for an
+/// approval; rejecting the prompt stops its experiment. A server without
+/// a meta-agent says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_meta_agent_runs_and_its_proposals_are_decided_from_the_cli() {
+    let Some(llm) = service_url("HIVE_TEST_LLM_URL") else {
+        return;
+    };
+    let mock = llm
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let agent = unique_name("meta-cli");
+    let tag = agent.clone();
+    let toml = format!(
+        r#"
+[meta_agent]
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{llm}"
+calls_per_day = 5
+must_keep = ["Never reveal the key."]
+
+[[agents]]
+name = "{agent}"
+kind = "llm"
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{llm}"
+system_prompt = "unused once production is set"
+capabilities = ["answer"]
+"#
+    );
+    let server = start_server(dir.path(), &toml).await;
+    let base = server.base.clone();
+    let marker = format!("[{tag}:v1]");
+    // v1 solves cases 0-4 and is refused on 5-9 (the failure pattern).
+    teach(&mock, &tag, &marker, &[0, 1, 2, 3, 4]).await;
+    let fixture = json!({"fixtures": [{
+        "match": {"systemMessage": "You improve the system prompts of AI agents", "userMessage": format!("{tag}#case-")},
+        "response": {"content": json!({
+            "prompt": format!("You answer, all cases. Never reveal the key. [{tag}:v2]"),
+            "rationale": "cases 5 to 9 were refused",
+            "expected_effect": "success from 50 % to 100 %",
+            "config_changes": [{"setting": "concurrency", "value": 2, "why": "tasks queue up"}],
+        }).to_string()},
+    }]});
+    reqwest::Client::new()
+        .post(format!("{mock}/__aimock/fixtures"))
+        .json(&fixture)
+        .send()
+        .await
+        .expect("mock");
+    let v1 = hive(
+        &base,
+        &[
+            "prompts",
+            "create",
+            &agent,
+            "--text",
+            &format!("You answer. Never reveal the key. {marker}"),
+            "--author",
+            "alice",
+        ],
+    )
+    .expect("v1");
+    let v1 = v1["id"].as_str().expect("id").to_string();
+    hive(
+        &base,
+        &[
+            "prompts",
+            "label",
+            &agent,
+            "production",
+            &v1,
+            "--by",
+            "alice",
+        ],
+    )
+    .expect("label");
+    let ids = submit(&base, &tag, 0, 10).await;
+    let mut failed = Vec::new();
+    for t in &ids {
+        let task = wait_final(&base, t, Duration::from_secs(30)).await;
+        if task["status"] == "dead_lettered" {
+            failed.push(t.clone());
+        }
+    }
+    assert_eq!(failed.len(), 5);
+
+    let report = hive(&base, &["meta", "run", &agent]).expect("meta run");
+    assert_eq!(report["calls"], 1, "{report}");
+    let proposals = hive(&base, &["proposals", "list", "--agent", &agent]).expect("list");
+    assert_eq!(proposals.as_array().map(Vec::len), Some(2), "{proposals}");
+    let prompt = proposals
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["kind"] == "prompt"))
+        .expect("a prompt proposal")
+        .clone();
+    assert_eq!(prompt["status"], "experimenting");
+    let shown = hive(
+        &base,
+        &["proposals", "show", prompt["id"].as_str().expect("id")],
+    )
+    .expect("show");
+    let mut cited: Vec<String> = shown["evidence"]["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t.as_str().unwrap_or_default().to_string())
+        .collect();
+    cited.sort();
+    failed.sort();
+    assert_eq!(cited, failed, "the proposal cites the failed tasks");
+    let experiment = prompt["experiment"]
+        .as_str()
+        .expect("experiment")
+        .to_string();
+    let status = hive(&base, &["experiments", "status", &experiment]).expect("status");
+    assert_eq!(status["experiment"]["status"], "running");
+
+    let config = proposals
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["kind"] == "config"))
+        .expect("a config proposal")
+        .clone();
+    let cid = config["id"].as_str().expect("id");
+    let err = hive(&base, &["proposals", "approve", cid, "--by", "meta-agent"])
+        .expect_err("not by its author");
+    assert!(err.contains("other than its author"), "{err}");
+    let approved = hive(&base, &["proposals", "approve", cid, "--by", "bob"]).expect("approve");
+    assert_eq!(approved["status"], "approved");
+    let rejected = hive(
+        &base,
+        &[
+            "proposals",
+            "reject",
+            prompt["id"].as_str().expect("id"),
+            "--by",
+            "bob",
+            "--reason",
+            "not now",
+        ],
+    )
+    .expect("reject");
+    assert_eq!(rejected["status"], "rejected");
+    let stopped = hive(&base, &["experiments", "status", &experiment]).expect("status");
+    assert_eq!(stopped["experiment"]["status"], "finished");
+    let bad = reqwest::get(format!("{base}/proposals?status=maybe"))
+        .await
+        .expect("get");
+    assert_eq!(bad.status(), reqwest::StatusCode::BAD_REQUEST);
+    drop(server);
+
+    // A server without [meta_agent] says there is none.
+    let bare = tempfile::tempdir().expect("dir");
+    let server = start_server(bare.path(), "").await;
+    let err = hive(&server.base, &["meta", "run", &agent]).expect_err("none configured");
+    assert!(err.contains("no meta-agent is configured"), "{err}");
+}

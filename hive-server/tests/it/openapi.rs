@@ -69,6 +69,11 @@ const ROUTES: &[&str] = &[
     "POST /experiments/{id}/stop",
     "POST /experiments/{id}/approve",
     "GET /experiments/{id}/assignments",
+    "POST /meta/runs",
+    "GET /proposals",
+    "GET /proposals/{id}",
+    "POST /proposals/{id}/approve",
+    "POST /proposals/{id}/reject",
 ];
 
 /// `(METHOD path, operation)` for every operation of the document.

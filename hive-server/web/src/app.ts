@@ -10,6 +10,7 @@ import './views/dead-letters';
 import './views/events';
 import './views/submit';
 import './views/metrics';
+import './views/experiments';
 import './views/coming';
 
 interface Route {
@@ -31,9 +32,9 @@ const NAV: [string, string, string][] = [
   ['events', 'Events', 'nav-events'],
   ['submit', 'Submit', 'nav-submit'],
   ['metrics', 'Metrics', 'nav-metrics'],
+  ['experiments', 'Experiments', 'nav-experiments'],
 ];
 const COMING: [string, string, string][] = [
-  ['experiments', 'Experiments', 'nav-experiments'],
   ['changes', 'Change sets', 'nav-changes'],
   ['sleep', 'Sleep cycles', 'nav-sleep'],
 ];
@@ -189,6 +190,7 @@ export class HiveApp extends StoreView {
       case 'metrics':
         return html`<hive-metrics></hive-metrics>`;
       case 'experiments':
+        return html`<hive-experiments .experimentId=${id}></hive-experiments>`;
       case 'changes':
       case 'sleep':
         return html`<hive-coming .panel=${view}></hive-coming>`;

@@ -216,3 +216,173 @@ export interface OutcomeMetrics {
   mean_score: number | null;
   scored: number;
 }
+
+// ---- prompt experiments (GET /experiments, GET /experiments/{id}) ----------
+
+export type ArmState = 'active' | 'winner' | 'futile' | 'guardrail' | 'exhausted';
+export type ExperimentStatus = 'running' | 'awaiting_approval' | 'watching' | 'finished';
+export type DecisionKind = 'winner' | 'futility' | 'guardrail' | 'inconclusive' | 'stopped';
+export type WatchVerdict = 'kept' | 'rolled_back';
+
+/** One arm: a prompt version with a name (`control`, `variant-1`, …). */
+export interface Arm {
+  name: string;
+  version: string;
+  state: ArmState;
+  reason?: string | null;
+}
+
+export interface Guardrails {
+  max_cost_increase?: number | null;
+  max_p95_increase?: number | null;
+  max_error_rate_increase?: number | null;
+}
+
+export type Allocation = { kind: 'fixed'; weights?: number[] } | { kind: 'thompson'; burn_in: number };
+
+export interface Decision {
+  kind: DecisionKind;
+  arm?: string | null;
+  reason: string;
+  observations: number;
+  at: string;
+}
+
+export interface Watch {
+  promoted: string;
+  replaced: string;
+  baseline_arm: string;
+  since: string;
+  verdict?: WatchVerdict | null;
+  reason?: string | null;
+  at?: string | null;
+}
+
+/** An experiment as stored (`GET /experiments`). */
+export type Experiment = {
+  id: string;
+  agent: string;
+  label: string;
+  arms: Arm[];
+  metric: 'success' | 'score';
+  guardrails: Guardrails;
+  alpha: number;
+  allocation: Allocation;
+  weights: number[];
+  seed: number;
+  watch_holdback: number;
+  started_by: string;
+  approved_by?: string | null;
+  status: ExperimentStatus;
+  decision?: Decision | null;
+  watch?: Watch | null;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  min_samples: number;
+  max_samples: number;
+  watch_samples: number;
+};
+
+/** An estimate of `variant − control` with its confidence sequence. */
+export interface Interval {
+  estimate: number;
+  lower: number;
+  upper: number;
+}
+
+/** One arm's figures on the latest look. */
+export type ArmSummary = {
+  name: string;
+  version: string;
+  state: ArmState;
+  reason?: string | null;
+  mean: number;
+  difference?: Interval | null;
+  success_rate: number;
+  error_rate: number;
+  tokens_per_task: number;
+  cost_per_task?: number | null;
+  p95_run_ms?: number | null;
+  samples: number;
+};
+
+/** `GET /experiments/{id}`: the experiment with a look taken now. */
+export interface ExperimentReport {
+  experiment: Experiment;
+  arms: ArmSummary[];
+  /** The watched (promoted) version's figures, during a watch. */
+  watch?: ArmSummary | null;
+  assigned: number;
+  observations: number;
+}
+
+// ---- the meta-agent's proposals (GET /proposals, GET /proposals/{id}) ------
+
+export type ProposalKind = 'prompt' | 'config' | 'code';
+export type ProposalStatus = 'proposed' | 'experimenting' | 'approved' | 'rejected' | 'refused';
+export type Risk = 'low' | 'medium' | 'high';
+
+/** The statuses `GET /proposals?status=` takes, in the order a proposal goes through them. */
+export const PROPOSAL_STATUSES: ProposalStatus[] = ['proposed', 'experimenting', 'approved', 'rejected', 'refused'];
+
+/** What a proposal rests on: the failed tasks it read and the metrics when it was written. */
+export interface Evidence {
+  tasks: string[];
+  /** The agent's metrics per prompt version at the time (`key`: the version). */
+  metrics: OutcomeMetrics[];
+}
+
+/** A proposal of the meta-agent. */
+export interface Proposal {
+  id: string;
+  agent: string;
+  kind: ProposalKind;
+  status: ProposalStatus;
+  summary: string;
+  rationale: string;
+  expected_effect: string;
+  risk: Risk;
+  /** The prompt version it wrote (a prompt proposal that passed the checks). */
+  prompt_version?: string | null;
+  /** The version that one was derived from. */
+  parent_version?: string | null;
+  /** The experiment trying it. */
+  experiment?: string | null;
+  /** The change, for a configuration or code proposal (or a refused prompt). */
+  change?: unknown;
+  evidence: Evidence;
+  author: string;
+  run: string;
+  decided_by?: string | null;
+  decision_reason?: string | null;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `POST /meta/runs`: what one run of the meta-agent did. */
+export interface MetaRunReport {
+  run: string;
+  agent: string;
+  calls: number;
+  tokens: number;
+  cost_usd: number;
+  proposals: Proposal[];
+  /** Why it wrote nothing, when it did not. */
+  note?: string | null;
+}
+
+/** One line of `GET /prompt-versions/{id}/diff`. */
+export interface DiffLine {
+  op: 'same' | 'removed' | 'added';
+  line: string;
+}
+
+/** `GET /prompt-versions/{id}/diff?to=`: the line diff of two versions. */
+export interface PromptDiff {
+  from: string;
+  to: string;
+  lines: DiffLine[];
+  text: string;
+}

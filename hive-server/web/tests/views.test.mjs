@@ -1,7 +1,8 @@
 // Every view at 390×844 renders with no horizontal page overflow, and
 // axe-core (wcag2a, wcag2aa) finds no serious or critical violation on any
 // view, at desktop size and at 390×844. The views have real data to show: a
-// completed task, a dead letter, a registered agent, a session, events.
+// completed task, a dead letter, a registered agent, a session, events, an
+// experiment.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, axeSerious, launch, newPage, openDashboard, sleep } from './harness.mjs';
@@ -26,6 +27,12 @@ before(async () => {
   const session = (await server.post('/sessions', { name: 'views-session', agents: ['views-agent'], state: { step: 1 } }));
   const sessionId = session.id ?? session.session?.id;
   await server.post('/messages', { to: 'views-agent', kind: 'note', payload: { text: 'hello' }, from: 'views-test' }).catch(() => {});
+  // An experiment on views-agent's prompt (two versions, production → the
+  // first): the experiments view has a row and an arms table to show.
+  const v1 = await server.post('/prompts/views-agent', { text: 'You answer.', author: 'views-test' });
+  const v2 = await server.post('/prompts/views-agent', { text: 'You answer briefly.', author: 'views-test' });
+  await server.call('PUT', '/prompts/views-agent/labels/production', { version: v1.id, by: 'views-test' }, { expect: 200 });
+  const experiment = await server.post('/experiments', { agent: 'views-agent', variants: [v2.id], started_by: 'views-test' });
   views = [
     ['board', '#/board', 'column'],
     ['a task', `#/task/${child.id}`, 'task-detail'],
@@ -40,7 +47,8 @@ before(async () => {
     }],
     ['submit', '#/submit', 'submit-form'],
     ['metrics', '#/metrics', 'metrics'],
-    ['experiments', '#/experiments', null],
+    ['experiments', '#/experiments', 'experiments-list'],
+    ['an experiment', `#/experiments/${experiment.id}`, 'experiment-arms'],
     ['changes', '#/changes', null],
     ['sleep', '#/sleep', null],
   ];

@@ -2,10 +2,6 @@ import { html, LitElement } from 'lit';
 import { shared } from '../styles';
 
 const PANELS: Record<string, [string, string]> = {
-  experiments: [
-    'Prompt experiments',
-    'Prompt experiments will appear here: variants of an agent’s prompt run side by side, with their outcomes and costs as the server records them.',
-  ],
   changes: [
     'Change sets',
     'Change sets will appear here: the changes agents propose to code or configuration, with their review state, once the server tracks them.',
@@ -18,7 +14,7 @@ const PANELS: Record<string, [string, string]> = {
 
 class HiveComing extends LitElement {
   static styles = [shared];
-  private which = 'experiments';
+  private which = 'changes';
 
   set panel(v: string) {
     this.which = v;

@@ -42,6 +42,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("outcome", &["storage", "queue::TaskId"]),
     ("prompt", &["storage"]),
     ("experiment", &["storage", "queue", "outcome", "prompt"]),
+    // The meta-agent: reads outcomes and tasks, asks a model, writes
+    // prompt versions, experiments and proposals.
+    (
+        "meta",
+        &["storage", "queue", "outcome", "prompt", "experiment", "llm"],
+    ),
     ("context", &["storage", "llm"]),
     // Agents use the stores.
     (
@@ -102,6 +108,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "outcome",
             "prompt",
             "experiment",
+            "meta",
         ],
     ),
     // The suites test the contracts.
@@ -117,6 +124,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "outcome",
             "experiment",
             "prompt",
+            "meta",
         ],
     ),
 ];
