@@ -67,6 +67,7 @@ pub(crate) mod setters;
 pub mod storage;
 pub(crate) mod time;
 pub mod trace;
+pub mod verify;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 

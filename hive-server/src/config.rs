@@ -47,6 +47,7 @@ pub const KEYS: &[&str] = &[
     "allow_redis_eviction",
     "agents",
     "meta_agent",
+    "verifiers",
     "retain_finished_secs",
     "retain_dead_letters_secs",
     "retain_messages_secs",
@@ -153,6 +154,103 @@ pub struct Settings {
     /// The meta-agent (`[meta_agent]`); only a file configures it.
     #[arg(skip)]
     pub meta_agent: Option<Box<MetaDecl>>,
+    /// The verifiers (`[[verifiers]]`); only a file declares them.
+    #[arg(skip)]
+    pub verifiers: Option<Vec<VerifierDecl>>,
+}
+
+/// One verifier of the config file (`[[verifiers]]`): the task type it
+/// scores, and how — a command, or a judge model.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifierDecl {
+    /// The task type it scores.
+    pub task_type: String,
+    /// `command` or `judge`.
+    pub kind: String,
+    /// For `command`: the program and its arguments (run in the config
+    /// file's directory; it reads `$HIVE_VERIFY_INPUT` and
+    /// `$HIVE_RESULT_TEXT` and prints the score).
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// For `command`: seconds it may run [default: 60].
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// For `judge`: `anthropic` or `openai`.
+    #[serde(default)]
+    pub provider: Option<hive_core::declared::ProviderDecl>,
+    /// For `judge`: the model.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// For `judge`: the server's root.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// For `judge`: the environment variable holding the key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// For `judge`: what a good answer is.
+    #[serde(default)]
+    pub rubric: Option<String>,
+}
+
+impl VerifierDecl {
+    /// The verifier; a command runs in `dir`.
+    ///
+    /// # Errors
+    /// An unknown kind, a command without a program, a judge without a
+    /// provider, model or rubric, or a key variable that is not set.
+    pub fn build(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<Arc<dyn hive_core::verify::Verifier>, String> {
+        let whence = format!("[[verifiers]] for {:?}", self.task_type);
+        match self.kind.as_str() {
+            "command" => {
+                let mut v = hive_core::verify::CommandVerifier::new(self.command.clone(), dir)
+                    .map_err(|e| format!("{whence}: {e}"))?;
+                if let Some(t) = self.timeout_secs {
+                    if !(t.is_finite() && t > 0.0) {
+                        return Err(format!("{whence}: timeout_secs must be positive"));
+                    }
+                    v = v.timeout(Duration::from_secs_f64(t));
+                }
+                Ok(Arc::new(v))
+            }
+            "judge" => {
+                let (Some(provider), Some(model), Some(rubric)) =
+                    (self.provider, self.model.clone(), self.rubric.clone())
+                else {
+                    return Err(format!(
+                        "{whence}: a judge needs provider, model and rubric"
+                    ));
+                };
+                let llm = hive_core::declared::LlmDecl {
+                    provider,
+                    model: model.clone(),
+                    base_url: self.base_url.clone(),
+                    api_key_env: self.api_key_env.clone(),
+                    system_prompt: None,
+                    system_prompt_file: None,
+                    prompt_version: None,
+                    max_tokens: None,
+                    temperature: None,
+                    max_turns: None,
+                    workspace: None,
+                    tools: None,
+                    timeout_secs: None,
+                };
+                let provider = llm
+                    .provider(&|k| std::env::var(k).ok())
+                    .map_err(|e| format!("{whence}: {e}"))?;
+                Ok(Arc::new(
+                    hive_core::verify::JudgeVerifier::new(provider, rubric).model(model),
+                ))
+            }
+            other => Err(format!(
+                "{whence}: unknown kind {other:?} (command or judge)"
+            )),
+        }
+    }
 }
 
 /// The meta-agent's settings (`[meta_agent]` in hive.toml): its model
@@ -412,6 +510,8 @@ pub struct ServeConfig {
     pub agents: Vec<DeclaredEntry>,
     /// The meta-agent, when the file configures one.
     pub meta_agent: Option<Box<MetaDecl>>,
+    /// The verifiers the file declares.
+    pub verifiers: Vec<VerifierDecl>,
     /// How long finished tasks and dead letters are kept.
     pub task_retention: hive_core::queue::TaskRetention,
     /// How long broker messages are kept (`None`: forever).
@@ -492,6 +592,7 @@ impl ServeConfig {
             allow_redis_eviction: s.allow_redis_eviction.unwrap_or(false),
             agents: s.agents.unwrap_or_default(),
             meta_agent: s.meta_agent,
+            verifiers: s.verifiers.unwrap_or_default(),
             task_retention: hive_core::queue::TaskRetention {
                 finished: kept(s.retain_finished_secs, DEFAULT_RETAIN_FINISHED),
                 dead_letters: kept(s.retain_dead_letters_secs, DEFAULT_RETAIN_DEAD_LETTERS),
@@ -583,6 +684,7 @@ impl Settings {
             allow_redis_eviction: self.allow_redis_eviction.or(lower.allow_redis_eviction),
             agents: self.agents.or(lower.agents),
             meta_agent: self.meta_agent.or(lower.meta_agent),
+            verifiers: self.verifiers.or(lower.verifiers),
             retain_finished_secs: self.retain_finished_secs.or(lower.retain_finished_secs),
             retain_dead_letters_secs: self
                 .retain_dead_letters_secs
@@ -634,6 +736,7 @@ impl Settings {
             allow_redis_eviction: file.value("allow_redis_eviction")?,
             agents: file.agents()?,
             meta_agent: file.value("meta_agent")?,
+            verifiers: file.value("verifiers")?,
             retain_finished_secs: file.zero_or_secs("retain_finished_secs")?,
             retain_dead_letters_secs: file.zero_or_secs("retain_dead_letters_secs")?,
             retain_messages_secs: file.zero_or_secs("retain_messages_secs")?,

@@ -41,6 +41,8 @@ pub(crate) struct Services {
     pub(crate) prompts: Option<Arc<dyn PromptRegistry>>,
     /// The live experiments, which assign tasks to arms when leased.
     pub(crate) experiments: Option<Arc<Experiments>>,
+    /// The verifiers that score completed results, by task type.
+    pub(crate) verifiers: Option<Arc<crate::verify::Verifiers>>,
 }
 
 /// One agent's view of the hive during one task attempt or one message.

@@ -103,7 +103,20 @@ impl TaskHandler for AgentTasks {
             }
             span.record("traceparent", tp);
         }
-        tracing::Instrument::instrument(self.agent.process_task(task, cx), span).await
+        // A verifier of this task type scores the result before the task
+        // completes (into the result, where its outcome reads it).
+        let verify = self
+            .base
+            .services()
+            .verifiers
+            .as_ref()
+            .filter(|v| v.get(&task.task_type).is_some())
+            .map(|v| (v.clone(), task.clone()));
+        let answer = tracing::Instrument::instrument(self.agent.process_task(task, cx), span).await;
+        match (answer, verify) {
+            (Ok(result), Some((verifiers, task))) => Ok(verifiers.apply(&task, result).await),
+            (answer, _) => answer,
+        }
     }
 }
 

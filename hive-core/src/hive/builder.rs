@@ -302,6 +302,7 @@ impl HiveBuilder {
             outcomes.clone(),
             Some(notify),
         ));
+        let verifiers = Arc::new(crate::verify::Verifiers::new());
         let services = Services {
             queue: queue.clone(),
             broker: broker.clone(),
@@ -310,6 +311,7 @@ impl HiveBuilder {
             outcomes: Some(outcomes.clone()),
             prompts: Some(prompts.clone()),
             experiments: Some(experiments.clone()),
+            verifiers: Some(verifiers.clone()),
         };
         let orchestrator =
             AgentOrchestrator::start(queue.clone(), registry.clone(), services, self.orchestrator)?;
@@ -321,6 +323,7 @@ impl HiveBuilder {
             self.experiment_interval,
         );
         Ok(Hive {
+            verifiers,
             proposals,
             prompts,
             experiments,

@@ -71,6 +71,7 @@ pub struct Hive {
     prompts: Arc<dyn PromptRegistry>,
     experiments: Arc<Experiments>,
     proposals: Arc<dyn ProposalStore>,
+    verifiers: Arc<crate::verify::Verifiers>,
     experiment_loop: experiments::ExperimentLoop,
     orchestrator: AgentOrchestrator,
     events: EventHub,
@@ -373,6 +374,13 @@ impl Hive {
     /// The live experiments: start, report, stop, approve.
     pub fn experiments(&self) -> &Arc<Experiments> {
         &self.experiments
+    }
+
+    /// The verifiers that score completed results, by task type: a task
+    /// of a type with one completes with `score` (and `verifier`) in its
+    /// result, and its outcome carries the score.
+    pub fn verifiers(&self) -> &Arc<crate::verify::Verifiers> {
+        &self.verifiers
     }
 
     /// The meta-agent's proposals and the spend of its runs.

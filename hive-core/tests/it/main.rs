@@ -38,4 +38,5 @@ mod queue_redis;
 mod queue_sqlite;
 mod sessions_postgres;
 mod sessions_sqlite;
+mod verify_live;
 mod worker;

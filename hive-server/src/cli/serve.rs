@@ -72,6 +72,22 @@ async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<
         Some(_) => None,
     };
     let hive = Arc::new(args.open_hive().await?);
+    // Commands run in the config file's directory (this one when the
+    // file is ./hive.toml).
+    let base = args
+        .file
+        .as_deref()
+        .map(crate::config::declarations_dir)
+        .filter(|d| !d.as_os_str().is_empty())
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    for v in &args.verifiers {
+        let verifier = v.build(&base).map_err(anyhow::Error::msg)?;
+        hive.verifiers()
+            .set(&v.task_type, verifier)
+            .map_err(|e| anyhow::anyhow!("[[verifiers]]: {e}"))?;
+        tracing::info!(task_type = %v.task_type, kind = %v.kind, "verifier set");
+    }
     spawn_declared(&hive, &args).await;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

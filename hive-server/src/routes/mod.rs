@@ -16,6 +16,7 @@ mod retention;
 mod series;
 mod sessions;
 mod tasks;
+mod verifiers;
 mod work;
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -81,6 +82,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::get))
         .routes(routes!(proposals::approve))
         .routes(routes!(proposals::reject))
+        .routes(routes!(verifiers::list))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -532,3 +532,71 @@ capabilities = ["answer"]
     let err = hive(&server.base, &["meta", "run", &agent]).expect_err("none configured");
     assert!(err.contains("no meta-agent is configured"), "{err}");
 }
+
+/// `[[verifiers]]` in hive.toml: a command scores a declared LLM agent's
+/// answers; the score is in the task's result and its outcome, and `GET
+/// /verifiers` lists it. A verifier of an unknown kind stops the server
+/// from starting, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_verifier_scores_answers() {
+    let Some(llm) = service_url("HIVE_TEST_LLM_URL") else {
+        return;
+    };
+    let mock = llm
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let agent = unique_name("verified");
+    let marker = format!("[{agent}:v1]");
+    teach(&mock, &agent, &marker, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).await;
+    let toml = format!(
+        r#"
+[[verifiers]]
+task_type = "ask"
+kind = "command"
+command = ["sh", "-c", "case \"$HIVE_RESULT_TEXT\" in solved*) echo 0.8;; *) echo 0;; esac"]
+
+[[agents]]
+name = "{agent}"
+kind = "llm"
+provider = "openai"
+model = "gpt-4o-mini"
+base_url = "{llm}"
+system_prompt = "Answer. {marker}"
+capabilities = ["answer"]
+"#
+    );
+    let server = start_server(dir.path(), &toml).await;
+    let base = server.base.clone();
+    assert_eq!(
+        get(&base, "/verifiers").await,
+        json!([{"task_type": "ask", "kind": "command"}])
+    );
+    let ids = submit(&base, &agent, 0, 3).await;
+    for id in &ids {
+        let t = wait_final(&base, id, Duration::from_secs(30)).await;
+        assert_eq!(t["result"]["score"], json!(0.8), "{t}");
+        assert_eq!(t["result"]["verifier"], "command");
+    }
+    let m = get(&base, &format!("/outcomes/metrics?agent={agent}")).await;
+    assert_eq!(m[0]["scored"], 3, "{m}");
+    assert!((m[0]["mean_score"].as_f64().unwrap_or(0.0) - 0.8).abs() < 1e-9);
+    drop(server);
+
+    let bad = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        bad.path().join("hive.toml"),
+        "[[verifiers]]\ntask_type = \"ask\"\nkind = \"oracle\"\n",
+    )
+    .expect("toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_hive"))
+        .current_dir(bad.path())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env_remove("HIVE_CONFIG")
+        .output()
+        .expect("hive serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown kind \"oracle\""), "{stderr}");
+}

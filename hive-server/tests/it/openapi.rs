@@ -74,6 +74,7 @@ const ROUTES: &[&str] = &[
     "GET /proposals/{id}",
     "POST /proposals/{id}/approve",
     "POST /proposals/{id}/reject",
+    "GET /verifiers",
 ];
 
 /// `(METHOD path, operation)` for every operation of the document.

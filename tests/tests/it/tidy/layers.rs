@@ -49,6 +49,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["storage", "queue", "outcome", "prompt", "experiment", "llm"],
     ),
     ("context", &["storage", "llm"]),
+    // Verifiers score results: by a function, a command, or a model.
+    ("verify", &["sandbox", "llm", "queue"]),
     // Agents use the stores.
     (
         "agent",
@@ -62,6 +64,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "outcome",
             "prompt",
             "experiment",
+            "verify",
         ],
     ),
     // Decorators over the stores, and the agents that build on `agent`.
@@ -109,6 +112,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "prompt",
             "experiment",
             "meta",
+            "verify",
         ],
     ),
     // The suites test the contracts.
