@@ -57,6 +57,7 @@ pub struct AgentContext {
     cancelled: CancellationToken,
     session: Option<SessionId>,
     assignment: Option<Assignment>,
+    stamps: Option<Arc<super::outcomes::Stamps>>,
 }
 
 impl AgentContext {
@@ -77,7 +78,13 @@ impl AgentContext {
             cancelled,
             session: None,
             assignment: None,
+            stamps: None,
         }
+    }
+
+    pub(crate) fn with_stamps(mut self, stamps: Arc<super::outcomes::Stamps>) -> Self {
+        self.stamps = Some(stamps);
+        self
     }
 
     pub(crate) fn with_cancellation(&self, cancelled: CancellationToken) -> Self {
@@ -98,8 +105,35 @@ impl AgentContext {
     }
 
     pub(crate) fn with_assignment(mut self, assignment: Option<Assignment>) -> Self {
+        if let (Some(a), Some(stamps), Some(lease)) = (&assignment, &self.stamps, self.lease) {
+            stamps.stamp(
+                lease.task_id,
+                super::outcomes::Stamp {
+                    prompt_version: Some(a.version.to_string()),
+                    experiment: Some(a.experiment.to_string()),
+                    arm: Some(a.arm.clone()),
+                },
+            );
+        }
         self.assignment = assignment;
         self
+    }
+
+    /// Records the prompt version this attempt runs with, so that the
+    /// task's outcome carries it even when the task fails and leaves no
+    /// result (an agent that reports `prompt_version` in its result needs
+    /// this only for its failures). Outside a task attempt it does
+    /// nothing.
+    pub fn stamp_prompt_version(&self, version: &str) {
+        if let (Some(stamps), Some(lease)) = (&self.stamps, self.lease) {
+            stamps.stamp(
+                lease.task_id,
+                super::outcomes::Stamp {
+                    prompt_version: Some(version.to_string()),
+                    ..super::outcomes::Stamp::default()
+                },
+            );
+        }
     }
 
     /// The experiment arm this task attempt runs in, when one of the

@@ -303,13 +303,15 @@ impl Inner {
         let record = self.registry.register(spec).await?;
         let name: Arc<str> = Arc::from(record.name.as_str());
         let stop = CancellationToken::new();
+        let stamps = Arc::new(super::outcomes::Stamps::default());
         let base = AgentContext::new(
             record.id,
             name.clone(),
             self.services.clone(),
             tools,
             stop.child_token(),
-        );
+        )
+        .with_stamps(stamps.clone());
         let handler = AgentTasks {
             agent: agent.clone(),
             base: base.clone(),
@@ -336,6 +338,7 @@ impl Inner {
                         recorder: recorder.clone(),
                         agent: name.clone(),
                         queue: Arc::from(self.queue.config().name.as_str()),
+                        stamps: stamps.clone(),
                     }) as Arc<dyn crate::queue::worker::AttemptObserver>
                 }),
             ),

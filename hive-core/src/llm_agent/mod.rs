@@ -359,6 +359,7 @@ impl Agent for LlmAgent {
 
     async fn process_task(&self, task: Task, cx: AgentContext) -> Result<Value, TaskFailure> {
         let prompt = self.choose_prompt(&cx).await?;
+        cx.stamp_prompt_version(&prompt.version);
         let mut request = LlmRequest {
             model: self.config.model.clone(),
             system: Some(prompt.text),

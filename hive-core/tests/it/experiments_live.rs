@@ -306,6 +306,20 @@ async fn a_live_experiment_promotes_watches_and_refuses() {
     assert_eq!(d.arm.as_deref(), Some("variant-1"));
     assert!(d.observations <= 200, "{d:?}");
     assert_eq!(after.status, ExperimentStatus::Watching);
+    // The outcomes carry the arm, the dead-lettered ones too: metrics by
+    // arm count what the experiment observed.
+    let by_arm = live
+        .hive
+        .metrics(
+            &hive_core::outcome::OutcomeFilter::new().experiment(after.id.to_string()),
+            hive_core::outcome::GroupBy::Arm,
+        )
+        .await
+        .expect("metrics");
+    let counted: u64 = by_arm.iter().map(|m| m.tasks).sum();
+    assert!(counted >= d.observations, "{by_arm:?}");
+    assert!(by_arm.iter().all(|m| m.key.is_some()), "{by_arm:?}");
+    assert!(by_arm.iter().any(|m| m.dead_lettered > 0), "{by_arm:?}");
     assert_eq!(
         live.production().await.version,
         v2.id,

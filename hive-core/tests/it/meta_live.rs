@@ -96,7 +96,10 @@ async fn failing_agent(
     hive.move_label(MoveLabel::new(&agent, PRODUCTION, v1.id, "alice"))
         .await
         .expect("production");
-    let mut config = LlmAgentConfig::new(&agent, ["ask"], SystemPrompt::new("cfg", "unused"));
+    // A capability of its own: another test agent of this hive must not
+    // take its tasks.
+    let mut config =
+        LlmAgentConfig::new(&agent, [agent.as_str()], SystemPrompt::new("cfg", "unused"));
     config.builtin_tools = false;
     hive.spawn_agent(LlmAgent::new(config, provider(llm)).expect("agent"))
         .await
@@ -107,7 +110,7 @@ async fn failing_agent(
             let t = hive
                 .submit(
                     NewTask::new("ask", json!({"prompt": format!("{agent}#{kind}-{i}.")}))
-                        .requires(["ask"]),
+                        .requires([agent.as_str()]),
                 )
                 .await
                 .expect("submit");
@@ -122,6 +125,20 @@ async fn failing_agent(
         }
     }
     assert_eq!(failed.len(), 5, "the units tasks fail");
+    // Every outcome names v1, the dead-lettered ones too (they have no
+    // result: the agent stamped its version on the attempt).
+    let outcomes = hive
+        .list_outcomes(&hive_core::outcome::OutcomeFilter::new().agent(&agent), 100)
+        .await
+        .expect("outcomes");
+    assert_eq!(outcomes.len(), 10);
+    let v1_id = v1.id.to_string();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.prompt_version.as_deref() == Some(v1_id.as_str())),
+        "{outcomes:?}"
+    );
     (agent, failed)
 }
 
