@@ -11,6 +11,7 @@ import './views/events';
 import './views/submit';
 import './views/metrics';
 import './views/experiments';
+import './views/proposals';
 import './views/coming';
 
 interface Route {
@@ -33,6 +34,7 @@ const NAV: [string, string, string][] = [
   ['submit', 'Submit', 'nav-submit'],
   ['metrics', 'Metrics', 'nav-metrics'],
   ['experiments', 'Experiments', 'nav-experiments'],
+  ['proposals', 'Proposals', 'nav-proposals'],
 ];
 const COMING: [string, string, string][] = [
   ['changes', 'Change sets', 'nav-changes'],
@@ -191,6 +193,8 @@ export class HiveApp extends StoreView {
         return html`<hive-metrics></hive-metrics>`;
       case 'experiments':
         return html`<hive-experiments .experimentId=${id}></hive-experiments>`;
+      case 'proposals':
+        return html`<hive-proposals .proposalId=${id}></hive-proposals>`;
       case 'changes':
       case 'sleep':
         return html`<hive-coming .panel=${view}></hive-coming>`;

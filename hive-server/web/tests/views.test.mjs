@@ -2,7 +2,8 @@
 // axe-core (wcag2a, wcag2aa) finds no serious or critical violation on any
 // view, at desktop size and at 390×844. The views have real data to show: a
 // completed task, a dead letter, a registered agent, a session, events, an
-// experiment.
+// experiment (the proposals view, with no meta-agent here, shows its empty
+// list and its form).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, axeSerious, launch, newPage, openDashboard, sleep } from './harness.mjs';
@@ -49,6 +50,9 @@ before(async () => {
     ['metrics', '#/metrics', 'metrics'],
     ['experiments', '#/experiments', 'experiments-list'],
     ['an experiment', `#/experiments/${experiment.id}`, 'experiment-arms'],
+    // No [meta_agent] here: the proposals view shows its empty list and the
+    // "Run meta-agent" form (tests/proposals.test.mjs shows real proposals).
+    ['proposals', '#/proposals', 'proposals-empty'],
     ['changes', '#/changes', null],
     ['sleep', '#/sleep', null],
   ];
