@@ -329,6 +329,7 @@ fn direct(key: Option<String>, outcomes: &[&Outcome]) -> Metrics {
         input_tokens: outcomes.iter().map(|o| o.input_tokens).sum(),
         output_tokens: outcomes.iter().map(|o| o.output_tokens).sum(),
         cost_usd: cost,
+        priced: outcomes.iter().filter(|o| o.cost_usd.is_some()).count() as u64,
         cost_per_task: cost / n as f64,
         mean_score: (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64),
         scored: scores.len() as u64,
@@ -361,7 +362,8 @@ fn assert_close(got: &Metrics, want: &Metrics) {
             got.p50_wait_ms,
             got.input_tokens,
             got.output_tokens,
-            got.scored
+            got.scored,
+            got.priced
         ),
         (
             want.p50_run_ms,
@@ -369,7 +371,8 @@ fn assert_close(got: &Metrics, want: &Metrics) {
             want.p50_wait_ms,
             want.input_tokens,
             want.output_tokens,
-            want.scored
+            want.scored,
+            want.priced
         ),
         "{got:?}"
     );

@@ -348,6 +348,8 @@ pub struct Metrics {
     pub output_tokens: u64,
     /// Cost in US dollars, summed over the priced outcomes.
     pub cost_usd: f64,
+    /// Outcomes with a price (a cost in dollars).
+    pub priced: u64,
     /// `cost_usd / tasks`.
     pub cost_per_task: f64,
     /// Mean verifier score over the scored outcomes, if any were scored.

@@ -105,6 +105,7 @@ struct MetricsRow {
     input_tokens: Option<i64>,
     output_tokens: Option<i64>,
     cost_usd: Option<f64>,
+    priced: i64,
     mean_score: Option<f64>,
     scored: i64,
 }
@@ -136,6 +137,7 @@ impl MetricsRow {
             input_tokens: unsigned(self.input_tokens.unwrap_or(0)),
             output_tokens: unsigned(self.output_tokens.unwrap_or(0)),
             cost_usd,
+            priced: unsigned(self.priced),
             cost_per_task: if tasks == 0 {
                 0.0
             } else {

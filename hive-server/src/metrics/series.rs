@@ -3,14 +3,15 @@
 //! the tasks submitted, completed, failed and dead-lettered, the queue's
 //! depth by status at the interval's end, and the submit→start and run
 //! times' p50 and p95; and, since the server started, what each agent
-//! spent on models (tokens, dollars), where the results said.
+//! spent on models (tokens, dollars), read from the stored outcomes.
 //!
 //! Kept in the server, from the hive's own event feed and the queue's own
 //! counts, so a browser never computes a number from scraped text and
 //! every figure it shows is one the server gave. Memory is bounded: a
 //! fixed number of intervals, at most
 //! [`super::tasks::MAX_REMEMBERED`] tasks remembered between their events, at most [`MAX_DURATIONS`] durations per interval
-//! (a uniform sample beyond that), at most [`MAX_AGENTS`] agents' spend.
+//! (a uniform sample beyond that); spend is read from the outcome store
+//! when asked, at most [`MAX_AGENTS`] agents.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -48,7 +49,7 @@ impl Default for SeriesConfig {
 /// replaces a kept one at random (reservoir sampling), so the percentiles
 /// stay an unbiased estimate.
 pub const MAX_DURATIONS: usize = 10_000;
-/// Agents whose spend is kept; later ones are summed under `other`.
+/// Agents whose spend is answered.
 pub const MAX_AGENTS: usize = 1_000;
 
 /// The answer of `GET /metrics/series`.
@@ -60,7 +61,8 @@ pub struct SeriesPage {
     pub window_secs: u64,
     /// Oldest first; the last is the interval under way (`partial`).
     pub intervals: Vec<Interval>,
-    /// Spend per agent since `since`, largest cost first.
+    /// Spend per agent since `since`, largest cost first, from the stored
+    /// outcomes (every process's tasks when the store is shared).
     pub spend: Vec<AgentSpend>,
     /// When this server started following the feed.
     pub since: DateTime<Utc>,
@@ -100,7 +102,7 @@ pub struct Interval {
 pub struct AgentSpend {
     /// The agent's name (`unknown` for a worker that is no agent).
     pub agent: String,
-    /// Completed tasks that reported a spend.
+    /// Its tasks that finished since (completed or dead-lettered).
     pub tasks: u64,
     /// Prompt tokens.
     pub input_tokens: u64,
@@ -108,7 +110,8 @@ pub struct AgentSpend {
     pub output_tokens: u64,
     /// Dollars, over the tasks whose model had a price.
     pub cost_usd: f64,
-    /// Tasks whose model had no known price (not in `cost_usd`).
+    /// Of those, the ones without a price (not in `cost_usd`): their model
+    /// had no known price, or they reported no spend (a dead letter).
     pub unpriced_tasks: u64,
 }
 
@@ -125,7 +128,6 @@ struct Window {
     since: DateTime<Utc>,
     intervals: VecDeque<Interval>,
     current: Bucket,
-    spend: BTreeMap<String, AgentSpend>,
 }
 
 #[derive(Debug, Default)]
@@ -147,7 +149,6 @@ impl Series {
                 since: Utc::now(),
                 intervals: VecDeque::new(),
                 current: Bucket::default(),
-                spend: BTreeMap::new(),
             }),
             started: OnceLock::new(),
         }
@@ -248,12 +249,7 @@ impl Series {
                     bucket.waits.add(secs * 1000.0);
                 }
             }
-            Observation::Ended {
-                outcome,
-                run,
-                spend,
-                ..
-            } => {
+            Observation::Ended { outcome, run, .. } => {
                 match outcome {
                     Outcome::Completed => bucket.completed += 1,
                     Outcome::Failed => bucket.failed += 1,
@@ -261,28 +257,6 @@ impl Series {
                 }
                 if let Some(secs) = run {
                     bucket.runs.add(secs * 1000.0);
-                }
-                if let Some((agent, s)) = spend {
-                    let known = window.spend.len();
-                    let key = if known < MAX_AGENTS || window.spend.contains_key(&agent) {
-                        agent
-                    } else {
-                        "other".to_string()
-                    };
-                    let row = window
-                        .spend
-                        .entry(key.clone())
-                        .or_insert_with(|| AgentSpend {
-                            agent: key,
-                            ..AgentSpend::default()
-                        });
-                    row.tasks += 1;
-                    row.input_tokens += s.input_tokens;
-                    row.output_tokens += s.output_tokens;
-                    match s.cost_usd {
-                        Some(c) => row.cost_usd += c,
-                        None => row.unpriced_tasks += 1,
-                    }
                 }
             }
         }
@@ -292,23 +266,58 @@ impl Series {
     /// the queue's depth read now.
     pub async fn page(&self, hive: &Hive) -> SeriesPage {
         let depth = depth(hive).await;
-        let window = self.window();
-        let mut intervals: Vec<Interval> = window.intervals.iter().cloned().collect();
-        intervals.push(window.current.interval(Utc::now(), true, depth));
-        let mut spend: Vec<AgentSpend> = window.spend.values().cloned().collect();
-        spend.sort_by(|a, b| {
-            b.cost_usd
-                .total_cmp(&a.cost_usd)
-                .then(b.tasks.cmp(&a.tasks))
-        });
+        let (intervals, since) = {
+            let window = self.window();
+            let mut intervals: Vec<Interval> = window.intervals.iter().cloned().collect();
+            intervals.push(window.current.interval(Utc::now(), true, depth));
+            (intervals, window.since)
+        };
+        let spend = spend_since(hive, since).await;
         SeriesPage {
             interval_secs: self.config.interval.as_secs().max(1),
             window_secs: self.config.window.as_secs(),
             intervals,
             spend,
-            since: window.since,
+            since,
         }
     }
+}
+
+/// What each agent's tasks spent since `since`, largest cost first, from
+/// the hive's stored outcomes — the one source of truth for spend: durable,
+/// and fleet-wide when the store is shared. Empty (and logged) when the
+/// store cannot be read: never a made-up zero.
+async fn spend_since(hive: &Hive, since: DateTime<Utc>) -> Vec<AgentSpend> {
+    let filter = hive_core::outcome::OutcomeFilter {
+        since: Some(since),
+        ..hive_core::outcome::OutcomeFilter::default()
+    };
+    let metrics = match hive.metrics(&filter, hive_core::outcome::GroupBy::Agent).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "the outcomes could not be read for the spend");
+            return Vec::new();
+        }
+    };
+    let mut spend: Vec<AgentSpend> = metrics
+        .into_iter()
+        .filter(|m| m.input_tokens + m.output_tokens > 0 || m.priced > 0)
+        .take(MAX_AGENTS)
+        .map(|m| AgentSpend {
+            agent: m.key.unwrap_or_else(|| "unknown".to_string()),
+            tasks: m.tasks,
+            input_tokens: m.input_tokens,
+            output_tokens: m.output_tokens,
+            cost_usd: m.cost_usd,
+            unpriced_tasks: m.tasks - m.priced.min(m.tasks),
+        })
+        .collect();
+    spend.sort_by(|a, b| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then(b.tasks.cmp(&a.tasks))
+    });
+    spend
 }
 
 /// The queue's counts, or nothing when it cannot be read (a gap in the

@@ -192,8 +192,10 @@ async fn the_series_counts_the_feed_and_the_spend_per_agent() {
         sample["run_p50_ms"].as_f64().is_some(),
         "three attempts ended: {page}"
     );
+    // Spend comes from the stored outcomes: all three tasks finished, the
+    // dead-lettered one without a price (it reported nothing).
     assert_eq!(
         page["spend"],
-        json!([{"agent": "writer", "tasks": 2, "input_tokens": 200, "output_tokens": 20, "cost_usd": 0.5, "unpriced_tasks": 0}])
+        json!([{"agent": "writer", "tasks": 3, "input_tokens": 200, "output_tokens": 20, "cost_usd": 0.5, "unpriced_tasks": 1}])
     );
 }

@@ -26,6 +26,7 @@ SELECT k AS key,
     CAST(SUM(input_tokens) AS BIGINT) AS input_tokens,
     CAST(SUM(output_tokens) AS BIGINT) AS output_tokens,
     CAST(SUM(cost_usd) AS DOUBLE PRECISION) AS cost_usd,
+    CAST(COUNT(cost_usd) AS BIGINT) AS priced,
     CAST(AVG(score) AS DOUBLE PRECISION) AS mean_score,
     CAST(COUNT(score) AS BIGINT) AS scored
 FROM w
