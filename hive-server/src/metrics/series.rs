@@ -292,7 +292,10 @@ async fn spend_since(hive: &Hive, since: DateTime<Utc>) -> Vec<AgentSpend> {
         since: Some(since),
         ..hive_core::outcome::OutcomeFilter::default()
     };
-    let metrics = match hive.metrics(&filter, hive_core::outcome::GroupBy::Agent).await {
+    let metrics = match hive
+        .metrics(&filter, hive_core::outcome::GroupBy::Agent)
+        .await
+    {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "the outcomes could not be read for the spend");
