@@ -16,6 +16,7 @@ use crate::core::{
 use crate::decorator::agent_decorator;
 use crate::json;
 use crate::messages::AsyncSubscription;
+use crate::meta::{parse_proposal_id, parse_status, MetaArgs};
 use crate::outcomes::outcome_filter;
 use crate::prompts::{
     move_label_request, new_prompt_version, parse_experiment_id, parse_version_id, ExperimentArgs,
@@ -647,6 +648,106 @@ impl AsyncHive {
         let id = parse_experiment_id(experiment_id)?;
         let core = Arc::clone(&self.core);
         awaitable(py, async move { core.experiment_assignments(id).await })
+    }
+
+    /// Runs the meta-agent once on `agent`: it reads the agent's failed
+    /// tasks and metrics, asks the model named by `provider` and `model`
+    /// for a better prompt, and writes proposals; answers the run's report
+    /// as a dict (a coroutine). The key is read from the environment
+    /// variable named by `api_key_env`, never passed.
+    #[pyo3(signature = (agent, *, provider, model, base_url=None, api_key_env=None, timeout_secs=None, calls_per_day=20, usd_per_day=None, must_keep=None, label="production", min_samples=20, max_samples=500))]
+    #[allow(clippy::too_many_arguments)]
+    fn run_meta_agent<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        provider: String,
+        model: String,
+        base_url: Option<String>,
+        api_key_env: Option<String>,
+        timeout_secs: Option<f64>,
+        calls_per_day: u64,
+        usd_per_day: Option<f64>,
+        must_keep: Option<Vec<String>>,
+        label: &str,
+        min_samples: u64,
+        max_samples: u64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let meta = MetaArgs {
+            provider,
+            model,
+            base_url,
+            api_key_env,
+            timeout_secs,
+            calls_per_day,
+            usd_per_day,
+            must_keep,
+            label: label.to_owned(),
+            min_samples,
+            max_samples,
+        }
+        .into_meta_agent()?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.run_meta_agent(meta, agent).await })
+    }
+
+    /// The meta-agent's proposals for `agent` (every agent's when `None`),
+    /// only those in `status` when given, newest first, as dicts (a
+    /// coroutine).
+    #[pyo3(signature = (agent=None, *, status=None, limit=100))]
+    fn proposals<'py>(
+        &self,
+        py: Python<'py>,
+        agent: Option<String>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let status = parse_status(status)?;
+        let core = Arc::clone(&self.core);
+        awaitable(
+            py,
+            async move { core.proposals(agent, status, limit).await },
+        )
+    }
+
+    /// The proposal `proposal_id`, with its evidence, as a dict (a
+    /// coroutine).
+    fn proposal<'py>(&self, py: Python<'py>, proposal_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_proposal_id(proposal_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.proposal(id).await })
+    }
+
+    /// Approves a proposal waiting for it (`by` is not its author): a
+    /// configuration or code change is marked approved, a prompt whose
+    /// experiment could not start starts it; answers it (a coroutine).
+    fn approve_proposal<'py>(
+        &self,
+        py: Python<'py>,
+        proposal_id: &str,
+        by: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_proposal_id(proposal_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.approve_proposal(id, by).await })
+    }
+
+    /// Rejects a proposal not yet decided (a prompt being tried has its
+    /// experiment stopped); answers it (a coroutine).
+    #[pyo3(signature = (proposal_id, by, *, reason=None))]
+    fn reject_proposal<'py>(
+        &self,
+        py: Python<'py>,
+        proposal_id: &str,
+        by: String,
+        reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_proposal_id(proposal_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(
+            py,
+            async move { core.reject_proposal(id, by, reason).await },
+        )
     }
 
     /// The fleet's agents (every process's), as dicts.

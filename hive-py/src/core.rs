@@ -16,6 +16,7 @@ use hive_core::broker::{BrokerExt, Message as CoreMessage, Subscriber, Subscript
 use hive_core::context::{ContextEngine, Kind, NewEntry, SearchRequest};
 use hive_core::experiment::{ExperimentId, NewExperiment};
 use hive_core::hive::HiveBuilder;
+use hive_core::meta::{MetaAgent, ProposalId, ProposalStatus};
 use hive_core::outcome::{GroupBy, OutcomeFilter};
 use hive_core::prompt::{self, MoveLabel, NewPromptVersion, PromptVersionId};
 use hive_core::queue::{NewTask, QueueExt, Task as CoreTask, TaskFilter, TaskId, TaskStatus};
@@ -493,6 +494,61 @@ impl Core {
                 })
                 .collect(),
         )))
+    }
+
+    /// Runs `meta` once on `agent`: answers the run's report (the
+    /// proposals it wrote among it) as a dict.
+    pub async fn run_meta_agent(&self, meta: MetaAgent, agent: String) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let report = hive.run_meta_agent(&meta, &agent).await.py_err()?;
+        to_json("the meta-agent's run", serde_json::to_value(report))
+    }
+
+    /// Proposals of `agent` (every agent's when `None`) in `status` (any
+    /// when `None`), newest first, as dicts.
+    pub async fn proposals(
+        &self,
+        agent: Option<String>,
+        status: Option<ProposalStatus>,
+        limit: usize,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let list = hive
+            .proposals()
+            .list(agent.as_deref(), status, limit)
+            .await
+            .py_err()?;
+        to_json("the proposals", serde_json::to_value(list))
+    }
+
+    /// One proposal, with its evidence, as a dict.
+    pub async fn proposal(&self, id: ProposalId) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let proposal = hive.proposals().get(id).await.py_err()?;
+        to_json("the proposal", serde_json::to_value(proposal))
+    }
+
+    /// Approves a proposal waiting for it; answers it as a dict.
+    pub async fn approve_proposal(&self, id: ProposalId, by: String) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let proposal = hive.approve_proposal(id, &by).await.py_err()?;
+        to_json("the proposal", serde_json::to_value(proposal))
+    }
+
+    /// Rejects a proposal (stopping its experiment, if one tries it);
+    /// answers it as a dict.
+    pub async fn reject_proposal(
+        &self,
+        id: ProposalId,
+        by: String,
+        reason: Option<String>,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let proposal = hive
+            .reject_proposal(id, &by, reason.as_deref())
+            .await
+            .py_err()?;
+        to_json("the proposal", serde_json::to_value(proposal))
     }
 
     pub async fn agents(&self) -> PyResult<Json> {

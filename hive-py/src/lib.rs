@@ -3,17 +3,17 @@
 //! The same `hive_core::Hive` as the Rust library and the server, from
 //! Python: `Hive` (blocking) and `AsyncHive` (asyncio) over one shared
 //! Tokio runtime, agents written as Python functions, the broker, the
-//! context store, and the prompt registry with its live experiments.
-//! `docs/python.md` is the user's guide.
+//! context store, the prompt registry with its live experiments, and the
+//! meta-agent with its proposals. `docs/python.md` is the user's guide.
 //!
 //! Code map: [`core`] holds each operation once; [`blocking`] and
 //! [`asyncio`] are the two frontends over it; [`agent`] and [`decorator`]
 //! run Python functions as agents; [`task`], [`messages`] and [`context`]
 //! are the values Python sees; [`json`] converts payloads (and the
-//! outcomes, prompts and experiments answered as dicts); [`outcomes`] and
-//! [`prompts`] read those operations' keyword arguments; [`errors`] maps
-//! hive-core's errors to Python exceptions, in one place; [`runtime`] is
-//! the shared runtime.
+//! outcomes, prompts, experiments and proposals answered as dicts);
+//! [`outcomes`], [`prompts`] and [`meta`] read those operations' keyword
+//! arguments; [`errors`] maps hive-core's errors to Python exceptions, in
+//! one place; [`runtime`] is the shared runtime.
 
 mod agent;
 mod asyncio;
@@ -24,6 +24,7 @@ mod decorator;
 mod errors;
 mod json;
 mod messages;
+mod meta;
 mod outcomes;
 mod prompts;
 mod runtime;

@@ -315,6 +315,9 @@ impl MetaDecl {
             tools: None,
             timeout_secs: self.timeout_secs,
         };
+        if self.timeout_secs.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            return Err("[meta_agent]: timeout_secs must be a positive number".into());
+        }
         let provider = llm
             .provider(&|k| std::env::var(k).ok())
             .map_err(|e| format!("[meta_agent]: {e}"))?;

@@ -375,6 +375,30 @@ class Hive:
     ) -> dict[str, _JSON]: ...
     def approve_experiment(self, experiment_id: str, by: str) -> dict[str, _JSON]: ...
     def experiment_assignments(self, experiment_id: str) -> list[dict[str, str]]: ...
+    def run_meta_agent(
+        self,
+        agent: str,
+        *,
+        provider: str,
+        model: str,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        timeout_secs: float | None = None,
+        calls_per_day: int = 20,
+        usd_per_day: float | None = None,
+        must_keep: list[str] | None = None,
+        label: str = "production",
+        min_samples: int = 20,
+        max_samples: int = 500,
+    ) -> dict[str, _JSON]: ...
+    def proposals(
+        self, agent: str | None = None, *, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, _JSON]]: ...
+    def proposal(self, proposal_id: str) -> dict[str, _JSON]: ...
+    def approve_proposal(self, proposal_id: str, by: str) -> dict[str, _JSON]: ...
+    def reject_proposal(
+        self, proposal_id: str, by: str, *, reason: str | None = None
+    ) -> dict[str, _JSON]: ...
     def agents(self) -> list[dict[str, _JSON]]: ...
     def publish(
         self, topic: str, payload: dict[str, _JSON] | None = None, *, kind: str = "message"
@@ -604,6 +628,30 @@ class AsyncHive:
     ) -> Awaitable[dict[str, _JSON]]: ...
     def approve_experiment(self, experiment_id: str, by: str) -> Awaitable[dict[str, _JSON]]: ...
     def experiment_assignments(self, experiment_id: str) -> Awaitable[list[dict[str, str]]]: ...
+    def run_meta_agent(
+        self,
+        agent: str,
+        *,
+        provider: str,
+        model: str,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        timeout_secs: float | None = None,
+        calls_per_day: int = 20,
+        usd_per_day: float | None = None,
+        must_keep: list[str] | None = None,
+        label: str = "production",
+        min_samples: int = 20,
+        max_samples: int = 500,
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def proposals(
+        self, agent: str | None = None, *, status: str | None = None, limit: int = 100
+    ) -> Awaitable[list[dict[str, _JSON]]]: ...
+    def proposal(self, proposal_id: str) -> Awaitable[dict[str, _JSON]]: ...
+    def approve_proposal(self, proposal_id: str, by: str) -> Awaitable[dict[str, _JSON]]: ...
+    def reject_proposal(
+        self, proposal_id: str, by: str, *, reason: str | None = None
+    ) -> Awaitable[dict[str, _JSON]]: ...
     def agents(self) -> Awaitable[list[dict[str, _JSON]]]: ...
     def publish(
         self, topic: str, payload: dict[str, _JSON] | None = None, *, kind: str = "message"
