@@ -315,7 +315,10 @@ impl MetaDecl {
             tools: None,
             timeout_secs: self.timeout_secs,
         };
-        if self.timeout_secs.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+        if self
+            .timeout_secs
+            .is_some_and(|s| !(s.is_finite() && s > 0.0))
+        {
             return Err("[meta_agent]: timeout_secs must be a positive number".into());
         }
         let provider = llm
