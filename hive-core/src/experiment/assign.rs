@@ -120,6 +120,94 @@ fn normal(rng: &mut SplitMix64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::decide::{evaluate, variant_name};
+    use crate::experiment::record::{
+        Arm, ExperimentId, ExperimentStatus, Guardrails, Observation, CONTROL,
+    };
+    use crate::experiment::stats::SplitMix64;
+    use crate::prompt::PromptVersionId;
+
+    fn thompson(burn_in: u64) -> Experiment {
+        let now = chrono::Utc::now();
+        let arm = |name: String| Arm {
+            name,
+            version: PromptVersionId::new(),
+            state: ArmState::Active,
+            reason: None,
+        };
+        Experiment {
+            id: ExperimentId::new(),
+            agent: "a".into(),
+            label: "production".into(),
+            arms: vec![
+                arm(CONTROL.into()),
+                arm(variant_name(1)),
+                arm(variant_name(2)),
+            ],
+            metric: Metric::Success,
+            guardrails: Guardrails::default(),
+            alpha: 0.05,
+            min_samples: 1000,
+            max_samples: 5000,
+            allocation: Allocation::Thompson { burn_in },
+            weights: vec![1.0; 3],
+            seed: 5,
+            watch_samples: 0,
+            watch_holdback: 0.0,
+            started_by: "alice".into(),
+            approved_by: None,
+            status: ExperimentStatus::Running,
+            decision: None,
+            watch: None,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Thompson sampling: equal shares during the burn-in, then each arm
+    /// in proportion to its chance of being the best — the best arm gets
+    /// most, none less than the floor — the same in every process, and an
+    /// arm given up on gets nothing.
+    #[test]
+    fn thompson_sampling_favours_the_better_arm_after_the_burn_in() {
+        let mut rng = SplitMix64::new(3);
+        let mut obs = Vec::new();
+        for _ in 0..100 {
+            for (arm, p) in [
+                (CONTROL.to_string(), 0.5),
+                (variant_name(1), 0.55),
+                (variant_name(2), 0.8),
+            ] {
+                obs.push(Observation {
+                    task_id: TaskId::new(),
+                    arm,
+                    success: rng.next_f64() < p,
+                    score: None,
+                    tokens: 10,
+                    cost_usd: None,
+                    run_ms: 5,
+                    finished_at: chrono::Utc::now(),
+                });
+            }
+        }
+        let early = thompson(10_000);
+        let ev = evaluate(&early, &obs, chrono::Utc::now());
+        assert_eq!(
+            weights(&early, &ev.summaries),
+            vec![1.0, 1.0, 1.0],
+            "still burning in"
+        );
+        let e = thompson(100);
+        let ev = evaluate(&e, &obs, chrono::Utc::now());
+        let w = weights(&e, &ev.summaries);
+        assert!(w[2] > 0.8 && w[2] > w[0] && w[2] > w[1], "{w:?}");
+        assert!(w.iter().all(|x| *x >= MIN_SHARE), "{w:?}");
+        assert_eq!(w, weights(&e, &ev.summaries), "deterministic");
+        let mut out = e.clone();
+        out.arms[1].state = ArmState::Futile;
+        assert_eq!(weights(&out, &ev.summaries)[1], 0.0);
+    }
 
     #[test]
     fn the_same_task_and_seed_pick_the_same_arm_and_the_split_follows_the_weights() {
