@@ -509,6 +509,7 @@ impl Experiments {
                 }
             }
             ExperimentStatus::Watching => {
+                self.finish_promotion(&e).await?;
                 let (_, obs) = self.observations(&e).await?;
                 let (verdict, _) = evaluate_watch(&e, &obs);
                 let Some((verdict, reason)) = verdict else {
@@ -614,6 +615,26 @@ impl Experiments {
             }),
         );
         Ok(e)
+    }
+
+    /// Completes a promotion whose label move did not happen — the save
+    /// that claimed it went through, then the process died or the move
+    /// failed: the label still points where it did before the watch began.
+    async fn finish_promotion(&self, e: &Experiment) -> Result<()> {
+        let Some(w) = e.watch.as_ref().filter(|w| w.verdict.is_none()) else {
+            return Ok(());
+        };
+        let label = self.prompts.label(&e.agent, &e.label).await?;
+        if label.version != w.promoted && label.updated_at < w.since {
+            tracing::warn!(experiment = %e.id, "completing a promotion whose label move did not happen");
+            self.move_label(
+                e,
+                w.promoted,
+                "the promotion, completed after an interruption",
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn move_label(

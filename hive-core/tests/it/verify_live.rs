@@ -252,7 +252,8 @@ async fn functions_commands_and_judges_score_results_into_outcomes() {
 
 /// Two prompts that both always complete — the success metric cannot tell
 /// them apart — differ on the verifier's score: an experiment on `score`
-/// promotes the right one.
+/// finds the right one, which waits for an approval of the protected
+/// label and is promoted once someone other than its starter gives it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_experiment_on_the_score_metric_promotes_the_right_answer() {
     let Some(s) = setup().await else {
@@ -281,7 +282,6 @@ async fn an_experiment_on_the_score_metric_promotes_the_right_answer() {
             min_samples: 10,
             max_samples: 100,
             watch_samples: 0,
-            approved_by: Some("bob".into()),
             seed: Some(9),
             ..NewExperiment::new(&s.agent, [v2.id], "alice")
         })
@@ -298,6 +298,9 @@ async fn an_experiment_on_the_score_metric_promotes_the_right_answer() {
                 (DecisionKind::Winner, Some("variant-1")),
                 "{d:?}"
             );
+            // production is protected and nobody approved in advance: the
+            // winner waits for an approval, by someone other than alice.
+            assert_eq!(now.experiment.status, ExperimentStatus::AwaitingApproval);
             break;
         }
         s.run(10, 100 + ran).await;
@@ -309,6 +312,41 @@ async fn an_experiment_on_the_score_metric_promotes_the_right_answer() {
         .label(&s.agent, PRODUCTION)
         .await
         .expect("label");
+    assert_eq!(label.version, v1.id, "not moved before the approval");
+    let err = s
+        .hive
+        .experiments()
+        .approve(e.id, "alice")
+        .await
+        .expect_err("not by its starter");
+    assert!(matches!(err, hive_core::Error::InvalidInput(_)), "{err:?}");
+    let approved = s
+        .hive
+        .experiments()
+        .approve(e.id, "bob")
+        .await
+        .expect("approve");
+    assert_eq!(
+        approved.status,
+        ExperimentStatus::Finished,
+        "no watch asked for"
+    );
+    let label = s
+        .hive
+        .prompts()
+        .label(&s.agent, PRODUCTION)
+        .await
+        .expect("label");
     assert_eq!(label.version, v2.id);
+    let history = s
+        .hive
+        .prompts()
+        .history(&s.agent, PRODUCTION)
+        .await
+        .expect("history");
+    assert_eq!(
+        history.last().and_then(|m| m.approved_by.as_deref()),
+        Some("bob")
+    );
     s.hive.shutdown().await;
 }
