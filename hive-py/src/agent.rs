@@ -50,11 +50,7 @@ impl PyAgent {
                 json::type_name(&function)
             )));
         }
-        let is_async = py
-            .import("inspect")?
-            .call_method1("iscoroutinefunction", (&function,))?
-            .is_truthy()?;
-        let event_loop = if is_async {
+        let event_loop = if is_async(py, &function)? {
             Some(Arc::new(TaskLocals::new(event_loop(py)?).copy_context(py)?))
         } else {
             None
@@ -67,10 +63,12 @@ impl PyAgent {
     }
 }
 
-/// Runs `f` holding the GIL on a blocking thread of the runtime.
-async fn with_gil<T, F>(f: F) -> Result<T, TaskFailure>
+/// Runs `f` holding the GIL on a blocking thread of the runtime (counted
+/// as [`InFlight`] while it runs); `Err` when that thread ended abruptly.
+/// Agents and verifiers written in Python are called through it.
+pub(crate) async fn on_gil_thread<T, F>(f: F) -> Result<T, tokio::task::JoinError>
 where
-    F: for<'py> FnOnce(Python<'py>) -> Result<T, TaskFailure> + Send + 'static,
+    F: for<'py> FnOnce(Python<'py>) -> T + Send + 'static,
     T: Send + 'static,
 {
     let in_flight = InFlight::enter();
@@ -80,12 +78,28 @@ where
         answer
     })
     .await
-    .map_err(|e| TaskFailure::retryable(format!("the agent's Python call ended abruptly: {e}")))?
 }
 
-/// What Python raised, as the attempt's failure: the traceback, and
-/// permanent for `PermanentError`.
-fn failure(py: Python<'_>, err: PyErr) -> TaskFailure {
+/// Runs `f` holding the GIL on a blocking thread of the runtime.
+async fn with_gil<T, F>(f: F) -> Result<T, TaskFailure>
+where
+    F: for<'py> FnOnce(Python<'py>) -> Result<T, TaskFailure> + Send + 'static,
+    T: Send + 'static,
+{
+    on_gil_thread(f).await.map_err(|e| {
+        TaskFailure::retryable(format!("the agent's Python call ended abruptly: {e}"))
+    })?
+}
+
+/// Whether `function` is an `async def` (its calls make coroutines).
+pub(crate) fn is_async(py: Python<'_>, function: &Bound<'_, PyAny>) -> PyResult<bool> {
+    py.import("inspect")?
+        .call_method1("iscoroutinefunction", (function,))?
+        .is_truthy()
+}
+
+/// What Python raised, formatted with its traceback.
+pub(crate) fn traceback(py: Python<'_>, err: &PyErr) -> String {
     // The traceback is passed on its own: on 3.11 a fetched error's value
     // need not carry it as `__traceback__`.
     let text = py
@@ -99,7 +113,13 @@ fn failure(py: Python<'_>, err: PyErr) -> TaskFailure {
         .and_then(|lines| lines.extract::<Vec<String>>())
         .map(|lines| lines.concat())
         .unwrap_or_else(|_| err.to_string());
-    let text = text.trim_end().to_owned();
+    text.trim_end().to_owned()
+}
+
+/// What Python raised, as the attempt's failure: the traceback, and
+/// permanent for `PermanentError`.
+fn failure(py: Python<'_>, err: PyErr) -> TaskFailure {
+    let text = traceback(py, &err);
     if err.is_instance_of::<PermanentError>(py) {
         TaskFailure::permanent(text)
     } else {

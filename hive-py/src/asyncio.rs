@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hive_core::queue::TaskOrder;
+use hive_core::verify::Verifier;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyType};
 
@@ -23,6 +24,7 @@ use crate::prompts::{
 };
 use crate::runtime::awaitable;
 use crate::task::{self, SubmitArgs};
+use crate::verify::{self, PyVerifier};
 
 /// A hive, used with `await`.
 #[pyclass(frozen, module = "agent_hive._native")]
@@ -648,6 +650,95 @@ impl AsyncHive {
         let id = parse_experiment_id(experiment_id)?;
         let core = Arc::clone(&self.core);
         awaitable(py, async move { core.experiment_assignments(id).await })
+    }
+
+    /// Scores completed tasks of `task_type` with `function(task, result)`
+    /// from now on (replacing any verifier before) (a coroutine): `task` as agents
+    /// get it, `result` a dict, and the answer a number written into the
+    /// result as `score` (with `verifier` = `"function"`) and into the
+    /// task's outcome. A function that raises or answers something else
+    /// leaves the task unscored. An `async def` runs on the caller's event loop.
+    fn set_verifier<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        function: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let task_type = verify::task_type(task_type)?;
+        let verifier: Arc<dyn Verifier> = Arc::new(PyVerifier::new(py, function, running_loop)?);
+        let core = Arc::clone(&self.core);
+        awaitable(
+            py,
+            async move { core.set_verifier(task_type, verifier).await },
+        )
+    }
+
+    /// Scores completed tasks of `task_type` with a program (a coroutine): `argv`
+    /// run in `cwd` with `HIVE_VERIFY_INPUT` (a JSON file of the task and
+    /// result) and `HIVE_RESULT_TEXT` (the result's `text`) set, for at
+    /// most `timeout_secs`; the first number of its last line is the score.
+    /// A non-zero exit or no number leaves the task unscored.
+    #[pyo3(signature = (task_type, argv, *, cwd=std::path::PathBuf::from("."), timeout_secs=60.0))]
+    fn set_command_verifier<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        argv: Vec<String>,
+        cwd: std::path::PathBuf,
+        timeout_secs: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let task_type = verify::task_type(task_type)?;
+        let verifier = verify::command_verifier(argv, cwd, timeout_secs)?;
+        let core = Arc::clone(&self.core);
+        awaitable(
+            py,
+            async move { core.set_verifier(task_type, verifier).await },
+        )
+    }
+
+    /// Scores completed tasks of `task_type` with a judge model (a coroutine):
+    /// `model` of `provider` (`"openai"` or `"anthropic"`, at `base_url`
+    /// when given, its key read from the variable `api_key_env`) is shown
+    /// the task's prompt and the answer and grades it by `rubric`; the
+    /// first number of its reply is the score.
+    #[pyo3(signature = (task_type, *, provider, model, rubric, base_url=None, api_key_env=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_judge_verifier<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        provider: &str,
+        model: &str,
+        rubric: &str,
+        base_url: Option<String>,
+        api_key_env: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let task_type = verify::task_type(task_type)?;
+        let verifier = verify::judge_verifier(provider, model, rubric, base_url, api_key_env)?;
+        let core = Arc::clone(&self.core);
+        awaitable(
+            py,
+            async move { core.set_verifier(task_type, verifier).await },
+        )
+    }
+
+    /// Stops scoring tasks of `task_type`; answers whether a verifier was
+    /// set (a coroutine).
+    fn remove_verifier<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.remove_verifier(task_type).await })
+    }
+
+    /// The verifiers set, sorted by task type (a coroutine): one dict
+    /// `{"task_type", "kind"}` each, `kind` being `"function"`,
+    /// `"command"` or `"judge"`.
+    fn verifiers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.verifiers().await })
     }
 
     /// Runs the meta-agent once on `agent`: it reads the agent's failed

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use hive_core::broker::{StartAt, SubscriptionSpec};
 use hive_core::queue::TaskOrder;
+use hive_core::verify::Verifier;
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyType};
 
@@ -26,6 +27,7 @@ use crate::prompts::{
 };
 use crate::runtime::block_on;
 use crate::task::{self, SubmitArgs, Task};
+use crate::verify::{self, PyVerifier};
 
 /// A hive, used by blocking calls.
 #[pyclass(frozen, module = "agent_hive._native")]
@@ -653,6 +655,92 @@ impl Hive {
         let id = parse_experiment_id(experiment_id)?;
         let core = Arc::clone(&self.core);
         let Json(value) = block_on(py, async move { core.experiment_assignments(id).await })?;
+        json::to_py(py, &value)
+    }
+
+    /// Scores completed tasks of `task_type` with `function(task, result)`
+    /// from now on (replacing any verifier before): `task` as agents
+    /// get it, `result` a dict, and the answer a number written into the
+    /// result as `score` (with `verifier` = `"function"`) and into the
+    /// task's outcome. A function that raises or answers something else
+    /// leaves the task unscored. An `async def` runs on a background event loop.
+    fn set_verifier<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        function: Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        let task_type = verify::task_type(task_type)?;
+        let verifier: Arc<dyn Verifier> = Arc::new(PyVerifier::new(py, function, background_loop)?);
+        let core = Arc::clone(&self.core);
+        block_on(
+            py,
+            async move { core.set_verifier(task_type, verifier).await },
+        )
+    }
+
+    /// Scores completed tasks of `task_type` with a program: `argv`
+    /// run in `cwd` with `HIVE_VERIFY_INPUT` (a JSON file of the task and
+    /// result) and `HIVE_RESULT_TEXT` (the result's `text`) set, for at
+    /// most `timeout_secs`; the first number of its last line is the score.
+    /// A non-zero exit or no number leaves the task unscored.
+    #[pyo3(signature = (task_type, argv, *, cwd=std::path::PathBuf::from("."), timeout_secs=60.0))]
+    fn set_command_verifier<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        argv: Vec<String>,
+        cwd: std::path::PathBuf,
+        timeout_secs: f64,
+    ) -> PyResult<()> {
+        let task_type = verify::task_type(task_type)?;
+        let verifier = verify::command_verifier(argv, cwd, timeout_secs)?;
+        let core = Arc::clone(&self.core);
+        block_on(
+            py,
+            async move { core.set_verifier(task_type, verifier).await },
+        )
+    }
+
+    /// Scores completed tasks of `task_type` with a judge model:
+    /// `model` of `provider` (`"openai"` or `"anthropic"`, at `base_url`
+    /// when given, its key read from the variable `api_key_env`) is shown
+    /// the task's prompt and the answer and grades it by `rubric`; the
+    /// first number of its reply is the score.
+    #[pyo3(signature = (task_type, *, provider, model, rubric, base_url=None, api_key_env=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_judge_verifier<'py>(
+        &self,
+        py: Python<'py>,
+        task_type: String,
+        provider: &str,
+        model: &str,
+        rubric: &str,
+        base_url: Option<String>,
+        api_key_env: Option<String>,
+    ) -> PyResult<()> {
+        let task_type = verify::task_type(task_type)?;
+        let verifier = verify::judge_verifier(provider, model, rubric, base_url, api_key_env)?;
+        let core = Arc::clone(&self.core);
+        block_on(
+            py,
+            async move { core.set_verifier(task_type, verifier).await },
+        )
+    }
+
+    /// Stops scoring tasks of `task_type`; answers whether a verifier was
+    /// set.
+    fn remove_verifier<'py>(&self, py: Python<'py>, task_type: String) -> PyResult<bool> {
+        let core = Arc::clone(&self.core);
+        block_on(py, async move { core.remove_verifier(task_type).await })
+    }
+
+    /// The verifiers set, sorted by task type: one dict
+    /// `{"task_type", "kind"}` each, `kind` being `"function"`,
+    /// `"command"` or `"judge"`.
+    fn verifiers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        let Json(value) = block_on(py, async move { core.verifiers().await })?;
         json::to_py(py, &value)
     }
 

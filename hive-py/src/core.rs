@@ -551,6 +551,41 @@ impl Core {
         to_json("the proposal", serde_json::to_value(proposal))
     }
 
+    /// Scores the tasks of `task_type` with `verifier` from now on
+    /// (replacing any before).
+    pub async fn set_verifier(
+        &self,
+        task_type: String,
+        verifier: Arc<dyn hive_core::verify::Verifier>,
+    ) -> PyResult<()> {
+        let hive = self.hive()?;
+        hive.verifiers().set(&task_type, verifier).py_err()
+    }
+
+    /// Stops scoring the tasks of `task_type`; answers whether a verifier
+    /// was set.
+    pub async fn remove_verifier(&self, task_type: String) -> PyResult<bool> {
+        let hive = self.hive()?;
+        Ok(hive.verifiers().remove(&task_type))
+    }
+
+    /// The verifiers set, by task type: `[{"task_type": ..., "kind": ...}]`.
+    pub async fn verifiers(&self) -> PyResult<Json> {
+        let hive = self.hive()?;
+        Ok(Json(Value::Array(
+            hive.verifiers()
+                .task_types()
+                .into_iter()
+                .map(|(task_type, kind)| {
+                    let mut one = serde_json::Map::new();
+                    one.insert("task_type".into(), Value::String(task_type));
+                    one.insert("kind".into(), Value::String(kind.into()));
+                    Value::Object(one)
+                })
+                .collect(),
+        )))
+    }
+
     pub async fn agents(&self) -> PyResult<Json> {
         let hive = self.hive()?;
         let agents = hive

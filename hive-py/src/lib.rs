@@ -3,16 +3,18 @@
 //! The same `hive_core::Hive` as the Rust library and the server, from
 //! Python: `Hive` (blocking) and `AsyncHive` (asyncio) over one shared
 //! Tokio runtime, agents written as Python functions, the broker, the
-//! context store, the prompt registry with its live experiments, and the
-//! meta-agent with its proposals. `docs/python.md` is the user's guide.
+//! context store, the prompt registry with its live experiments, the
+//! verifiers that score completed tasks, and the meta-agent with its
+//! proposals. `docs/python.md` is the user's guide.
 //!
 //! Code map: [`core`] holds each operation once; [`blocking`] and
 //! [`asyncio`] are the two frontends over it; [`agent`] and [`decorator`]
 //! run Python functions as agents; [`task`], [`messages`] and [`context`]
 //! are the values Python sees; [`json`] converts payloads (and the
 //! outcomes, prompts, experiments and proposals answered as dicts);
-//! [`outcomes`], [`prompts`] and [`meta`] read those operations' keyword
-//! arguments; [`errors`] maps hive-core's errors to Python exceptions, in
+//! [`outcomes`], [`prompts`], [`verify`] and [`meta`] read those
+//! operations' keyword arguments ([`verify`] also runs Python functions as
+//! verifiers); [`errors`] maps hive-core's errors to Python exceptions, in
 //! one place; [`runtime`] is the shared runtime.
 
 mod agent;
@@ -29,6 +31,7 @@ mod outcomes;
 mod prompts;
 mod runtime;
 mod task;
+mod verify;
 
 use pyo3::prelude::*;
 

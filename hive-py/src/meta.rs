@@ -1,15 +1,17 @@
 //! The meta-agent as Python asks for it: the `MetaAgent` of one
-//! `run_meta_agent` call from its keyword arguments, and proposal ids and
-//! statuses from their text.
+//! `run_meta_agent` call from its keyword arguments, proposal ids and
+//! statuses from their text, and a judge verifier's model provider.
 //!
 //! Every value Python gives is read here, holding the GIL; what hive-core
 //! refuses later (a bad agent name, an unset label, a spent budget) comes
 //! back through [`crate::errors`] like any other error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hive_core::declared::{LlmDecl, ProviderDecl};
 use hive_core::experiment::MAX_SAMPLES;
+use hive_core::llm::LlmProvider;
 use hive_core::meta::{Budget, MetaAgent, MetaConfig, ProposalId, ProposalStatus};
 use pyo3::prelude::*;
 
@@ -36,6 +38,58 @@ fn provider(name: &str) -> PyResult<ProviderDecl> {
             "unknown provider {other:?} (openai or anthropic)"
         ))),
     }
+}
+
+/// A model provider from a declared agent's settings (`provider` already
+/// checked, `timeout_secs` too when given), built as hive.toml's are: its
+/// key read from this process's environment.
+///
+/// # Errors
+/// `InvalidInputError` as `LlmDecl::provider` (a key variable that is not
+/// set, an Anthropic provider without a key, a bad URL).
+fn llm_provider(
+    provider: ProviderDecl,
+    model: String,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    timeout_secs: Option<f64>,
+) -> PyResult<Arc<dyn LlmProvider>> {
+    let llm = LlmDecl {
+        provider,
+        model,
+        base_url,
+        api_key_env,
+        system_prompt: None,
+        system_prompt_file: None,
+        prompt_version: None,
+        max_tokens: None,
+        temperature: None,
+        max_turns: None,
+        workspace: None,
+        tools: None,
+        timeout_secs,
+    };
+    llm.provider(&|k| std::env::var(k).ok()).py_err()
+}
+
+/// A judge's model: `provider` (`openai` or `anthropic`) serving `model`,
+/// at `base_url` when given, its key in the variable `api_key_env`.
+///
+/// # Errors
+/// `InvalidInputError` for an unknown provider, and as `LlmDecl::provider`.
+pub fn judge_provider(
+    provider_name: &str,
+    model: &str,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+) -> PyResult<Arc<dyn LlmProvider>> {
+    llm_provider(
+        provider(provider_name)?,
+        model.to_owned(),
+        base_url,
+        api_key_env,
+        None,
+    )
 }
 
 /// `run_meta_agent`'s keyword arguments, as Python gives them.
@@ -108,22 +162,13 @@ impl MetaArgs {
                 self.max_samples
             )));
         }
-        let llm = LlmDecl {
+        let provider = llm_provider(
             provider,
-            model: self.model.clone(),
-            base_url: self.base_url,
-            api_key_env: self.api_key_env,
-            system_prompt: None,
-            system_prompt_file: None,
-            prompt_version: None,
-            max_tokens: None,
-            temperature: None,
-            max_turns: None,
-            workspace: None,
-            tools: None,
-            timeout_secs: self.timeout_secs,
-        };
-        let provider = llm.provider(&|k| std::env::var(k).ok()).py_err()?;
+            self.model.clone(),
+            self.base_url,
+            self.api_key_env,
+            self.timeout_secs,
+        )?;
         let config = MetaConfig {
             label: self.label,
             budget: Budget {

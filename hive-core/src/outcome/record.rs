@@ -348,7 +348,9 @@ pub struct Metrics {
     pub output_tokens: u64,
     /// Cost in US dollars, summed over the priced outcomes.
     pub cost_usd: f64,
-    /// Outcomes with a price (a cost in dollars).
+    /// Outcomes with a price (a cost in dollars). Absent from metrics
+    /// stored before it was counted (a proposal's evidence): read as 0.
+    #[serde(default)]
     pub priced: u64,
     /// `cost_usd / tasks`.
     pub cost_per_task: f64,

@@ -375,6 +375,29 @@ class Hive:
     ) -> dict[str, _JSON]: ...
     def approve_experiment(self, experiment_id: str, by: str) -> dict[str, _JSON]: ...
     def experiment_assignments(self, experiment_id: str) -> list[dict[str, str]]: ...
+    def set_verifier(
+        self, task_type: str, function: Callable[[Task, dict[str, _JSON]], Any]
+    ) -> None: ...
+    def set_command_verifier(
+        self,
+        task_type: str,
+        argv: list[str],
+        *,
+        cwd: str | os.PathLike[str] = ...,
+        timeout_secs: float = 60.0,
+    ) -> None: ...
+    def set_judge_verifier(
+        self,
+        task_type: str,
+        *,
+        provider: str,
+        model: str,
+        rubric: str,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+    ) -> None: ...
+    def remove_verifier(self, task_type: str) -> bool: ...
+    def verifiers(self) -> list[dict[str, _JSON]]: ...
     def run_meta_agent(
         self,
         agent: str,
@@ -628,6 +651,29 @@ class AsyncHive:
     ) -> Awaitable[dict[str, _JSON]]: ...
     def approve_experiment(self, experiment_id: str, by: str) -> Awaitable[dict[str, _JSON]]: ...
     def experiment_assignments(self, experiment_id: str) -> Awaitable[list[dict[str, str]]]: ...
+    def set_verifier(
+        self, task_type: str, function: Callable[[Task, dict[str, _JSON]], Any]
+    ) -> Awaitable[None]: ...
+    def set_command_verifier(
+        self,
+        task_type: str,
+        argv: list[str],
+        *,
+        cwd: str | os.PathLike[str] = ...,
+        timeout_secs: float = 60.0,
+    ) -> Awaitable[None]: ...
+    def set_judge_verifier(
+        self,
+        task_type: str,
+        *,
+        provider: str,
+        model: str,
+        rubric: str,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+    ) -> Awaitable[None]: ...
+    def remove_verifier(self, task_type: str) -> Awaitable[bool]: ...
+    def verifiers(self) -> Awaitable[list[dict[str, _JSON]]]: ...
     def run_meta_agent(
         self,
         agent: str,
