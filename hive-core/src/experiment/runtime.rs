@@ -509,7 +509,6 @@ impl Experiments {
                 }
             }
             ExperimentStatus::Watching => {
-                self.finish_promotion(&e).await?;
                 let (_, obs) = self.observations(&e).await?;
                 let (verdict, _) = evaluate_watch(&e, &obs);
                 let Some((verdict, reason)) = verdict else {
@@ -526,10 +525,14 @@ impl Experiments {
                     ..watch.clone()
                 });
                 e.status = ExperimentStatus::Finished;
+                // The label moves back before the status says so: whoever
+                // reads `rolled_back` finds the label where it says.
+                if verdict == WatchVerdict::RolledBack {
+                    self.move_label_once(&e, watch.replaced, &reason).await?;
+                }
                 let e = self.store.save(&e).await?;
                 match verdict {
                     WatchVerdict::RolledBack => {
-                        self.move_label(&e, watch.replaced, &reason).await?;
                         self.note(
                             kinds::ROLLED_BACK,
                             &e,
@@ -586,6 +589,15 @@ impl Experiments {
             .map(|a| a.version)
             .ok_or_else(|| Error::backend("experiment", format!("no arm {arm}")))?;
         let baseline = e.arms[0].clone();
+        let reason = e
+            .decision
+            .as_ref()
+            .map_or_else(String::new, |d| d.reason.clone());
+        // The label moves before the status says so: whoever reads
+        // `watching` (or a finished winner) finds the label on the winner.
+        // A process that dies in between leaves the experiment running;
+        // the next look decides the same and finds the label moved.
+        self.move_label_once(&e, winner, &reason).await?;
         e.status = if e.watch_samples > 0 {
             ExperimentStatus::Watching
         } else {
@@ -601,11 +613,6 @@ impl Experiments {
             at: None,
         });
         let e = self.store.save(&e).await?;
-        let reason = e
-            .decision
-            .as_ref()
-            .map_or_else(String::new, |d| d.reason.clone());
-        self.move_label(&e, winner, &reason).await?;
         self.forget_active();
         self.note(
             kinds::PROMOTED,
@@ -617,24 +624,18 @@ impl Experiments {
         Ok(e)
     }
 
-    /// Completes a promotion whose label move did not happen — the save
-    /// that claimed it went through, then the process died or the move
-    /// failed: the label still points where it did before the watch began.
-    async fn finish_promotion(&self, e: &Experiment) -> Result<()> {
-        let Some(w) = e.watch.as_ref().filter(|w| w.verdict.is_none()) else {
-            return Ok(());
-        };
-        let label = self.prompts.label(&e.agent, &e.label).await?;
-        if label.version != w.promoted && label.updated_at < w.since {
-            tracing::warn!(experiment = %e.id, "completing a promotion whose label move did not happen");
-            self.move_label(
-                e,
-                w.promoted,
-                "the promotion, completed after an interruption",
-            )
-            .await?;
+    /// Moves the label to `to` unless it is there already (another process
+    /// of the fleet, or this one before a crash, moved it).
+    async fn move_label_once(
+        &self,
+        e: &Experiment,
+        to: crate::prompt::PromptVersionId,
+        reason: &str,
+    ) -> Result<()> {
+        match self.prompts.label(&e.agent, &e.label).await {
+            Ok(l) if l.version == to => Ok(()),
+            _ => self.move_label(e, to, reason).await,
         }
-        Ok(())
     }
 
     async fn move_label(
