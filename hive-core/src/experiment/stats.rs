@@ -91,7 +91,9 @@ impl Moments {
 }
 
 /// An estimate of a difference with its interval.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Named apart in the OpenAPI document: the server's `/metrics/series` has
+// an `Interval` of its own.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ConfidenceInterval))]
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     /// The point estimate (variant − control).
