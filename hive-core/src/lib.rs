@@ -62,6 +62,8 @@ pub mod outcome;
 pub mod prompt;
 pub mod queue;
 pub mod sandbox;
+#[cfg(feature = "selfmod")]
+pub mod selfmod;
 pub mod session;
 pub(crate) mod setters;
 pub mod storage;

@@ -9,5 +9,6 @@
 //! models.
 
 mod command;
+mod isolation;
 
 pub use command::{EnvPolicy, ProcessOutcome, ScrubbedCommand};

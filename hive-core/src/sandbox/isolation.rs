@@ -1,0 +1,1 @@
+//! Isolation for a [`super::ScrubbedCommand`]: namespaces and resource limits (being written).

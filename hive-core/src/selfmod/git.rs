@@ -1,0 +1,1 @@
+//! Version control for the self-modifier through `git2` (being written).

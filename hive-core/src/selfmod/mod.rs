@@ -1,0 +1,3 @@
+//! The self-modifier (being written).
+
+pub mod git;
