@@ -42,3 +42,58 @@ pub(crate) fn check_capability(cap: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// A UUID (v7, so ids sort by creation) newtype with `new`, `Default`,
+/// `Display`, serde as the bare UUID and a `FromStr` that names `$what`
+/// when it refuses. Sessions, utterances and change sets share it.
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(
+            Clone,
+            Copy,
+            Debug,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub struct $name(pub ::uuid::Uuid);
+
+        impl $name {
+            /// A fresh id.
+            pub fn new() -> Self {
+                $name(::uuid::Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::error::Error;
+
+            fn from_str(s: &str) -> $crate::error::Result<Self> {
+                ::uuid::Uuid::parse_str(s).map($name).map_err(|e| {
+                    $crate::error::Error::invalid(format!(concat!("bad ", $what, " {:?}: {}"), s, e))
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use uuid_id;

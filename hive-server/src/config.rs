@@ -48,6 +48,8 @@ pub const KEYS: &[&str] = &[
     "agents",
     "meta_agent",
     "verifiers",
+    "approvers",
+    "repositories",
     "retain_finished_secs",
     "retain_dead_letters_secs",
     "retain_messages_secs",
@@ -157,6 +159,131 @@ pub struct Settings {
     /// The verifiers (`[[verifiers]]`); only a file declares them.
     #[arg(skip)]
     pub verifiers: Option<Vec<VerifierDecl>>,
+    /// Who may approve critical change sets (`[[approvers]]`); only a
+    /// file declares them.
+    #[arg(skip)]
+    pub approvers: Option<Vec<ApproverDecl>>,
+    /// The repositories the self-modifier may change (`[[repositories]]`);
+    /// only a file declares them.
+    #[arg(skip)]
+    pub repositories: Option<Vec<RepositoryDecl>>,
+}
+
+/// One approver of the config file (`[[approvers]]`): a name and the
+/// bearer token that carries the approver scope. The token is read from
+/// the environment variable `token_env` names, or written as `token` (the
+/// file must then be readable by its owner only, as for the main token).
+#[derive(Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproverDecl {
+    /// Who approves: stored with each approval.
+    pub name: String,
+    /// The token itself.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The environment variable holding the token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+impl std::fmt::Debug for ApproverDecl {
+    // Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApproverDecl")
+            .field("name", &self.name)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("token_env", &self.token_env)
+            .finish()
+    }
+}
+
+impl ApproverDecl {
+    /// The approver's name and token.
+    ///
+    /// # Errors
+    /// A blank name, neither or both of `token` and `token_env`, an unset
+    /// or empty variable.
+    pub fn resolve(&self) -> Result<(String, String), String> {
+        let whence = format!("[[approvers]] {:?}", self.name);
+        if self.name.trim().is_empty() {
+            return Err("[[approvers]]: name must not be empty".into());
+        }
+        let token = match (&self.token, &self.token_env) {
+            (Some(t), None) => t.clone(),
+            (None, Some(var)) => std::env::var(var)
+                .map_err(|_| format!("{whence}: the environment variable {var} is not set"))?,
+            _ => return Err(format!("{whence}: give one of token and token_env")),
+        };
+        if token.len() < 16 {
+            return Err(format!(
+                "{whence}: the token must be at least 16 characters"
+            ));
+        }
+        Ok((self.name.clone(), token))
+    }
+}
+
+/// One repository of the config file (`[[repositories]]`) the
+/// self-modifier may change.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryDecl {
+    /// Its name in change sets.
+    pub name: String,
+    /// Its directory (relative paths from the config file's directory).
+    pub path: PathBuf,
+    /// The branch changes merge into [default: main].
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Its policy file [default: hive-policy.toml in the repository].
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
+    /// The coding command for change sets written from a prompt (`{prompt}`
+    /// replaced); none refuses them.
+    #[serde(default)]
+    pub coder: Option<Vec<String>>,
+    /// Seconds the coding command may run [default: 1800].
+    #[serde(default)]
+    pub coder_timeout_secs: Option<f64>,
+}
+
+impl RepositoryDecl {
+    /// The repository's configuration, paths resolved from `dir`.
+    ///
+    /// # Errors
+    /// An unreadable or invalid policy file (its error names the key).
+    pub fn build(&self, dir: &Path) -> Result<hive_core::selfmod::RepositoryConfig, String> {
+        let whence = format!("[[repositories]] {:?}", self.name);
+        let path = dir.join(&self.path);
+        let policy_path = match &self.policy {
+            Some(p) => dir.join(p),
+            None => path.join("hive-policy.toml"),
+        };
+        let text = std::fs::read_to_string(&policy_path).map_err(|e| {
+            format!(
+                "{whence}: cannot read the policy file {}: {e}",
+                policy_path.display()
+            )
+        })?;
+        let policy = hive_core::selfmod::Policy::from_toml(&text)
+            .map_err(|e| format!("{whence}: {}: {e}", policy_path.display()))?;
+        let mut config = hive_core::selfmod::RepositoryConfig::new(&self.name, path, policy);
+        if let Some(target) = &self.target {
+            config = config.target(target);
+        }
+        if let Some(coder) = &self.coder {
+            config = config.coder(coder.clone());
+        }
+        if let Some(secs) = self.coder_timeout_secs {
+            if !(secs > 0.0 && secs.is_finite()) {
+                return Err(format!(
+                    "{whence}: coder_timeout_secs must be a positive number"
+                ));
+            }
+            config.coder_timeout = Duration::from_secs_f64(secs);
+        }
+        Ok(config)
+    }
 }
 
 /// One verifier of the config file (`[[verifiers]]`): the task type it
@@ -518,6 +645,10 @@ pub struct ServeConfig {
     pub meta_agent: Option<Box<MetaDecl>>,
     /// The verifiers the file declares.
     pub verifiers: Vec<VerifierDecl>,
+    /// The approvers the file declares.
+    pub approvers: Vec<ApproverDecl>,
+    /// The repositories the file declares.
+    pub repositories: Vec<RepositoryDecl>,
     /// How long finished tasks and dead letters are kept.
     pub task_retention: hive_core::queue::TaskRetention,
     /// How long broker messages are kept (`None`: forever).
@@ -549,7 +680,12 @@ impl ServeConfig {
                     source,
                 })?;
                 let settings = Settings::from_toml(&path, &text)?;
-                if settings.token.is_some() && readable_by_others(&path) {
+                let approver_tokens = settings
+                    .approvers
+                    .iter()
+                    .flatten()
+                    .any(|a| a.token.is_some());
+                if (settings.token.is_some() || approver_tokens) && readable_by_others(&path) {
                     tracing::warn!(
                         path = %path.display(),
                         "the config file holds the token and other users can read it; chmod 600 it"
@@ -599,6 +735,8 @@ impl ServeConfig {
             agents: s.agents.unwrap_or_default(),
             meta_agent: s.meta_agent,
             verifiers: s.verifiers.unwrap_or_default(),
+            approvers: s.approvers.unwrap_or_default(),
+            repositories: s.repositories.unwrap_or_default(),
             task_retention: hive_core::queue::TaskRetention {
                 finished: kept(s.retain_finished_secs, DEFAULT_RETAIN_FINISHED),
                 dead_letters: kept(s.retain_dead_letters_secs, DEFAULT_RETAIN_DEAD_LETTERS),
@@ -657,15 +795,22 @@ impl ServeConfig {
     }
 
     /// The router's state for serving `hive` with this configuration.
-    pub fn app_state(&self, hive: Arc<hive_core::Hive>) -> AppState {
+    ///
+    /// # Errors
+    /// An approver whose token cannot be read (see [`ApproverDecl::resolve`]).
+    pub fn app_state(&self, hive: Arc<hive_core::Hive>) -> Result<AppState, String> {
         let mut state = AppState::new(hive);
+        for approver in &self.approvers {
+            let (name, token) = approver.resolve()?;
+            state = state.with_approver(name, token);
+        }
         state.request_timeout = self.request_timeout;
         state.body_limit = self.body_limit;
         state.cors = self.cors.clone();
         if let Some(token) = &self.token {
             state = state.with_token(token.expose());
         }
-        state
+        Ok(state)
     }
 }
 
@@ -691,6 +836,8 @@ impl Settings {
             agents: self.agents.or(lower.agents),
             meta_agent: self.meta_agent.or(lower.meta_agent),
             verifiers: self.verifiers.or(lower.verifiers),
+            approvers: self.approvers.or(lower.approvers),
+            repositories: self.repositories.or(lower.repositories),
             retain_finished_secs: self.retain_finished_secs.or(lower.retain_finished_secs),
             retain_dead_letters_secs: self
                 .retain_dead_letters_secs
@@ -743,6 +890,8 @@ impl Settings {
             agents: file.agents()?,
             meta_agent: file.value("meta_agent")?,
             verifiers: file.value("verifiers")?,
+            approvers: file.value("approvers")?,
+            repositories: file.value("repositories")?,
             retain_finished_secs: file.zero_or_secs("retain_finished_secs")?,
             retain_dead_letters_secs: file.zero_or_secs("retain_dead_letters_secs")?,
             retain_messages_secs: file.zero_or_secs("retain_messages_secs")?,

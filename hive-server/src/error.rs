@@ -26,6 +26,8 @@ pub enum ApiError {
     MethodNotAllowed(axum::http::Method),
     /// A token is configured and the request lacks it (or has another).
     Unauthorized(&'static str),
+    /// The token is good but lacks the scope the route needs.
+    Forbidden(&'static str),
     /// The request ran past its deadline.
     Timeout(std::time::Duration),
     /// `/health/ready`: a store does not answer, or the server is stopping;
@@ -89,6 +91,9 @@ pub enum ErrorCode {
     InvalidInput,
     /// 401: no bearer token, or another one.
     Unauthorized,
+    /// 403: the token lacks the scope (approving a change set needs an
+    /// approver's).
+    Forbidden,
     /// 404: no such task, agent, session….
     NotFound,
     /// 404: no such route.
@@ -143,6 +148,7 @@ impl ApiError {
                 ErrorCode::Unauthorized,
                 (*m).into(),
             ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden, (*m).into()),
             ApiError::NotReady(m) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::NotReady,

@@ -60,6 +60,9 @@ pub struct AppState {
     pub series: Arc<metrics::series::Series>,
     /// The meta-agent `POST /meta/runs` runs, when one is configured.
     pub meta: Option<Arc<hive_core::meta::MetaAgent>>,
+    /// Approvers by name with their tokens: a request bearing one carries
+    /// the approver scope (`POST /changes/{id}/approve` needs it).
+    pub approvers: Arc<Vec<(String, Arc<str>)>>,
 }
 
 /// The default WebSocket ping interval.
@@ -82,6 +85,7 @@ impl AppState {
                 metrics::series::SeriesConfig::default(),
             )),
             meta: None,
+            approvers: Arc::new(Vec::new()),
         }
     }
 
@@ -99,6 +103,13 @@ impl AppState {
     /// Requires `token` on every route but the open ones (`auth.rs`).
     pub fn with_token(mut self, token: impl Into<Arc<str>>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Adds an approver: `name`, authenticated by `token`, which also
+    /// passes wherever the main token does.
+    pub fn with_approver(mut self, name: impl Into<String>, token: impl Into<Arc<str>>) -> Self {
+        Arc::make_mut(&mut self.approvers).push((name.into(), token.into()));
         self
     }
 }

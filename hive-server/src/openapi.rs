@@ -77,6 +77,9 @@ pub const DOCS_PATH: &str = "/docs";
             the label and watched after"),
         (name = "proposals", description = "the meta-agent: runs on an agent's failures, and the \
             proposals it writes, with their evidence, to approve or reject"),
+        (name = "changes", description = "the self-modifier: change sets through gates — \
+            worktree, static gate, sandboxed tests restored from the base, benchmark interval, \
+            approval by an approver's token, fast-forward with a rollback tag, watch, revert"),
     )
 )]
 struct Frame;

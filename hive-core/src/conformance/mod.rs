@@ -20,6 +20,8 @@
 
 pub mod agents;
 pub mod broker;
+#[cfg(feature = "selfmod")]
+pub mod change_sets;
 pub mod context;
 pub mod events;
 pub mod experiments;

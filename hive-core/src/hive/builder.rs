@@ -322,7 +322,22 @@ impl HiveBuilder {
             experiments.clone(),
             self.experiment_interval,
         );
+        #[cfg(feature = "selfmod")]
+        let changes = Arc::new(crate::selfmod::SelfModifier::new(
+            crate::selfmod::open(&store_url).await?,
+            queue.clone(),
+            Some({
+                let events = events.clone();
+                Arc::new(move |kind, subject, data| {
+                    events.emit(NewEvent::known(kind, subject, data))
+                })
+            }),
+        ));
         Ok(Hive {
+            #[cfg(feature = "selfmod")]
+            changes,
+            #[cfg(feature = "selfmod")]
+            change_agent: tokio::sync::OnceCell::new(),
             verifiers,
             proposals,
             prompts,

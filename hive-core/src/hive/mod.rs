@@ -77,6 +77,11 @@ pub struct Hive {
     events: EventHub,
     retention: RetentionLoop,
     retention_interval: std::time::Duration,
+    #[cfg(feature = "selfmod")]
+    changes: Arc<crate::selfmod::SelfModifier>,
+    /// Set once this process runs the self-modifier's agent.
+    #[cfg(feature = "selfmod")]
+    change_agent: tokio::sync::OnceCell<()>,
 }
 
 impl Hive {
@@ -427,6 +432,41 @@ impl Hive {
         reason: Option<&str>,
     ) -> Result<Proposal> {
         crate::meta::reject(&self.meta_context(), id, by, reason).await
+    }
+
+    /// The self-modifier: change sets and the repositories they may change.
+    #[cfg(feature = "selfmod")]
+    pub fn changes(&self) -> &Arc<crate::selfmod::SelfModifier> {
+        &self.changes
+    }
+
+    /// Lets the self-modifier change a repository, and starts this
+    /// process's self-modifier agent (once) so it runs change-set steps.
+    ///
+    /// # Errors
+    /// As [`SelfModifier::add_repository`](crate::selfmod::SelfModifier::add_repository);
+    /// as [`Hive::spawn_agent_with`].
+    #[cfg(feature = "selfmod")]
+    pub async fn add_repository(&self, config: crate::selfmod::RepositoryConfig) -> Result<()> {
+        use crate::selfmod::agent::SelfModifierAgent;
+        self.changes.add_repository(config).await?;
+        self.change_agent
+            .get_or_try_init(|| async {
+                // One per process, each under a name of its own: a step
+                // goes to whichever is free.
+                let name = format!(
+                    "self-modifier-{}",
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                );
+                let options = SpawnOptions::default()
+                    .concurrency(2)
+                    .task_types(SelfModifierAgent::task_types());
+                self.spawn_agent_with(SelfModifierAgent::new(name, self.changes.clone()), options)
+                    .await
+                    .map(|_| ())
+            })
+            .await?;
+        Ok(())
     }
 
     /// How often the hive's retention runs (zero: never).

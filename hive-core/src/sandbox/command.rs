@@ -8,7 +8,9 @@
 //! timeout, cancellation, or the future being dropped — ends with SIGKILL
 //! to the whole group. The environment starts empty and only an
 //! allow-list ([`EnvPolicy`]) passes, because the hive's process holds
-//! database URLs and API keys the CLI has no business seeing.
+//! database URLs and API keys the CLI has no business seeing. With an
+//! [`Isolation`] it also runs without network, on a read-only filesystem
+//! except the directories it is given, and under resource limits.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::OsString;
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
+use super::isolation::Isolation;
 use crate::error::{Error, Result};
 
 /// Which environment variables a child process gets.
@@ -151,6 +154,7 @@ pub struct ScrubbedCommand {
     env: EnvPolicy,
     timeout: Duration,
     output_limit: usize,
+    isolation: Option<Isolation>,
 }
 
 impl ScrubbedCommand {
@@ -176,6 +180,7 @@ impl ScrubbedCommand {
             env: EnvPolicy::default(),
             timeout: Self::DEFAULT_TIMEOUT,
             output_limit: Self::DEFAULT_OUTPUT_LIMIT,
+            isolation: None,
         })
     }
 
@@ -198,6 +203,35 @@ impl ScrubbedCommand {
         self
     }
 
+    /// Runs the command isolated (Linux): in its own user, mount, PID and
+    /// (unless [`Isolation::network`]) network namespaces, with everything
+    /// but [`Isolation::writable`] read-only and [`Isolation::limits`] set.
+    /// If the hive process dies, the command and everything it started
+    /// die with it. A command killed by a signal inside (a resource limit)
+    /// is reported as a shell reports it: exit code 128 + the signal.
+    ///
+    /// ```no_run
+    /// use hive_core::sandbox::{EnvPolicy, Isolation, Limits, ScrubbedCommand};
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// # #[tokio::main] async fn main() -> hive_core::Result<()> {
+    /// let worktree = "/srv/worktrees/change-42";
+    /// let argv = ["cargo", "test", "--offline"].map(String::from).to_vec();
+    /// let outcome = ScrubbedCommand::new(argv, worktree)?
+    ///     .env(EnvPolicy::base().set("TMPDIR", format!("{worktree}/.tmp")))
+    ///     .isolate(Isolation::new([worktree]).limits(Limits {
+    ///         cpu_secs: Some(1800),
+    ///         ..Limits::default()
+    ///     }))
+    ///     .run(&CancellationToken::new())
+    ///     .await?;
+    /// # let _ = outcome; Ok(()) }
+    /// ```
+    pub fn isolate(mut self, isolation: Isolation) -> Self {
+        self.isolation = Some(isolation);
+        self
+    }
+
     /// The program and its arguments.
     pub fn argv(&self) -> &[String] {
         &self.argv
@@ -208,22 +242,45 @@ impl ScrubbedCommand {
     /// group. Stdin is closed.
     ///
     /// A non-zero exit, a timeout or a cancellation is an `Ok` outcome that
-    /// says so: the caller decides what they mean.
+    /// says so: the caller decides what they mean. Isolated, exit code 125
+    /// with a `hive-sandbox:` line on stderr means the sandbox could not be
+    /// set up and the command did not run.
     ///
     /// # Errors
     /// [`Error::NotFound`] when the program does not exist on the child's
     /// PATH; [`Error::InvalidInput`] when it cannot be started for another
-    /// reason (not executable, working directory missing…).
+    /// reason (not executable, working directory missing, a writable path
+    /// of its [`Isolation`] that is not an absolute path to an existing
+    /// directory…); [`Error::NotSupported`] when it is isolated and this
+    /// machine cannot isolate it (see [`Isolation::probe`]).
     ///
     /// # Cancellation
     /// Dropping the future kills the process group too.
     pub async fn run(&self, cancel: &CancellationToken) -> Result<ProcessOutcome> {
-        let mut command = tokio::process::Command::new(&self.argv[0]);
+        let env = self.env.resolve(std::env::vars_os());
+        let mut command = match &self.isolation {
+            None => {
+                let mut command = tokio::process::Command::new(&self.argv[0]);
+                command.args(&self.argv[1..]);
+                command
+            }
+            Some(isolation) => {
+                Isolation::probe().await?;
+                let (unshare, args) = isolation.wrap(&self.argv, &env, &self.dir)?;
+                let mut command = tokio::process::Command::new(unshare);
+                command.args(args);
+                // SAFETY: the hook makes only async-signal-safe system
+                // calls and does not allocate (see `Isolation::before_exec`).
+                unsafe {
+                    command.pre_exec(isolation.before_exec());
+                }
+                command
+            }
+        };
         command
-            .args(&self.argv[1..])
             .current_dir(&self.dir)
             .env_clear()
-            .envs(self.env.resolve(std::env::vars_os()))
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -304,7 +361,8 @@ impl ScrubbedCommand {
 /// How a [`ScrubbedCommand`] run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessOutcome {
-    /// The process id (and process group id) it ran as.
+    /// The process id (and process group id) it ran as: isolated, that of
+    /// the `unshare` holding its namespaces.
     pub pid: u32,
     /// Its exit code, when it exited rather than being killed.
     pub exit_code: Option<i32>,

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::record::{uuid_id, SessionId};
+use super::record::SessionId;
 use crate::error::{Error, Result};
 use crate::names::check_label;
+use crate::names::uuid_id;
 
 /// The largest content an utterance may carry, serialised as JSON (1 MiB).
 pub const MAX_CONTENT_BYTES: usize = 1 << 20;

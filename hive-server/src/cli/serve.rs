@@ -88,6 +88,13 @@ async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<
             .map_err(|e| anyhow::anyhow!("[[verifiers]]: {e}"))?;
         tracing::info!(task_type = %v.task_type, kind = %v.kind, "verifier set");
     }
+    for r in &args.repositories {
+        let config = r.build(&base).map_err(anyhow::Error::msg)?;
+        hive.add_repository(config)
+            .await
+            .map_err(|e| anyhow::anyhow!("[[repositories]] {:?}: {e}", r.name))?;
+        tracing::info!(repository = %r.name, "the self-modifier may change this repository");
+    }
     spawn_declared(&hive, &args).await;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -96,7 +103,7 @@ async fn serve(args: ServeConfig, ui_dir: Option<std::path::PathBuf>) -> Result<
         tracing::warn!(addr = %args.addr, "no token configured: serving on loopback only, without authentication");
     }
     tracing::info!(addr = %args.addr, "serving the Agent Hive API, and its dashboard at http://{}{}", args.addr, crate::ui::PREFIX);
-    let mut state = args.app_state(hive.clone());
+    let mut state = args.app_state(hive.clone()).map_err(anyhow::Error::msg)?;
     if let Some(decl) = &args.meta_agent {
         let meta = Arc::new(decl.build().map_err(anyhow::Error::msg)?);
         if let Some(every) = decl.every_secs {

@@ -3,6 +3,7 @@
 //! [`crate::error::ApiError`].
 
 mod agents;
+mod changes;
 mod context;
 mod dead_letters;
 mod events;
@@ -82,6 +83,12 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(proposals::get))
         .routes(routes!(proposals::approve))
         .routes(routes!(proposals::reject))
+        .routes(routes!(changes::repositories))
+        .routes(routes!(changes::propose, changes::list))
+        .routes(routes!(changes::get))
+        .routes(routes!(changes::approve))
+        .routes(routes!(changes::reject))
+        .routes(routes!(changes::revert))
         .routes(routes!(verifiers::list))
 }
 
