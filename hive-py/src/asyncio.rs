@@ -11,6 +11,7 @@ use pyo3::types::{PyCFunction, PyDict, PyType};
 
 use crate::agent::PyAgent;
 use crate::blocking::subscription_spec;
+use crate::changes::{new_change_set, parse_change_id, parse_change_status, repository_config};
 use crate::core::{
     agent_spec, declaration, new_entry, search_request, spawn_options, Backend, Core, Options,
 };
@@ -839,6 +840,151 @@ impl AsyncHive {
             py,
             async move { core.reject_proposal(id, by, reason).await },
         )
+    }
+
+    /// Lets the self-modifier change the git repository at `path` under
+    /// the name `name`: change sets merge into its branch `target` after
+    /// the gates its policy sets. `policy` is the policy file's TOML text
+    /// (`Path("hive-policy.toml").read_text()` gives it), read strictly:
+    /// an unknown key raises `InvalidInputError` naming it. `coder` is the
+    /// coding command (a program and its arguments, `{prompt}` replaced by
+    /// a change set's prompt) that writes the change sets proposed with a
+    /// prompt; without it only patches are taken. Adding a repository of
+    /// the same name replaces it. Starts this process's self-modifier
+    /// agent (once), which runs change sets' steps (a coroutine).
+    #[pyo3(signature = (name, path, policy, target="main", coder=None))]
+    fn add_repository<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        path: std::path::PathBuf,
+        policy: &str,
+        target: &str,
+        coder: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let config = repository_config(name, path, policy, target.to_owned(), coder)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.add_repository(config).await })
+    }
+
+    /// The repositories the self-modifier may change, by name, as dicts:
+    /// `name`, `target` and `policy` (the policy with its defaults filled
+    /// in) (a coroutine).
+    fn repositories<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.repositories().await })
+    }
+
+    /// Proposes a change to `repository` titled `title` (one line, the
+    /// commit's subject): exactly one of `patch` (a unified diff, as `git
+    /// diff` prints it) and `prompt` (for the repository's coding
+    /// command). `description` is the commit's body, `proposal` the
+    /// meta-agent's proposal it carries out. It is stored and goes through
+    /// its gates on its own; answers it, `"running"`, as a dict (poll
+    /// `change` for where it stands) (a coroutine).
+    #[pyo3(signature = (repository, title, *, patch=None, prompt=None, description="", proposal=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn propose_change<'py>(
+        &self,
+        py: Python<'py>,
+        repository: String,
+        title: String,
+        patch: Option<String>,
+        prompt: Option<String>,
+        description: &str,
+        proposal: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let new = new_change_set(
+            repository,
+            title,
+            patch,
+            prompt,
+            description.to_owned(),
+            proposal,
+        )?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.propose_change(new).await })
+    }
+
+    /// Change sets of `repository` (every one's when `None`), only those
+    /// in `status` when given (`running`, `awaiting_approval`, `watching`,
+    /// `done`, `rejected`, `reverted` or `failed`), newest first, at most
+    /// `limit` (1 to 1000), as dicts (a coroutine).
+    #[pyo3(signature = (repository=None, status=None, limit=100))]
+    fn changes<'py>(
+        &self,
+        py: Python<'py>,
+        repository: Option<String>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let status = parse_change_status(status)?;
+        let core = Arc::clone(&self.core);
+        awaitable(
+            py,
+            async move { core.changes(repository, status, limit).await },
+        )
+    }
+
+    /// The change set `change_id`, with each step's log, its diff
+    /// statistics, the static verdict, the decision and the merge, as a
+    /// dict (a coroutine).
+    fn change<'py>(&self, py: Python<'py>, change_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_change_id(change_id)?;
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.change(id).await })
+    }
+
+    /// Approves a critical change set waiting for an approval (`by` is
+    /// who approves, recorded with `reason`): it goes on to its merge;
+    /// answers it (a coroutine). `ConflictError` when it is not waiting.
+    #[pyo3(signature = (change_id, by, reason=""))]
+    fn approve_change<'py>(
+        &self,
+        py: Python<'py>,
+        change_id: &str,
+        by: String,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_change_id(change_id)?;
+        let reason = reason.to_owned();
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.approve_change(id, by, reason).await })
+    }
+
+    /// Rejects a change set that has not merged (`by` is who rejects,
+    /// recorded with `reason`); its target never moves; answers it (a
+    /// coroutine). `ConflictError` when it has merged or ended.
+    #[pyo3(signature = (change_id, by, reason=""))]
+    fn reject_change<'py>(
+        &self,
+        py: Python<'py>,
+        change_id: &str,
+        by: String,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_change_id(change_id)?;
+        let reason = reason.to_owned();
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.reject_change(id, by, reason).await })
+    }
+
+    /// Reverts a merged change set by a new commit on its target (`by` is
+    /// who asks, recorded with `reason`); answers it, `"reverted"` (a
+    /// coroutine). `ConflictError` when it has not merged, was reverted,
+    /// or the revert does not apply cleanly.
+    #[pyo3(signature = (change_id, by, reason=""))]
+    fn revert_change<'py>(
+        &self,
+        py: Python<'py>,
+        change_id: &str,
+        by: String,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = parse_change_id(change_id)?;
+        let reason = reason.to_owned();
+        let core = Arc::clone(&self.core);
+        awaitable(py, async move { core.revert_change(id, by, reason).await })
     }
 
     /// The fleet's agents (every process's), as dicts.

@@ -21,6 +21,7 @@ use hive_core::outcome::{GroupBy, OutcomeFilter};
 use hive_core::prompt::{self, MoveLabel, NewPromptVersion, PromptVersionId};
 use hive_core::queue::{NewTask, QueueExt, Task as CoreTask, TaskFilter, TaskId, TaskStatus};
 use hive_core::queue::{QueueConfig, TaskRetention};
+use hive_core::selfmod::{ChangeSetId, ChangeStatus, NewChangeSet, RepositoryConfig};
 use hive_core::Hive;
 use pyo3::prelude::*;
 use serde_json::Value;
@@ -549,6 +550,98 @@ impl Core {
             .await
             .py_err()?;
         to_json("the proposal", serde_json::to_value(proposal))
+    }
+
+    /// Lets the self-modifier change a repository (replacing one of the
+    /// same name), and starts this process's self-modifier agent once.
+    pub async fn add_repository(&self, config: RepositoryConfig) -> PyResult<()> {
+        let hive = self.hive()?;
+        hive.add_repository(config).await.py_err()
+    }
+
+    /// The repositories the self-modifier may change, by name:
+    /// `[{"name": ..., "target": ..., "policy": {...}}]`.
+    pub async fn repositories(&self) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let mut list = Vec::new();
+        for repo in hive.changes().repositories() {
+            let Json(policy) = to_json("the policy", serde_json::to_value(&repo.policy))?;
+            let mut one = serde_json::Map::new();
+            one.insert("name".into(), Value::String(repo.name.clone()));
+            one.insert("target".into(), Value::String(repo.target.clone()));
+            one.insert("policy".into(), policy);
+            list.push(Value::Object(one));
+        }
+        Ok(Json(Value::Array(list)))
+    }
+
+    /// Proposes a change set: stored, its first step queued; answers it as
+    /// a dict.
+    pub async fn propose_change(&self, new: NewChangeSet) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let change = hive.changes().propose(new).await.py_err()?;
+        to_json("the change set", serde_json::to_value(change))
+    }
+
+    /// Change sets of `repository` (every one's when `None`) in `status`
+    /// (any when `None`), newest first, as dicts.
+    pub async fn changes(
+        &self,
+        repository: Option<String>,
+        status: Option<ChangeStatus>,
+        limit: usize,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let list = hive
+            .changes()
+            .list(repository.as_deref(), status, limit)
+            .await
+            .py_err()?;
+        to_json("the change sets", serde_json::to_value(list))
+    }
+
+    /// One change set, with each step's log, as a dict.
+    pub async fn change(&self, id: ChangeSetId) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let change = hive.changes().get(id).await.py_err()?;
+        to_json("the change set", serde_json::to_value(change))
+    }
+
+    /// Approves a change set waiting for one; answers it as a dict.
+    pub async fn approve_change(
+        &self,
+        id: ChangeSetId,
+        by: String,
+        reason: String,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let change = hive.changes().approve(id, &by, &reason).await.py_err()?;
+        to_json("the change set", serde_json::to_value(change))
+    }
+
+    /// Rejects a change set that has not merged; answers it as a dict.
+    pub async fn reject_change(
+        &self,
+        id: ChangeSetId,
+        by: String,
+        reason: String,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let change = hive.changes().reject(id, &by, &reason).await.py_err()?;
+        to_json("the change set", serde_json::to_value(change))
+    }
+
+    /// Reverts a merged change set by a new commit on its target; answers
+    /// it as a dict.
+    pub async fn revert_change(
+        &self,
+        id: ChangeSetId,
+        by: String,
+        reason: String,
+    ) -> PyResult<Json> {
+        let hive = self.hive()?;
+        let change = hive.changes().revert(id, &by, &reason).await.py_err()?;
+        to_json("the change set", serde_json::to_value(change))
     }
 
     /// Scores the tasks of `task_type` with `verifier` from now on

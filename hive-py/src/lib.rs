@@ -4,22 +4,24 @@
 //! Python: `Hive` (blocking) and `AsyncHive` (asyncio) over one shared
 //! Tokio runtime, agents written as Python functions, the broker, the
 //! context store, the prompt registry with its live experiments, the
-//! verifiers that score completed tasks, and the meta-agent with its
-//! proposals. `docs/python.md` is the user's guide.
+//! verifiers that score completed tasks, the meta-agent with its
+//! proposals, and the self-modifier with its change sets.
+//! `docs/python.md` is the user's guide.
 //!
 //! Code map: [`core`] holds each operation once; [`blocking`] and
 //! [`asyncio`] are the two frontends over it; [`agent`] and [`decorator`]
 //! run Python functions as agents; [`task`], [`messages`] and [`context`]
 //! are the values Python sees; [`json`] converts payloads (and the
-//! outcomes, prompts, experiments and proposals answered as dicts);
-//! [`outcomes`], [`prompts`], [`verify`] and [`meta`] read those
-//! operations' keyword arguments ([`verify`] also runs Python functions as
-//! verifiers); [`errors`] maps hive-core's errors to Python exceptions, in
-//! one place; [`runtime`] is the shared runtime.
+//! outcomes, prompts, experiments, proposals and change sets answered as
+//! dicts); [`outcomes`], [`prompts`], [`verify`], [`meta`] and [`changes`]
+//! read those operations' keyword arguments ([`verify`] also runs Python
+//! functions as verifiers); [`errors`] maps hive-core's errors to Python
+//! exceptions, in one place; [`runtime`] is the shared runtime.
 
 mod agent;
 mod asyncio;
 mod blocking;
+mod changes;
 mod context;
 mod core;
 mod decorator;

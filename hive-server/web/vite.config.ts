@@ -67,7 +67,7 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '^/(tasks|queue|agents|sessions|dead-letters|events|metrics|health)': 'http://127.0.0.1:18080',
+      '^/(tasks|queue|agents|sessions|dead-letters|events|metrics|health|experiments|prompts|prompt-versions|proposals|meta|outcomes|changes|repositories)': 'http://127.0.0.1:18080',
       '/ws': { target: 'ws://127.0.0.1:18080', ws: true },
     },
   },

@@ -13,7 +13,8 @@ use chrono::{TimeZone, Utc};
 use super::{assert_invalid, assert_not_found, unique_name};
 use crate::error::Error;
 use crate::selfmod::{
-    ChangeSet, ChangeSetId, ChangeSetStore, ChangeSource, ChangeStatus, Decision, Step, StepLog,
+    ChangeDecision, ChangeSet, ChangeSetId, ChangeSetStore, ChangeSource, ChangeStatus, Step,
+    StepLog,
 };
 
 /// Opens the backend under test.
@@ -132,7 +133,7 @@ pub async fn saves_compare_and_set(h: &dyn ChangeSetHarness) {
     s.create(&c).await.expect("create");
     let mut read = s.get(c.id).await.expect("get");
     read.status = ChangeStatus::AwaitingApproval;
-    read.decision = Some(Decision {
+    read.decision = Some(ChangeDecision {
         by: "bob".into(),
         at: read.created_at,
         reason: "looks right".into(),

@@ -68,9 +68,10 @@ use crate::error::{Error, Result};
 /// ```
 /// use hive_core::sandbox::Limits;
 ///
-/// let limits: Limits = serde_json::from_str(r#"{ "cpu_secs": 600 }"#).unwrap();
+/// let limits: Limits = serde_json::from_str(r#"{ "cpu_secs": 600 }"#)?;
 /// assert_eq!(limits, Limits { cpu_secs: Some(600), ..Limits::default() });
 /// assert!(serde_json::from_str::<Limits>(r#"{ "cpu": 600 }"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

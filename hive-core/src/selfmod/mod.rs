@@ -31,8 +31,8 @@ pub use bench::BenchFigures;
 pub use gate::{RiskClass, StaticVerdict};
 pub use policy::{glob_match, BenchGate, Gate, Policy, SandboxPolicy, WatchGate, ALWAYS_CRITICAL};
 pub use record::{
-    ChangeSet, ChangeSetId, ChangeSource, ChangeStatus, Decision, DiffStats, NewChangeSet, Step,
-    StepLog, MAX_TITLE,
+    ChangeDecision, ChangeSet, ChangeSetId, ChangeSource, ChangeStatus, DiffStats, NewChangeSet,
+    Step, StepLog, MAX_TITLE,
 };
 pub use runtime::{
     kinds, Notify, RepositoryConfig, SelfModifier, CAPABILITY, LOG_LIMIT, STEP_TASK,

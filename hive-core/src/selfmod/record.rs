@@ -22,9 +22,13 @@ uuid_id!(
 );
 
 impl ChangeSetId {
-    /// The first eight hex digits, for branch and directory names.
+    /// Twelve hex digits of the id's random part, for branch and
+    /// directory names. (A UUID v7 begins with its timestamp, the same for
+    /// every id made in the same minute or so: the head of the id would
+    /// give change sets proposed together one branch.)
     pub fn short(&self) -> String {
-        self.0.simple().to_string()[..8].to_string()
+        let hex = self.0.simple().to_string();
+        hex[hex.len() - 12..].to_string()
     }
 }
 
@@ -246,7 +250,9 @@ impl Step {
 pub struct StepLog {
     /// The step.
     pub step: Step,
-    /// Which try of the step this was (a crash re-runs a step).
+    /// Which run of the step this was, counting the runs whose log was
+    /// saved (a run cut short by a crash leaves no log; the step runs
+    /// again from its start).
     pub attempt: u32,
     /// When it started.
     pub started_at: DateTime<Utc>,
@@ -263,7 +269,7 @@ pub struct StepLog {
 /// Who approved or rejected a change set, when and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Decision {
+pub struct ChangeDecision {
     /// Who (the approver's name as the frontend authenticated it).
     pub by: String,
     /// When.
@@ -322,7 +328,7 @@ pub struct ChangeSet {
     pub status: ChangeStatus,
     /// The step it is at (or stopped at).
     pub step: Step,
-    /// Its branch, `hive/change/<short id>`.
+    /// Its branch, `hive/change/<short id>` (see [`ChangeSetId::short`]).
     pub branch: String,
     /// The target's commit when the worktree was made.
     pub base_commit: Option<String>,
@@ -337,7 +343,7 @@ pub struct ChangeSet {
     /// The benchmark gate's figures.
     pub bench: Option<BenchFigures>,
     /// The approval or rejection by a person.
-    pub decision: Option<Decision>,
+    pub decision: Option<ChangeDecision>,
     /// When a waiting approval times out.
     pub approval_deadline: Option<DateTime<Utc>>,
     /// The tag at the target's commit before the merge.
@@ -363,5 +369,18 @@ impl ChangeSet {
     pub fn attempts(&self, step: Step) -> u32 {
         let n = self.logs.iter().filter(|l| l.step == step).count();
         u32::try_from(n).unwrap_or(u32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ids_of_ids_made_together_differ() {
+        let ids: std::collections::BTreeSet<String> =
+            (0..1000).map(|_| ChangeSetId::new().short()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|s| s.len() == 12));
     }
 }

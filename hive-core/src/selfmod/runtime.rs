@@ -27,8 +27,8 @@ use super::gate::{check_path, static_gate, RiskClass};
 use super::git::Repo;
 use super::policy::Policy;
 use super::record::{
-    ChangeSet, ChangeSetId, ChangeSource, ChangeStatus, Decision, DiffStats, NewChangeSet, Step,
-    StepLog,
+    ChangeDecision, ChangeSet, ChangeSetId, ChangeSource, ChangeStatus, DiffStats, NewChangeSet,
+    Step, StepLog,
 };
 use super::sql_store::check_repository;
 use super::store::ChangeSetStore;
@@ -461,7 +461,7 @@ impl SelfModifier {
                 c.status.as_str()
             )));
         }
-        c.decision = Some(Decision {
+        c.decision = Some(ChangeDecision {
             by: by.into(),
             at: Utc::now(),
             reason: reason.into(),
@@ -492,7 +492,7 @@ impl SelfModifier {
                 c.status.as_str()
             )));
         }
-        c.decision = Some(Decision {
+        c.decision = Some(ChangeDecision {
             by: by.into(),
             at: Utc::now(),
             reason: reason.into(),
@@ -628,14 +628,16 @@ impl SelfModifier {
     async fn finish_rejected(&self, mut c: ChangeSet, why: String) -> Result<ChangeSet> {
         c.status = ChangeStatus::Rejected;
         c.reason = Some(why.clone());
+        self.cleanup(&c).await;
         let saved = self.store.save(&c).await?;
         self.emit(kinds::REJECTED, c.id, json!({"reason": why}));
-        self.cleanup(&saved).await;
         Ok(saved)
     }
 
-    /// Removes the change set's worktrees, branches and directory: what a
-    /// finished change set leaves is its record, its rollback tag and (when
+    /// Removes the change set's worktrees, branches and directory — before
+    /// its final status is saved, so whoever sees the status sees the
+    /// repository as it stays. What a finished change set leaves is its
+    /// record, its rollback tag and (when
     /// merged) its commit on the target.
     async fn cleanup(&self, c: &ChangeSet) {
         let Ok(repo) = self.repository(&c.repository) else {
@@ -1192,6 +1194,9 @@ impl SelfModifier {
             output: String::new(),
             next,
         };
+        if !watch {
+            self.cleanup(&c).await;
+        }
         let value = self.conclude(c, Step::Merge, attempt, started, ran).await?;
         self.emit(
             kinds::MERGED,
@@ -1200,8 +1205,6 @@ impl SelfModifier {
         );
         if !watch {
             self.emit(kinds::DONE, id, json!({"commit": head}));
-            let stored = self.store.get(id).await?;
-            self.cleanup(&stored).await;
         }
         Ok(value)
     }
@@ -1290,10 +1293,9 @@ impl SelfModifier {
             output: String::new(),
             next: Next::Stop,
         };
+        self.cleanup(&c).await;
         let value = self.conclude(c, Step::Watch, attempt, started, ran).await?;
         self.emit(kinds::DONE, id, json!({"commit": merged}));
-        let stored = self.store.get(id).await?;
-        self.cleanup(&stored).await;
         Ok(value)
     }
 
@@ -1326,13 +1328,13 @@ impl SelfModifier {
                 c.status = ChangeStatus::Reverted;
                 c.revert_commit = Some(commit.clone());
                 c.reason = Some(why.clone());
+                self.cleanup(&c).await;
                 let saved = self.store.save(&c).await?;
                 self.emit(
                     kinds::REVERTED,
                     c.id,
                     json!({"commit": commit, "reason": why}),
                 );
-                self.cleanup(&saved).await;
                 Ok(saved)
             }
             Err(Error::Conflict(e)) if automatic => {
@@ -1340,9 +1342,9 @@ impl SelfModifier {
                 let reason =
                     format!("{why}; the revert does not apply cleanly ({e}): a person must look");
                 c.reason = Some(reason.clone());
+                self.cleanup(&c).await;
                 let saved = self.store.save(&c).await?;
                 self.emit(kinds::FAILED, c.id, json!({"reason": reason}));
-                self.cleanup(&saved).await;
                 Ok(saved)
             }
             Err(e) => Err(e),

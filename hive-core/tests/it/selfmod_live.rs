@@ -517,3 +517,93 @@ async fn bad_input_is_refused_with_the_repository_unchanged() {
     assert_eq!(f.head(), before);
     f.assert_clean();
 }
+
+/// A test (added by the change) that tries each escape and succeeds only
+/// if the escape works: writing outside its worktree, connecting to a
+/// listener on 127.0.0.1, reading a variable the hive's process has.
+fn escapes(outside: &Path, port: u16) -> String {
+    format!(
+        "echo escaped > {out} || exit 1\n\
+         python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), 2)' || exit 2\n\
+         [ -n \"$CARGO_MANIFEST_DIR\" ] || exit 3\n\
+         echo all-escaped\n",
+        out = outside.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_the_sandbox_writing_outside_connecting_and_reading_keys_fail() {
+    assert!(
+        std::env::var("CARGO_MANIFEST_DIR").is_ok(),
+        "the variable the escape reads is set in this process"
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let outside_dir = tempfile::tempdir().expect("tempdir");
+
+    // Each escape alone, so each is shown to fail on its own.
+    let cases = [
+        ("write", format!("echo escaped > {}\n", outside_dir.path().join("w").display())),
+        (
+            "connect",
+            format!("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), 2)'\n"),
+        ),
+        ("key", "[ -n \"$CARGO_MANIFEST_DIR\" ]\n".to_string()),
+    ];
+    let f = Fixture::new("").await;
+    let before = f.head();
+    for (name, script) in cases {
+        let c = f
+            .propose(
+                &format!("escape by {name}"),
+                &[(&format!("tests/test_{name}.sh"), Some(script.as_str()))],
+            )
+            .await;
+        let c = f.settle(&c).await;
+        assert_eq!(c.status, ChangeStatus::Rejected, "{name}: {}", log_of(&c));
+        assert!(
+            c.reason
+                .clone()
+                .unwrap_or_default()
+                .contains("the tests fail on the change"),
+            "{name}: {:?}",
+            c.reason
+        );
+    }
+    assert!(
+        !outside_dir.path().join("w").exists(),
+        "nothing written outside"
+    );
+    assert_eq!(f.head(), before);
+    f.assert_clean();
+
+    // The control: the same escapes with isolation off and the variable
+    // allowed do get out — the test above could fail.
+    let open =
+        Fixture::new("[sandbox]\nisolate = false\nenv = [\"PATH\", \"CARGO_MANIFEST_DIR\"]\n")
+            .await;
+    let outside = outside_dir.path().join("control");
+    let c = open
+        .propose(
+            "escape everything",
+            &[
+                ("src/x.sh", Some("exit 0\n")),
+                ("tests/test_escape.sh", Some(&escapes(&outside, port))),
+            ],
+        )
+        .await;
+    let c = open.settle(&c).await;
+    let tests = c
+        .logs
+        .iter()
+        .find(|l| l.step.as_str() == "tests")
+        .expect("tests ran");
+    assert!(tests.output.contains("all-escaped"), "{}", log_of(&c));
+    assert!(
+        tests.output.contains("isolation is off by the policy"),
+        "{}",
+        tests.output
+    );
+    assert!(outside.exists());
+    drop(listener);
+}

@@ -422,6 +422,32 @@ class Hive:
     def reject_proposal(
         self, proposal_id: str, by: str, *, reason: str | None = None
     ) -> dict[str, _JSON]: ...
+    def add_repository(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        policy: str,
+        target: str = "main",
+        coder: list[str] | None = None,
+    ) -> None: ...
+    def repositories(self) -> list[dict[str, _JSON]]: ...
+    def propose_change(
+        self,
+        repository: str,
+        title: str,
+        *,
+        patch: str | None = None,
+        prompt: str | None = None,
+        description: str = "",
+        proposal: str | None = None,
+    ) -> dict[str, _JSON]: ...
+    def changes(
+        self, repository: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, _JSON]]: ...
+    def change(self, change_id: str) -> dict[str, _JSON]: ...
+    def approve_change(self, change_id: str, by: str, reason: str = "") -> dict[str, _JSON]: ...
+    def reject_change(self, change_id: str, by: str, reason: str = "") -> dict[str, _JSON]: ...
+    def revert_change(self, change_id: str, by: str, reason: str = "") -> dict[str, _JSON]: ...
     def agents(self) -> list[dict[str, _JSON]]: ...
     def publish(
         self, topic: str, payload: dict[str, _JSON] | None = None, *, kind: str = "message"
@@ -697,6 +723,38 @@ class AsyncHive:
     def approve_proposal(self, proposal_id: str, by: str) -> Awaitable[dict[str, _JSON]]: ...
     def reject_proposal(
         self, proposal_id: str, by: str, *, reason: str | None = None
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def add_repository(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        policy: str,
+        target: str = "main",
+        coder: list[str] | None = None,
+    ) -> Awaitable[None]: ...
+    def repositories(self) -> Awaitable[list[dict[str, _JSON]]]: ...
+    def propose_change(
+        self,
+        repository: str,
+        title: str,
+        *,
+        patch: str | None = None,
+        prompt: str | None = None,
+        description: str = "",
+        proposal: str | None = None,
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def changes(
+        self, repository: str | None = None, status: str | None = None, limit: int = 100
+    ) -> Awaitable[list[dict[str, _JSON]]]: ...
+    def change(self, change_id: str) -> Awaitable[dict[str, _JSON]]: ...
+    def approve_change(
+        self, change_id: str, by: str, reason: str = ""
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def reject_change(
+        self, change_id: str, by: str, reason: str = ""
+    ) -> Awaitable[dict[str, _JSON]]: ...
+    def revert_change(
+        self, change_id: str, by: str, reason: str = ""
     ) -> Awaitable[dict[str, _JSON]]: ...
     def agents(self) -> Awaitable[list[dict[str, _JSON]]]: ...
     def publish(

@@ -1,9 +1,10 @@
 //! The `hive` command line: `hive serve`, the client commands that talk
 //! to a running server over [`crate::client`], one file per command group
 //! (`task`, `dead-letters`, `agent`, `session`, `events`, `message`,
-//! `status`), and the commands that work on the stores themselves, finding
-//! them as `hive serve` does (`stores`): `backup` (`hive backup`, `hive
-//! restore`) and `migrate`. `main.rs` only calls [`main`].
+//! `change` and `repositories`, `status`), and the commands that work on
+//! the stores themselves, finding them as `hive serve` does (`stores`):
+//! `backup` (`hive backup`, `hive restore`) and `migrate`. `main.rs` only
+//! calls [`main`].
 //!
 //! Every client command prints a human-readable table or summary by
 //! default and, with `--json`, exactly the JSON the server answered. Output
@@ -20,6 +21,7 @@
 
 mod agent;
 mod backup;
+mod changes;
 mod dead_letters;
 mod events;
 mod experiments;
@@ -190,6 +192,19 @@ enum Command {
         #[command(subcommand)]
         command: proposals::MetaCommand,
     },
+    /// The self-modifier's change sets: propose, list, show with the
+    /// gates' logs, approve, reject, revert.
+    Change {
+        #[command(flatten)]
+        conn: Connection,
+        #[command(subcommand)]
+        command: changes::ChangeCommand,
+    },
+    /// The repositories the self-modifier may change, with their policies.
+    Repositories {
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// The queue's retention: how long it keeps what has ended; purge now.
     Queue {
         #[command(flatten)]
@@ -273,6 +288,8 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         | Command::Experiments { conn, .. }
         | Command::Proposals { conn, .. }
         | Command::Meta { conn, .. }
+        | Command::Change { conn, .. }
+        | Command::Repositories { conn }
         | Command::Queue { conn, .. }
         | Command::Status { conn } => conn.clone(),
     };
@@ -294,6 +311,8 @@ async fn client_command(command: Command) -> Result<i32, ClientError> {
         Command::Experiments { command, .. } => experiments::run(&client, &out, command).await,
         Command::Proposals { command, .. } => proposals::run(&client, &out, command).await,
         Command::Meta { command, .. } => proposals::meta(&client, &out, command).await,
+        Command::Change { command, .. } => changes::run(&client, &out, command).await,
+        Command::Repositories { .. } => changes::repositories(&client, &out).await,
         Command::Queue { command, .. } => queue::run(&client, &out, command).await,
         Command::Status { .. } => status(&client, &out).await,
     }

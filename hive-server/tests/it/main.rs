@@ -16,6 +16,7 @@ use tower::ServiceExt;
 
 mod backup;
 mod binary;
+mod changes;
 mod cli;
 mod configured;
 mod dashboard;

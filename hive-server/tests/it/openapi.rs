@@ -74,6 +74,13 @@ const ROUTES: &[&str] = &[
     "GET /proposals/{id}",
     "POST /proposals/{id}/approve",
     "POST /proposals/{id}/reject",
+    "GET /repositories",
+    "POST /changes",
+    "GET /changes",
+    "GET /changes/{id}",
+    "POST /changes/{id}/approve",
+    "POST /changes/{id}/reject",
+    "POST /changes/{id}/revert",
     "GET /verifiers",
 ];
 

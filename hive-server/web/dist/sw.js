@@ -3,8 +3,8 @@
 // It precaches the app shell only — index.html, the hashed assets, the
 // manifest and the icons — and never touches an API answer: any request
 // outside the /ui/ scope goes straight to the network, uncached.
-const VERSION = "ecdb1fd7bf637e94";
-const SHELL = ["/ui/","/ui/assets/index-BjjOnF2k.js","/ui/icon-192.png","/ui/icon-512.png","/ui/index.html","/ui/manifest.webmanifest"];
+const VERSION = "9ce49e7a30d15608";
+const SHELL = ["/ui/","/ui/assets/index-DeMl8U6P.js","/ui/icon-192.png","/ui/icon-512.png","/ui/index.html","/ui/manifest.webmanifest"];
 const BASE = "/ui/";
 const CACHE = 'hive-shell-' + VERSION;
 

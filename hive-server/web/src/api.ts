@@ -40,7 +40,16 @@ export function setToken(t: string | null): void {
   }
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, token = getToken()): Promise<T> {
+export interface ApiOptions {
+  /**
+   * A 401 does not return to sign-in: the request carried a token of its own
+   * (an approver's, typed for that one request), whose refusal says nothing
+   * about the tab's session.
+   */
+  keepSession?: boolean;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, token = getToken(), opts: ApiOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   let init: RequestInit = { method, headers, cache: 'no-store' };
@@ -70,7 +79,7 @@ export async function api<T>(method: string, path: string, body?: unknown, token
       detail?.code ?? `http_${res.status}`,
       detail?.message ?? (text.slice(0, 200) || `${res.status} ${res.statusText}`),
     );
-    if (res.status === 401) onUnauthorized();
+    if (res.status === 401 && !opts.keepSession) onUnauthorized();
     throw err;
   }
   return json as T;

@@ -12,6 +12,7 @@ import './views/submit';
 import './views/metrics';
 import './views/experiments';
 import './views/proposals';
+import './views/changes';
 import './views/coming';
 
 interface Route {
@@ -35,9 +36,9 @@ const NAV: [string, string, string][] = [
   ['metrics', 'Metrics', 'nav-metrics'],
   ['experiments', 'Experiments', 'nav-experiments'],
   ['proposals', 'Proposals', 'nav-proposals'],
+  ['changes', 'Changes', 'nav-changes'],
 ];
 const COMING: [string, string, string][] = [
-  ['changes', 'Change sets', 'nav-changes'],
   ['sleep', 'Sleep cycles', 'nav-sleep'],
 ];
 
@@ -196,6 +197,7 @@ export class HiveApp extends StoreView {
       case 'proposals':
         return html`<hive-proposals .proposalId=${id}></hive-proposals>`;
       case 'changes':
+        return html`<hive-changes .changeId=${id}></hive-changes>`;
       case 'sleep':
         return html`<hive-coming .panel=${view}></hive-coming>`;
       default:

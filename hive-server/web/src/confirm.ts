@@ -8,6 +8,8 @@ export interface AskField {
   required?: boolean;
   /** Filled in when the dialog opens. */
   value?: string;
+  /** `password`: typed unseen, never offered for saving, cleared when the dialog closes. */
+  type?: 'text' | 'password';
 }
 
 /**
@@ -72,6 +74,10 @@ class HiveConfirm extends LitElement {
   }
 
   private finish(answer: Record<string, string> | null): void {
+    // What was typed leaves the page with the dialog (a token among it).
+    this.renderRoot.querySelectorAll('input').forEach((input) => {
+      input.value = '';
+    });
     const d = this.renderRoot.querySelector('dialog');
     if (d?.open) d.close();
     const r = this.resolve;
@@ -86,7 +92,13 @@ class HiveConfirm extends LitElement {
         <p>${this.message}</p>
         ${this.fields.map(
           (f) => html`<label for="confirm-${f.key}">${f.label}${f.required ? '' : ' (optional)'}</label>
-            <input id="confirm-${f.key}" data-testid="confirm-input-${f.key}" autocomplete="off" ?required=${!!f.required} />`,
+            <input
+              id="confirm-${f.key}"
+              data-testid="confirm-input-${f.key}"
+              type=${f.type ?? 'text'}
+              autocomplete=${f.type === 'password' ? 'new-password' : 'off'}
+              ?required=${!!f.required}
+            />`,
         )}
         ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
         <div class="actions">

@@ -386,3 +386,126 @@ export interface PromptDiff {
   lines: DiffLine[];
   text: string;
 }
+
+// ---- the self-modifier's change sets (GET /changes, GET /changes/{id}) -----
+
+export type ChangeStatus = 'running' | 'awaiting_approval' | 'watching' | 'done' | 'rejected' | 'reverted' | 'failed';
+export type ChangeStep = 'prepare' | 'generate' | 'static_gate' | 'tests' | 'bench' | 'review' | 'merge' | 'watch';
+export type RiskClass = 'normal' | 'critical';
+export type FileChangeKind = 'added' | 'modified' | 'deleted' | 'renamed' | 'type_changed';
+
+/** The statuses `GET /changes?status=` takes, in the order a change set goes through them. */
+export const CHANGE_STATUSES: ChangeStatus[] = ['running', 'awaiting_approval', 'watching', 'done', 'rejected', 'reverted', 'failed'];
+
+/** The steps of a change set's state machine, in order (each one queue task). */
+export const CHANGE_STEPS: ChangeStep[] = ['prepare', 'generate', 'static_gate', 'tests', 'bench', 'review', 'merge', 'watch'];
+
+/** Where a change set's change comes from. */
+export type ChangeSource = { kind: 'patch'; patch: string } | { kind: 'agent'; prompt: string };
+
+/** One file of a change set's diff. */
+export interface FileChange {
+  path: string;
+  old_path?: string | null;
+  kind: FileChangeKind;
+  symlink: boolean;
+  executable: boolean;
+  binary: boolean;
+  insertions: number;
+  deletions: number;
+}
+
+/** What a change set's diff changed, in numbers. */
+export interface DiffStats {
+  files: number;
+  insertions: number;
+  deletions: number;
+  changes: FileChange[];
+}
+
+/** What the static gate decided from the diff alone. */
+export interface StaticVerdict {
+  refused: string[];
+  critical: string[];
+  added_tests: string[];
+  changed_tests: string[];
+  lines: number;
+}
+
+/** The benchmark gate's figures: the ratio of medians (candidate / base) with its bootstrap interval. */
+export interface BenchFigures {
+  base_ms: number[];
+  candidate_ms: number[];
+  ratio: number;
+  low: number;
+  high: number;
+  confidence: number;
+  /** The slowdown allowed (0.1 = 10 %). */
+  max_slowdown: number;
+  passed: boolean;
+}
+
+/** Who approved or rejected a change set, when and why. */
+export interface ChangeDecision {
+  by: string;
+  at: string;
+  reason: string;
+}
+
+/** One run of one step. */
+export interface StepLog {
+  step: ChangeStep;
+  attempt: number;
+  started_at: string;
+  finished_at: string;
+  passed: boolean;
+  summary: string;
+  output: string;
+}
+
+/** A change set. */
+export interface ChangeSet {
+  id: string;
+  repository: string;
+  target: string;
+  title: string;
+  description: string;
+  source: ChangeSource;
+  proposal?: string | null;
+  requested_by?: string | null;
+  status: ChangeStatus;
+  step: ChangeStep;
+  branch: string;
+  base_commit?: string | null;
+  head_commit?: string | null;
+  diff?: DiffStats | null;
+  static_verdict?: StaticVerdict | null;
+  risk?: RiskClass | null;
+  bench?: BenchFigures | null;
+  decision?: ChangeDecision | null;
+  approval_deadline?: string | null;
+  rollback_tag?: string | null;
+  merged_commit?: string | null;
+  revert_commit?: string | null;
+  reason?: string | null;
+  logs: StepLog[];
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `GET /repositories`: a repository the self-modifier may change, with its policy (the parts shown here). */
+export interface Repository {
+  name: string;
+  target: string;
+  policy: {
+    allowed: string[];
+    critical: string[];
+    tests: string[];
+    max_diff_lines: number;
+    test: { command: string[]; timeout_secs: number };
+    bench?: { command: string[]; runs: number; max_slowdown: number; confidence: number } | null;
+    watch?: { command: string[]; window_secs: number; interval_secs: number } | null;
+    approval_timeout_secs: number;
+  };
+}

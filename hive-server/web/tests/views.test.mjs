@@ -53,7 +53,9 @@ before(async () => {
     // No [meta_agent] here: the proposals view shows its empty list and the
     // "Run meta-agent" form (tests/proposals.test.mjs shows real proposals).
     ['proposals', '#/proposals', 'proposals-empty'],
-    ['changes', '#/changes', null],
+    // No [[repositories]] here: the changes view shows its empty list
+    // (tests/changes.test.mjs shows a real change set).
+    ['changes', '#/changes', 'changes-empty'],
     ['sleep', '#/sleep', null],
   ];
   void dl;

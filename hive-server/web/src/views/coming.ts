@@ -2,10 +2,6 @@ import { html, LitElement } from 'lit';
 import { shared } from '../styles';
 
 const PANELS: Record<string, [string, string]> = {
-  changes: [
-    'Change sets',
-    'Change sets will appear here: the changes agents propose to code or configuration, with their review state, once the server tracks them.',
-  ],
   sleep: [
     'Sleep cycles',
     'Sleep cycles will appear here: the periods in which agents consolidate their memory, when each ran and what it kept or dropped.',
@@ -14,7 +10,7 @@ const PANELS: Record<string, [string, string]> = {
 
 class HiveComing extends LitElement {
   static styles = [shared];
-  private which = 'changes';
+  private which = 'sleep';
 
   set panel(v: string) {
     this.which = v;

@@ -78,6 +78,20 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("coding", &["sandbox", "llm", "queue", "agent"]),
     ("webhook", &["queue", "agent"]),
+    // The self-modifier: change sets as queue tasks run by its agent, gate
+    // commands in the sandbox; a change set may carry a meta-agent
+    // proposal's id; the benchmark gate draws from the seeded generator.
+    (
+        "selfmod",
+        &[
+            "storage",
+            "sandbox",
+            "queue",
+            "agent",
+            "meta::ProposalId",
+            "experiment::stats",
+        ],
+    ),
     // Agents declared as data, built into any of the kinds above.
     (
         "declared",
@@ -113,6 +127,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "experiment",
             "meta",
             "verify",
+            "selfmod",
         ],
     ),
     // The suites test the contracts.
@@ -129,6 +144,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "experiment",
             "prompt",
             "meta",
+            "selfmod",
         ],
     ),
 ];
