@@ -102,7 +102,8 @@ pub struct BenchGate {
     /// Run once in each worktree before timing; none when absent.
     #[serde(default)]
     pub build: Option<Vec<String>>,
-    /// The benchmark; its wall time is the figure.
+    /// The benchmark; the time it takes, measured inside the sandbox (its
+    /// set-up not counted), is the figure.
     pub command: Vec<String>,
     /// Runs on each side, at least 10. Default 10.
     #[serde(default = "default_runs")]

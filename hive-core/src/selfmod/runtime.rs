@@ -1010,7 +1010,7 @@ impl SelfModifier {
                 let (name, dir) = &sides[i];
                 let command = self.gate_command(
                     policy,
-                    &bench.command,
+                    &timed(&bench.command),
                     dir,
                     &tmp,
                     timeout,
@@ -1018,7 +1018,11 @@ impl SelfModifier {
                 )?;
                 let started = Instant::now();
                 let run = command.run(cancel).await?;
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                // The benchmark's own time, taken inside the sandbox: the
+                // namespaces' set-up is not the change's, and on a loaded
+                // machine it is neither small nor steady.
+                let ms = inner_ms(&run.stderr)
+                    .unwrap_or_else(|| started.elapsed().as_secs_f64() * 1000.0);
                 if !run.success() {
                     output.push_str(&format!(
                         "== {name} run {}\n{}\n",
@@ -1379,6 +1383,29 @@ fn git_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// What a timed benchmark run prints last on stderr, before its
+/// nanoseconds.
+const TIMED_MARK: &str = "hive-bench-ns ";
+
+/// `argv` run by a shell that prints how long it took ([`TIMED_MARK`]) on
+/// stderr and exits as it did.
+fn timed(argv: &[String]) -> Vec<String> {
+    let script = format!(
+        "s=$(date +%s%N); \"$@\"; r=$?; e=$(date +%s%N); echo \"{TIMED_MARK}$((e - s))\" >&2; exit $r"
+    );
+    ["sh".to_string(), "-c".to_string(), script, "sh".to_string()]
+        .into_iter()
+        .chain(argv.iter().cloned())
+        .collect()
+}
+
+/// The milliseconds a [`timed`] run printed, if it did.
+fn inner_ms(stderr: &str) -> Option<f64> {
+    let line = stderr.lines().rev().find(|l| l.starts_with(TIMED_MARK))?;
+    let ns: f64 = line[TIMED_MARK.len()..].trim().parse().ok()?;
+    (ns.is_finite() && ns >= 0.0).then_some(ns / 1e6)
+}
+
 /// git's name for worktree `which` of change set `id`.
 fn worktree_name(id: ChangeSetId, which: &str) -> String {
     format!("hive-{}-{which}", id.short())
@@ -1412,5 +1439,30 @@ fn isolation_note(policy: &Policy) -> String {
         String::new()
     } else {
         "isolation is off by the policy (sandbox.isolate = false): no namespaces\n".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timed_run_reports_its_own_time() {
+        let argv = timed(&["sleep".to_string(), "0.05".to_string()]);
+        let out = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success());
+        let ms = inner_ms(&String::from_utf8_lossy(&out.stderr)).expect("a figure");
+        assert!((45.0..1000.0).contains(&ms), "{ms}");
+        assert_eq!(inner_ms("nothing here\n"), None);
+        assert_eq!(inner_ms("hive-bench-ns x\n"), None);
+        let failing = timed(&["false".to_string()]);
+        let out = std::process::Command::new(&failing[0])
+            .args(&failing[1..])
+            .output()
+            .expect("sh runs");
+        assert_eq!(out.status.code(), Some(1), "the command's own exit");
     }
 }

@@ -340,6 +340,10 @@ async fn the_benchmark_gate_refuses_a_slowdown_and_does_not_flap() {
     let slow = f.settle(&slow).await;
     assert_eq!(slow.status, ChangeStatus::Rejected, "{}", log_of(&slow));
     let figures = slow.bench.clone().expect("figures kept");
+    eprintln!(
+        "30 % slower: ratio {:.3}, interval [{:.3}, {:.3}]",
+        figures.ratio, figures.low, figures.high
+    );
     assert!(figures.low > 1.1 && !figures.passed, "{figures:?}");
     assert_eq!(figures.base_ms.len(), 10);
     assert!(slow.reason.unwrap_or_default().contains("interval"));
@@ -352,6 +356,10 @@ async fn the_benchmark_gate_refuses_a_slowdown_and_does_not_flap() {
             .await;
         let same = f.settle(&same).await;
         let figures = same.bench.clone().expect("figures kept");
+        eprintln!(
+            "neutral {i}: ratio {:.3}, interval [{:.3}, {:.3}]",
+            figures.ratio, figures.low, figures.high
+        );
         assert_eq!(
             same.status,
             ChangeStatus::Done,
