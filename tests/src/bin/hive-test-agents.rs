@@ -1,10 +1,13 @@
 //! A hive with agents as a separate process, for tests that kill processes
 //! or run two of them against one queue.
 //!
-//! `hive-test-agents <store> <queue> <prefix> <agents>` builds a hive on
-//! `<store>` — `sqlite://path` (the embedded default) or
+//! `hive-test-agents <store> <queue> <prefix> <agents> [<dead after ms>]`
+//! builds a hive on `<store>` — `sqlite://path` (the embedded default) or
 //! `redis://…|postgres://…` (Redis and Postgres) — with heartbeats every
-//! 200 ms and leases of 60 s, and spawns `<agents>` agents named
+//! 200 ms (an agent is dead after 800 ms without one, or after the optional
+//! last argument: a test in which nobody dies gives a starved process on a
+//! loaded machine seconds, lest it be declared dead) and leases of 60 s,
+//! and spawns `<agents>` agents named
 //! `<prefix>-<i>` with the capability `work`. It prints `ready <agent ids…>`.
 //! Tasks of type `hang` print `started <task id> <agent>` and never finish on
 //! their first attempt (later attempts complete at once); tasks of type
@@ -24,14 +27,22 @@ use tokio::io::AsyncReadExt;
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [store, queue, prefix, agents] = args.as_slice() else {
-        bail!("usage: hive-test-agents <store> <queue> <prefix> <agents>");
+    let (store, queue, prefix, agents, dead_after) = match args.as_slice() {
+        [store, queue, prefix, agents] => (store, queue, prefix, agents, None),
+        [store, queue, prefix, agents, ms] => (store, queue, prefix, agents, Some(ms)),
+        _ => bail!("usage: hive-test-agents <store> <queue> <prefix> <agents> [<dead after ms>]"),
     };
     let agents: usize = agents.parse().context("<agents> must be a number")?;
+    let mut liveness = Liveness::every(Duration::from_millis(200));
+    if let Some(ms) = dead_after {
+        let ms: u64 = ms.parse().context("<dead after ms> must be a number")?;
+        liveness.unhealthy_after = Duration::from_millis(ms / 2);
+        liveness.dead_after = Duration::from_millis(ms);
+    }
     let mut builder = Hive::builder()
         .queue_config(QueueConfig::named(queue.as_str()))
         .orchestrator_config(OrchestratorConfig {
-            liveness: Liveness::every(Duration::from_millis(200)),
+            liveness,
             sweep_interval: Some(Duration::from_millis(100)),
             poll_interval: Duration::from_millis(50),
             reap_interval: Duration::from_millis(100),

@@ -121,8 +121,10 @@ async fn two_processes_split_one_queue_and_do_nothing_twice() {
         let q = queue::open(&queue_url, QueueConfig::named(name.clone()))
             .await
             .expect("open queue");
-        let one = Process::agents(&[&store, &name, &format!("{name}-one"), "3"]);
-        let two = Process::agents(&[&store, &name, &format!("{name}-two"), "3"]);
+        // Nobody dies here: a process starved for a second by a loaded
+        // machine must not be declared dead (its tasks would run twice).
+        let one = Process::agents(&[&store, &name, &format!("{name}-one"), "3", "10000"]);
+        let two = Process::agents(&[&store, &name, &format!("{name}-two"), "3", "10000"]);
         one.expect_line("ready", Duration::from_secs(60));
         two.expect_line("ready", Duration::from_secs(60));
         let ids: Vec<TaskId> = q
