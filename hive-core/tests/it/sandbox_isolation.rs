@@ -238,58 +238,9 @@ async fn the_timeout_kills_background_children_in_the_namespace() {
     assert_eq!(gone(&["sleep", &marker]).await, Vec::<String>::new());
 }
 
-/// The process the next test kills: it runs an isolated `sleep` and waits.
-/// Does nothing unless that test started it.
-#[test]
-#[ignore = "a helper: sandbox_isolation::killing_the_hive_kills_the_sandbox starts it"]
-fn sandboxed_sleep_helper() {
-    let Some(marker) = std::env::var_os("HIVE_SANDBOX_HELPER_MARKER") else {
-        return;
-    };
-    let marker = marker.to_string_lossy().into_owned();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let work = tempfile::tempdir().expect("temp dir");
-        let command = ScrubbedCommand::new(vec!["sleep".into(), marker], work.path())
-            .expect("command")
-            .env(EnvPolicy::base())
-            .isolate(Isolation::new([work.path()]));
-        let _ = command.run(&CancellationToken::new()).await;
-    });
-}
-
-#[tokio::test]
-async fn killing_the_hive_kills_the_sandbox() {
-    let marker = format!("302.{}", unique());
-    let exe = std::env::current_exe().expect("test binary");
-    let mut helper = std::process::Command::new(exe)
-        .args([
-            "sandbox_isolation::sandboxed_sleep_helper",
-            "--exact",
-            "--ignored",
-        ])
-        .env("HIVE_SANDBOX_HELPER_MARKER", &marker)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("helper");
-    let mut started = false;
-    for _ in 0..100 {
-        if !processes_running(&["sleep", &marker]).is_empty() {
-            started = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // SIGKILL: nothing of the helper runs on its way out.
-    helper.kill().expect("kill the helper");
-    let _ = helper.wait();
-    assert!(started, "the helper never started its sleep");
-    assert_eq!(gone(&["sleep", &marker]).await, Vec::<String>::new());
-}
+// That the sandbox dies with the process that started it (killed -9, so
+// nothing of it runs on the way out) is shown through the real `hive`
+// binary: hive-server's `changes::a_kill_9_during_the_sandboxed_tests_leaves_nothing_behind`.
 
 #[tokio::test]
 async fn a_writable_path_that_does_not_exist_is_invalid_input() {
